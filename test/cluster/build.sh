@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Builds the local control plane from Go modules into a cache outside the clone:
+#   $CUTOVER_CACHE/k8s-$K8S_VERSION/bin/{kube-apiserver,kube-controller-manager,kube-scheduler}
+#   $CUTOVER_CACHE/etcd-$ETCD_VERSION/bin/etcd
+#   $CUTOVER_CACHE/kwok-$KWOK_VERSION/bin/{kwok,kwokctl}
+#   $CUTOVER_CACHE/gateway-api-$GATEWAY_API_VERSION/crds/*.yaml
+# A component whose directory holds a .complete stamp is not rebuilt.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=versions.env
+. "$here/versions.env"
+cache=${CUTOVER_CACHE:-$HOME/.cache/cutover}
+mkdir -p "$cache"
+
+die() { echo "cluster build: $*" >&2; exit 1; }
+
+command -v go >/dev/null 2>&1 || die "Go is not installed; install Go >= 1.25 (apt-get install golang-go or a Go tarball) and re-run."
+export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
+export GOSUMDB=${GOSUMDB:-sum.golang.org}
+
+# go_or_die LABEL CMD...: runs a Go command, keeps its log, and turns a failure
+# into one line that says which module could not be had.
+go_or_die() {
+  local label=$1; shift
+  local log="$cache/build-$label.log"
+  if ! "$@" >"$log" 2>&1; then
+    local why
+    why=$(grep -m1 -E 'refused|not found|unknown revision|no such host|timeout|checksum|error|cannot' "$log" || tail -n1 "$log")
+    die "$label failed: ${why} (full log: $log). Check that the Go module proxy is reachable (GOPROXY=$(go env GOPROXY)); a corrupt module cache is fixed by 'go clean -modcache'."
+  fi
+}
+
+# Staging modules are pinned with replace lines derived from the module's own
+# go.mod, so a version bump never leaves the list out of date.
+replace_lines() { # GOMOD_FILE PREFIX_RE VERSION
+  sed -nE "s#^[[:space:]]*(${2}[^ ]*) => \.\.?/.*#replace \1 => \1 ${3}#p" "$1" | grep -v FORBIDDEN || true
+}
+
+build_k8s() {
+  local dir="$cache/k8s-$K8S_VERSION"
+  [ -f "$dir/.complete" ] && return 0
+  echo "building kube-apiserver, kube-controller-manager, kube-scheduler $K8S_VERSION (cold: 15-30 min on 2 cores)"
+  local mod="$dir/mod"; mkdir -p "$mod" "$dir/bin"
+  go_or_die k8s-download go mod download -json "k8s.io/kubernetes@$K8S_VERSION"
+  local gomod; gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -nE 's/.*"GoMod": "(.*)".*/\1/p')
+  local goversion; goversion=$(sed -nE 's/^go ([0-9.]+).*/\1/p' "$gomod")
+  local staging="v0.${K8S_VERSION#v1.}"
+  {
+    echo "module cutover.local/k8s"
+    echo "go $goversion"
+    echo "require k8s.io/kubernetes $K8S_VERSION"
+    replace_lines "$gomod" 'k8s\.io/' "$staging"
+  } >"$mod/go.mod"
+  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  local ld="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ld+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  (cd "$mod" && go_or_die k8s-build go build -trimpath -ldflags "$ld" -o "$dir/bin/" \
+    k8s.io/kubernetes/cmd/kube-apiserver \
+    k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler)
+  touch "$dir/.complete"
+}
+
+build_etcd() {
+  local dir="$cache/etcd-$ETCD_VERSION"
+  [ -f "$dir/.complete" ] && return 0
+  echo "building etcd $ETCD_VERSION"
+  local mod="$dir/mod"; mkdir -p "$mod" "$dir/bin"
+  go_or_die etcd-download go mod download -json "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+  local gomod; gomod=$(go mod download -json "go.etcd.io/etcd/server/v3@$ETCD_VERSION" | sed -nE 's/.*"GoMod": "(.*)".*/\1/p')
+  local goversion; goversion=$(sed -nE 's/^go ([0-9.]+).*/\1/p' "$gomod")
+  {
+    echo "module cutover.local/etcd"
+    echo "go $goversion"
+    echo "require go.etcd.io/etcd/server/v3 $ETCD_VERSION"
+    replace_lines "$gomod" 'go\.etcd\.io/etcd/' "$ETCD_VERSION"
+  } >"$mod/go.mod"
+  (cd "$mod" && go_or_die etcd-build go build -trimpath -ldflags "-s -w" -o "$dir/bin/etcd" go.etcd.io/etcd/server/v3)
+  touch "$dir/.complete"
+}
+
+build_kwok() {
+  local dir="$cache/kwok-$KWOK_VERSION"
+  [ -f "$dir/.complete" ] && return 0
+  echo "building kwok and kwokctl $KWOK_VERSION"
+  mkdir -p "$dir/bin"
+  GOBIN="$dir/bin" go_or_die kwok-build go install -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" \
+    "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" "sigs.k8s.io/kwok/cmd/kwokctl@$KWOK_VERSION"
+  # The default stages ship inside the module; keep a copy beside the binaries.
+  local src; src=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -nE 's/.*"Dir": "(.*)".*/\1/p')
+  rm -rf "$dir/stage"; cp -r "$src/kustomize/stage" "$dir/stage"; chmod -R u+w "$dir/stage"
+  touch "$dir/.complete"
+}
+
+fetch_gateway_api() {
+  local dir="$cache/gateway-api-$GATEWAY_API_VERSION"
+  [ -f "$dir/.complete" ] && return 0
+  go_or_die gateway-api-download go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION"
+  local src; src=$(go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" | sed -nE 's/.*"Dir": "(.*)".*/\1/p')
+  rm -rf "$dir/crds"; mkdir -p "$dir/crds"
+  cp "$src"/config/crd/standard/*.yaml "$dir/crds/"; chmod -R u+w "$dir/crds"
+  touch "$dir/.complete"
+}
+
+what=${1:-all}
+case $what in
+  all) fetch_gateway_api; build_kwok; build_etcd; build_k8s ;;
+  k8s) build_k8s ;; etcd) build_etcd ;; kwok) build_kwok ;; gateway-api) fetch_gateway_api ;;
+  *) die "unknown component '$what' (all|k8s|etcd|kwok|gateway-api)" ;;
+esac
