@@ -1,0 +1,130 @@
+// Runs the real operator binary (dist/operator/cli.js, built by `make build`)
+// as a child process against the local cluster, and reads its /metrics.
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { freePort } from './free-port.js';
+import { kubeconfigPath } from './kube.js';
+import { spawnServer, type ServerProcess } from './process.js';
+import { waitFor } from './wait.js';
+
+const root = resolve(import.meta.dirname, '../..');
+const cli = join(root, 'dist/operator/cli.js');
+
+export interface OperatorOptions {
+  identity?: string;
+  leaseNamespace?: string;
+  leaseName?: string;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface OperatorProcess {
+  port: number;
+  proc: ServerProcess;
+  /** One sample per series: `name{a="b"}` → value. */
+  metrics(): Promise<Map<string, number>>;
+  /** Sum of every series of `name` whose labels include `labels`. */
+  metric(name: string, labels?: Record<string, string>): Promise<number>;
+  ready(): Promise<boolean>;
+  waitReady(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+}
+
+export async function startOperator(opts: OperatorOptions = {}): Promise<OperatorProcess> {
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`make build\` first`);
+  const port = await freePort();
+  const logDir = mkdtempSync(join(tmpdir(), 'cutover-operator-'));
+  const proc = spawnServer(
+    process.execPath,
+    [
+      cli,
+      'operator',
+      '--kubeconfig',
+      kubeconfigPath(),
+      '--port',
+      String(port),
+      '--host',
+      '127.0.0.1',
+      '--identity',
+      opts.identity ?? `test-${port}`,
+      '--lease-namespace',
+      opts.leaseNamespace ?? 'default',
+      '--lease-name',
+      opts.leaseName ?? 'cutover-leader',
+      ...(opts.args ?? []),
+    ],
+    {
+      logPath: join(logDir, 'operator.log'),
+      cwd: root,
+      env: { ...process.env, LOG_LEVEL: 'info', ...opts.env },
+    },
+  );
+  const base = `http://127.0.0.1:${port}`;
+  const metrics = async (): Promise<Map<string, number>> => {
+    const res = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(2000) });
+    return parseMetrics(await res.text());
+  };
+  const op: OperatorProcess = {
+    port,
+    proc,
+    metrics,
+    async metric(name, labels = {}) {
+      let sum = 0;
+      for (const [series, value] of await metrics()) {
+        const { metric, labels: l } = parseSeries(series);
+        if (metric === name && Object.entries(labels).every(([k, v]) => l[k] === v)) sum += value;
+      }
+      return sum;
+    },
+    async ready() {
+      try {
+        const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1000) });
+        return res.status === 200;
+      } catch {
+        return false;
+      }
+    },
+    async waitReady(timeoutMs = 30_000) {
+      await waitFor(() => op.ready(), {
+        timeoutMs,
+        description: `operator on port ${port} to report ready`,
+        signal: proc.exitSignal,
+      });
+    },
+    async stop() {
+      await proc.terminate('SIGTERM', 10_000);
+    },
+    async kill9() {
+      await proc.terminate('SIGKILL', 0);
+    },
+  };
+  await waitFor(async () => (await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(1000) })).ok, {
+    timeoutMs: 20_000,
+    description: 'operator /healthz',
+    signal: proc.exitSignal,
+  }).catch(async (err: unknown) => {
+    throw new Error(`${String(err)}\noperator log:\n${await proc.logTail()}`);
+  });
+  return op;
+}
+
+export function parseMetrics(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const i = line.lastIndexOf(' ');
+    out.set(line.slice(0, i), Number(line.slice(i + 1)));
+  }
+  return out;
+}
+
+export function parseSeries(series: string): { metric: string; labels: Record<string, string> } {
+  const brace = series.indexOf('{');
+  if (brace < 0) return { metric: series, labels: {} };
+  const labels: Record<string, string> = {};
+  for (const [, k = '', v = ''] of series.slice(brace + 1, -1).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g))
+    labels[k] = v;
+  return { metric: series.slice(0, brace), labels };
+}
