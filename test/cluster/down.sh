@@ -12,7 +12,9 @@ export KWOK_WORKDIR="$state/kwok"
 dir="$KWOK_WORKDIR/clusters/$name"
 [ -d "$dir" ] || { rm -f "$state/kubeconfig"; echo "cluster '$name' is not up"; exit 0; }
 
-pids=$(cat "$dir"/pids/*.pid 2>/dev/null || true)
+# kwokctl writes each pid without a newline: read the files one by one.
+pids=""
+for f in "$dir"/pids/*.pid; do [ -f "$f" ] && pids+=" $(<"$f")"; done
 "$cache/kwok-$KWOK_VERSION/bin/kwokctl" --name "$name" delete cluster --kubeconfig "$state/kubeconfig" >"$state/delete.log" 2>&1 || true
 for pid in $pids; do
   # kwokctl sends SIGTERM; give each process a moment, then make sure.
