@@ -29,7 +29,7 @@ describe('WorkQueue', () => {
     const key = await q.get();
     q.add('a');
     expect(q.depth).toBe(0);
-    q.done(key!);
+    q.done(key ?? '');
     expect(q.depth).toBe(1);
   });
 
@@ -52,11 +52,11 @@ describe('WorkQueue', () => {
     q.add('k');
     await flush();
     expect(inFlight).toBe(1);
-    release.shift()!();
+    release.shift()?.();
     await flush();
     await flush();
     expect(calls).toBe(2);
-    release.shift()!();
+    release.shift()?.();
     await flush();
     q.shutdown();
     await running;

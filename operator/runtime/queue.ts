@@ -39,7 +39,7 @@ export interface Outcome {
   requeueAfterMs?: number;
 }
 
-export type Handler = (key: string) => Promise<Outcome | void>;
+export type Handler = (key: string) => Promise<Outcome | undefined> | Promise<void>;
 
 export interface QueueObserver {
   onDepth?(depth: number): void;
@@ -158,7 +158,7 @@ export class WorkQueue {
         const started = this.clock.now();
         let error: unknown;
         try {
-          const outcome = await handler(key);
+          const outcome: Outcome | undefined = (await handler(key)) ?? undefined;
           this.forget(key);
           if (outcome?.requeueAfterMs !== undefined) this.addAfter(key, outcome.requeueAfterMs);
         } catch (err) {

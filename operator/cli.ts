@@ -1,0 +1,67 @@
+#!/usr/bin/env node
+// The one binary: `cutover operator` runs the controller; later subcommands
+// (migrate, backup, restore, verify) run inside Jobs.
+import { parseArgs } from 'node:util';
+import { runOperator } from './operator.js';
+
+const usage = `usage: cutover <command> [flags]
+
+commands:
+  operator   run the controller
+             --kubeconfig PATH        (default: $KUBECONFIG, in-cluster, ~/.kube/config)
+             --port N                 /metrics, /healthz, /readyz (default 8080)
+             --workers N              reconciles in flight per kind (default 4)
+             --leader-elect BOOL      (default true)
+             --lease-namespace NS     (default $POD_NAMESPACE or cutover-system)
+             --lease-name NAME        (default cutover-leader)
+             --identity ID            (default $HOSTNAME-pid)
+`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'operator': {
+      const { values } = parseArgs({
+        args: rest,
+        options: {
+          kubeconfig: { type: 'string' },
+          port: { type: 'string', default: '8080' },
+          host: { type: 'string', default: '0.0.0.0' },
+          workers: { type: 'string', default: '4' },
+          'leader-elect': { type: 'string', default: 'true' },
+          'lease-namespace': { type: 'string', default: process.env.POD_NAMESPACE ?? 'cutover-system' },
+          'lease-name': { type: 'string', default: 'cutover-leader' },
+          identity: { type: 'string' },
+        },
+      });
+      return runOperator({
+        kubeconfig: values.kubeconfig,
+        port: Number(values.port),
+        host: values.host,
+        workers: Number(values.workers),
+        leaderElect: values['leader-elect'] !== 'false',
+        leaseNamespace: values['lease-namespace'],
+        leaseName: values['lease-name'],
+        identity: values.identity,
+      });
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+      process.stdout.write(usage);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`cutover: unknown command '${command}'\n${usage}`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`cutover: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,105 @@
+// `cutover operator`: health server first (so probes answer while we wait for
+// a kubeconfig or an API server), then informers, leader election and queues.
+// SIGTERM finishes the items in flight and hands the lease back.
+import { hostname } from 'node:os';
+import { registerControllers } from './controllers.js';
+import { KubeClient } from './runtime/client.js';
+import { serveHealth } from './runtime/health.js';
+import { loadKubeconfig } from './runtime/kubeconfig.js';
+import { LeaderElector } from './runtime/leader.js';
+import { createLogger } from './runtime/log.js';
+import { Manager } from './runtime/manager.js';
+import { OperatorMetrics } from './runtime/metrics.js';
+
+export interface OperatorOptions {
+  kubeconfig?: string;
+  port: number;
+  host: string;
+  workers: number;
+  leaderElect: boolean;
+  leaseNamespace: string;
+  leaseName: string;
+  identity?: string;
+}
+
+export async function runOperator(opts: OperatorOptions): Promise<number> {
+  const log = createLogger();
+  const metrics = new OperatorMetrics();
+  // The probes exist before the manager does: not ready until it is.
+  const state: { manager?: Manager } = {};
+  const stopping = signalled();
+  const server = await serveHealth(opts.port, opts.host, metrics.registry, {
+    ready: () => state.manager?.ready ?? false,
+  });
+  log.info({ port: opts.port }, 'serving /metrics, /healthz and /readyz');
+
+  const kc = await retryUntil(
+    stopping.promise,
+    () => loadKubeconfig(opts.kubeconfig),
+    (err, delay) => log.error({ err: err.message, retryInMs: delay }, 'cannot load a kubeconfig'),
+  );
+  if (!kc) {
+    server.close();
+    return 0;
+  }
+  log.info({ source: kc.source, server: kc.config.getCurrentCluster()?.server }, 'kubeconfig loaded');
+
+  const manager = new Manager(kc.config, log, metrics, { workers: opts.workers });
+  state.manager = manager;
+  registerControllers(manager, log);
+  let leader: LeaderElector | undefined;
+  if (opts.leaderElect) {
+    const identity = opts.identity ?? `${hostname()}-${process.pid}`;
+    leader = new LeaderElector(
+      new KubeClient(kc.config),
+      { namespace: opts.leaseNamespace, name: opts.leaseName, identity },
+      log,
+      {
+        onStartedLeading: () => {
+          metrics.leader.set(1);
+          manager.resync();
+        },
+        onStoppedLeading: () => metrics.leader.set(0),
+      },
+    );
+    manager.setLeaderElector(leader);
+  } else {
+    metrics.leader.set(1);
+  }
+  await manager.start();
+  leader?.start();
+
+  const signal = await stopping.promise;
+  log.info({ signal }, 'shutting down: finishing reconciles in flight');
+  await manager.stop();
+  await leader?.stop();
+  await new Promise((resolve) => server.close(resolve));
+  log.info('stopped');
+  return 0;
+}
+
+function signalled(): { promise: Promise<string> } {
+  let resolve!: (s: string) => void;
+  const promise = new Promise<string>((r) => (resolve = r));
+  for (const s of ['SIGTERM', 'SIGINT'] as const) process.once(s, () => resolve(s));
+  return { promise };
+}
+
+/** Calls fn until it succeeds (backoff 1 s → 60 s) or `until` settles first. */
+async function retryUntil<T>(
+  until: Promise<unknown>,
+  fn: () => T,
+  onError: (err: Error, delayMs: number) => void,
+): Promise<T | undefined> {
+  let stop = false;
+  void until.then(() => (stop = true));
+  for (let delay = 1000; !stop; delay = Math.min(60_000, delay * 2)) {
+    try {
+      return fn();
+    } catch (err) {
+      onError(err instanceof Error ? err : new Error(String(err)), delay);
+      await Promise.race([new Promise((r) => setTimeout(r, delay)), until]);
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,164 @@
+// A thin REST client over the kubeconfig's transport. The typed client-node
+// APIs hide subresources and patch content types behind middleware; every write
+// the operator makes goes through here instead, so there is one place that
+// sets the field manager, counts writes and maps errors.
+import { HttpMethod, RequestContext, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import { fetch, type Dispatcher } from 'undici';
+
+export const FIELD_MANAGER = 'cutover';
+
+export type PatchType = 'apply' | 'merge' | 'json';
+
+const contentTypes: Record<PatchType, string> = {
+  apply: 'application/apply-patch+yaml',
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+};
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  get isConflict(): boolean {
+    return this.status === 409;
+  }
+  get isNotFound(): boolean {
+    return this.status === 404;
+  }
+  get isForbidden(): boolean {
+    return this.status === 403;
+  }
+}
+
+export interface ResourceRef {
+  apiVersion: string;
+  /** Lower-case plural resource name, e.g. "releases". */
+  resource: string;
+  namespace?: string;
+  name?: string;
+  subresource?: 'status' | 'scale';
+}
+
+export function resourcePath({ apiVersion, resource, namespace, name, subresource }: ResourceRef): string {
+  const base = apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`;
+  let path = base;
+  if (namespace) path += `/namespaces/${encodeURIComponent(namespace)}`;
+  path += `/${resource}`;
+  if (name) path += `/${encodeURIComponent(name)}`;
+  if (subresource) path += `/${subresource}`;
+  return path;
+}
+
+/** "releases/status" for /apis/cutover.dev/v1alpha1/namespaces/x/releases/y/status: a bounded metric label. */
+export function resourceLabel(path: string): string {
+  const parts = path.split('?')[0]?.split('/').filter(Boolean) ?? [];
+  let rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
+  if (rest[0] === 'namespaces' && rest.length > 2) rest = rest.slice(2);
+  const [resource = '', , sub] = rest;
+  return sub ? `${resource}/${sub}` : resource;
+}
+
+export interface WriteObserver {
+  /** Called before every write; throwing here stops the write (a replica that is not the leader). */
+  onWrite?(verb: string, resource: string): void;
+}
+
+export class KubeClient {
+  constructor(
+    readonly config: KubeConfig,
+    private readonly observer: WriteObserver = {},
+    private readonly timeoutMs = 30_000,
+  ) {}
+
+  get server(): string {
+    const cluster = this.config.getCurrentCluster();
+    if (!cluster) throw new Error('the kubeconfig has no current cluster');
+    return cluster.server;
+  }
+
+  async request<T>(
+    method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
+    path: string,
+    opts: { body?: unknown; contentType?: string; query?: Record<string, string | undefined> } = {},
+  ): Promise<T> {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const ctx = new RequestContext(url.toString(), HttpMethod[method]);
+    await this.config.applySecurityAuthentication(ctx);
+    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      headers['content-type'] = opts.contentType ?? 'application/json';
+      body = JSON.stringify(opts.body);
+    }
+    if (method !== 'GET') this.observer.onWrite?.(method, resourceLabel(path));
+    const res = await fetch(url, {
+      method,
+      headers,
+      body,
+      dispatcher: ctx.getDispatcher() as Dispatcher | undefined,
+      signal: AbortSignal.timeout(this.timeoutMs),
+    });
+    const text = await res.text();
+    if (!res.ok) {
+      let reason = res.statusText;
+      let message = text;
+      try {
+        const status = JSON.parse(text) as { reason?: string; message?: string };
+        reason = status.reason ?? reason;
+        message = status.message ?? message;
+      } catch {
+        // not a Status object; keep the raw text
+      }
+      throw new ApiError(res.status, reason, `${method} ${url.pathname}: ${res.status} ${message}`);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  get<T extends KubernetesObject>(ref: ResourceRef): Promise<T> {
+    return this.request<T>('GET', resourcePath(ref));
+  }
+
+  /** Server-side apply of the fields in `obj`, owned by field manager cutover. */
+  apply<T extends KubernetesObject>(ref: ResourceRef, obj: T, { force = true } = {}): Promise<T> {
+    return this.request<T>('PATCH', resourcePath(ref), {
+      body: obj,
+      contentType: contentTypes.apply,
+      query: { fieldManager: FIELD_MANAGER, force: String(force) },
+    });
+  }
+
+  patch<T extends KubernetesObject>(
+    ref: ResourceRef,
+    patch: unknown,
+    type: Exclude<PatchType, 'apply'>,
+  ): Promise<T> {
+    return this.request<T>('PATCH', resourcePath(ref), {
+      body: patch,
+      contentType: contentTypes[type],
+      query: { fieldManager: FIELD_MANAGER },
+    });
+  }
+
+  create<T extends KubernetesObject>(ref: ResourceRef, obj: T): Promise<T> {
+    // Creation goes to the collection; the name travels in the body.
+    return this.request<T>('POST', resourcePath({ ...ref, name: undefined }), {
+      body: obj,
+      query: { fieldManager: FIELD_MANAGER },
+    });
+  }
+
+  replace<T extends KubernetesObject>(ref: ResourceRef, obj: T): Promise<T> {
+    return this.request<T>('PUT', resourcePath(ref), { body: obj, query: { fieldManager: FIELD_MANAGER } });
+  }
+
+  delete(ref: ResourceRef, propagationPolicy: 'Background' | 'Foreground' = 'Background'): Promise<unknown> {
+    return this.request('DELETE', resourcePath(ref), { body: { propagationPolicy } });
+  }
+}
