@@ -33,10 +33,16 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   });
   log.info({ port: opts.port }, 'serving /metrics, /healthz and /readyz');
 
+  let lastError = '';
   const kc = await retryUntil(
     stopping.promise,
     () => loadKubeconfig(opts.kubeconfig),
-    (err, delay) => log.error({ err: err.message, retryInMs: delay }, 'cannot load a kubeconfig'),
+    (err, delay) => {
+      // Said once; retries of the same failure stay quiet.
+      if (err.message !== lastError)
+        log.error({ err: err.message, retryInMs: delay }, 'cannot load a kubeconfig');
+      lastError = err.message;
+    },
   );
   if (!kc) {
     server.close();
@@ -68,8 +74,15 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   }
   await manager.start();
   leader?.start();
+  // SIGHUP: a full resync on demand (every key through the queue once more).
+  const onHangup = () => {
+    log.info('SIGHUP: resyncing every object');
+    manager.resync();
+  };
+  process.on('SIGHUP', onHangup);
 
   const signal = await stopping.promise;
+  process.off('SIGHUP', onHangup);
   log.info({ signal }, 'shutting down: finishing reconciles in flight');
   await manager.stop();
   await leader?.stop();

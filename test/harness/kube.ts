@@ -77,3 +77,34 @@ export async function deleteNamespace(name: string, api = objectApi()): Promise<
     // already gone
   }
 }
+
+/** Applies crds/ (server-side) and waits until every CRD is Established. */
+export async function installCrds(): Promise<void> {
+  await kubectl('apply', '--server-side', '--field-manager', 'cutover', '-f', resolve(root, 'crds'));
+  await kubectl('wait', '--for', 'condition=Established', '--timeout', '60s', '-f', resolve(root, 'crds'));
+}
+
+/**
+ * Sum of the apiserver's own apiserver_request_total over series matching
+ * `labels` (code filtered by prefix when given), read from its /metrics.
+ */
+export async function apiserverRequests(
+  labels: Record<string, string>,
+  verbs: readonly string[] = ['POST', 'PUT', 'PATCH', 'DELETE', 'APPLY'],
+): Promise<number> {
+  const text = await kubectl('get', '--raw', '/metrics');
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const body = line.slice(line.indexOf('{') + 1, line.lastIndexOf('}'));
+    const l: Record<string, string> = {};
+    for (const [, k = '', v = ''] of body.matchAll(/(\w+)="([^"]*)"/g)) l[k] = v;
+    if (!verbs.includes(l.verb ?? '')) continue;
+    if (
+      Object.entries(labels).every(([k, v]) => (k === 'code' ? (l.code ?? '').startsWith(v) : l[k] === v))
+    ) {
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return sum;
+}

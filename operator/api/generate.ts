@@ -1,0 +1,71 @@
+// Writes the generated CRDs and types; with --check, only compares.
+//
+//   node_modules/.bin/tsx operator/api/generate.ts          regenerate
+//   node_modules/.bin/tsx operator/api/generate.ts --check  exit 1 when stale
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { CRD_DIR, REPO_ROOT, TYPES_DIR, renderAll } from './codegen.js';
+
+const FIX = 'node_modules/.bin/tsx operator/api/generate.ts';
+
+function readOrUndefined(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+// Files in the output directories that look generated but no longer are
+// (a renamed kind): they would otherwise linger and be applied.
+function leftovers(expected: Map<string, string>): string[] {
+  const owned: [string, (name: string) => boolean][] = [
+    [CRD_DIR, (n) => n.endsWith('.cutover.dev.yaml')],
+    [TYPES_DIR, (n) => n.endsWith('.ts')],
+  ];
+  return owned.flatMap(([dir, isOurs]) => {
+    let names: string[];
+    try {
+      names = readdirSync(join(REPO_ROOT, dir));
+    } catch {
+      names = [];
+    }
+    return names
+      .filter(isOurs)
+      .map((n) => `${dir}/${n}`)
+      .filter((p) => !expected.has(p));
+  });
+}
+
+async function main(check: boolean): Promise<number> {
+  const files = await renderAll();
+  const stale = [...files].filter(([path, text]) => readOrUndefined(join(REPO_ROOT, path)) !== text);
+  const extra = leftovers(files);
+  if (check) {
+    if (stale.length === 0 && extra.length === 0) return 0;
+    for (const [path] of stale) {
+      const missing = readOrUndefined(join(REPO_ROOT, path)) === undefined;
+      console.error(`${missing ? 'missing' : 'stale'}: ${path}`);
+    }
+    for (const path of extra) console.error(`not generated any more: ${path}`);
+    console.error(`generated files are out of date; run: ${FIX}`);
+    return 1;
+  }
+  for (const [path, text] of stale) {
+    mkdirSync(dirname(join(REPO_ROOT, path)), { recursive: true });
+    writeFileSync(join(REPO_ROOT, path), text);
+    console.log(`wrote ${path}`);
+  }
+  for (const path of extra) {
+    rmSync(join(REPO_ROOT, path));
+    console.log(`removed ${path}`);
+  }
+  return 0;
+}
+
+const args = process.argv.slice(2);
+if (args.some((a) => a !== '--check')) {
+  console.error(`usage: ${FIX} [--check]`);
+  process.exit(2);
+}
+process.exitCode = await main(args.includes('--check'));

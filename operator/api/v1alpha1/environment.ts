@@ -1,0 +1,251 @@
+import {
+  CONFIG_KEY,
+  DNS1123_LABEL,
+  PATH,
+  ageColumn,
+  bool,
+  conditions,
+  customResourceDefinition,
+  duration,
+  enumOf,
+  int32,
+  list,
+  named,
+  num,
+  obj,
+  objectName,
+  observedGeneration,
+  readyColumn,
+  ref,
+  required,
+  rule,
+  str,
+  timestamp,
+} from '../schema.js';
+import { DEFAULT_STEPS, DEFAULT_STEP_DURATION, stepDuration, trafficSteps } from './common.js';
+import { RELEASE_PHASES } from './release.js';
+
+export const TIERS = ['development', 'staging', 'production'] as const;
+export const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
+export const DRIFT_MODES = ['Correct', 'Report'] as const;
+export const CONFIG_VALUE_TYPES = ['string', 'integer', 'number', 'boolean'] as const;
+
+const CLOCK = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
+
+const window = named(
+  'PromotionWindow',
+  obj(
+    'A recurring time window in which rollouts may start.',
+    {
+      days: required(
+        list('Days of the week the window opens.', enumOf('Day of the week.', WEEKDAYS), {
+          minItems: 1,
+          maxItems: 7,
+          listType: 'set',
+        }),
+      ),
+      start: required(
+        str('Opening time, HH:MM (00:00-23:59) in timeZone.', { pattern: CLOCK, maxLength: 5 }),
+      ),
+      end: required(
+        str(
+          'Closing time, HH:MM (00:00-23:59) in timeZone; earlier than start means the window crosses midnight.',
+          {
+            pattern: CLOCK,
+            maxLength: 5,
+          },
+        ),
+      ),
+      timeZone: str('IANA time zone of start and end, e.g. Europe/Berlin.', {
+        default: 'UTC',
+        minLength: 1,
+        maxLength: 64,
+        pattern: '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$',
+      }),
+    },
+    {
+      rules: [rule('self.start != self.end', `${PATH}.end must differ from start`, { fieldPath: '.end' })],
+    },
+  ),
+);
+
+const configRule = named(
+  'ConfigRule',
+  obj(
+    'A check on one configuration key, evaluated before a rollout starts.',
+    {
+      key: required(
+        str('Key in the ConfigMap or Secret.', { pattern: CONFIG_KEY, minLength: 1, maxLength: 253 }),
+      ),
+      required: bool('The key must be present.', false),
+      type: enumOf('Type the value must parse as.', CONFIG_VALUE_TYPES, { default: 'string' }),
+      pattern: str('RE2 regular expression the value must match.', { minLength: 1, maxLength: 1024 }),
+      enum: list('Allowed values.', str('One allowed value.', { maxLength: 1024 }), {
+        minItems: 1,
+        maxItems: 100,
+        listType: 'set',
+      }),
+      minimum: num('Smallest allowed value; only for type integer or number.'),
+      maximum: num('Largest allowed value; only for type integer or number.'),
+    },
+    {
+      rules: [
+        rule(
+          "(!has(self.minimum) && !has(self.maximum)) || (has(self.type) && self.type in ['integer', 'number'])",
+          `${PATH}: minimum and maximum apply only to type integer or number`,
+          { fieldPath: '.type' },
+        ),
+        rule(
+          '!has(self.minimum) || !has(self.maximum) || self.minimum <= self.maximum',
+          `${PATH}.minimum must not exceed maximum`,
+          { fieldPath: '.minimum' },
+        ),
+        rule(
+          "!has(self.type) || self.type != 'integer' || ((!has(self.minimum) || double(int(self.minimum)) == self.minimum) && (!has(self.maximum) || double(int(self.maximum)) == self.maximum))",
+          `${PATH}: minimum and maximum of an integer key must be whole numbers`,
+          { fieldPath: '.type' },
+        ),
+        // Bounds or a pattern next to an enum either repeat it or contradict
+        // it; the enum alone says everything.
+        rule(
+          '!has(self.enum) || (!has(self.pattern) && !has(self.minimum) && !has(self.maximum))',
+          `${PATH}.enum cannot be combined with pattern, minimum or maximum`,
+          { fieldPath: '.enum' },
+        ),
+      ],
+    },
+  ),
+);
+
+const spec = obj('Desired state of the Environment.', {
+  tier: required(
+    enumOf('Kind of environment; production requires one approval unless approvals says otherwise.', TIERS),
+  ),
+  promotion: obj('Gates a Release must pass before its rollout starts here.', {
+    from: obj('Environment a version must have Succeeded in first.', {
+      namespace: objectName(
+        "Namespace of that Environment; this Environment's namespace when unset.",
+        DNS1123_LABEL,
+        63,
+      ),
+      name: required(objectName('Name of that Environment.')),
+    }),
+    soak: duration('How long the version must have run in the source environment after it Succeeded there.'),
+    approvals: int32(
+      'Distinct approvers (cutover.dev/approved-by) required; 1 for production and 0 otherwise when unset.',
+      { minimum: 0, maximum: 10 },
+    ),
+    windows: list('Time windows in which rollouts may start; any time when empty.', window, { maxItems: 20 }),
+  }),
+  config: obj('Application configuration and the rules it must satisfy.', {
+    configMapRef: ref('ConfigMap with the application configuration.', 'ConfigMap'),
+    secretRef: ref('Secret with the application secrets.', 'Secret'),
+    rules: list(
+      'Checks on configuration keys; a failing rule blocks rollouts (condition ConfigValid).',
+      configRule,
+      {
+        maxItems: 100,
+        listType: 'map',
+        mapKeys: ['key'],
+      },
+    ),
+  }),
+  drift: obj(
+    'Detection of changes made to owned objects outside Cutover.',
+    {
+      mode: enumOf(
+        'Correct restores the declared state; Report only sets the Drifted condition.',
+        DRIFT_MODES,
+        {
+          default: 'Report',
+        },
+      ),
+    },
+    { default: {} },
+  ),
+  defaults: obj(
+    'Values Releases in this Environment use when they leave a field unset.',
+    {
+      rollbackPolicyRef: ref('RollbackPolicy for Releases without spec.rollbackPolicyRef.', 'RollbackPolicy'),
+      backupPolicyRef: ref('BackupPolicy for Releases without spec.backupPolicyRef.', 'BackupPolicy'),
+      traffic: obj(
+        'Traffic settings for Releases that leave them unset.',
+        {
+          steps: trafficSteps(
+            'Percentages of traffic on the new version, strictly increasing, each 1-100, ending at 100.',
+            DEFAULT_STEPS,
+          ),
+          stepDuration: stepDuration('Time held at each step while analysis runs.', DEFAULT_STEP_DURATION),
+        },
+        { default: {} },
+      ),
+    },
+    { default: {} },
+  ),
+});
+
+const status = obj('Observed state of the Environment, written by the operator.', {
+  observedGeneration: observedGeneration(),
+  conditions: conditions('Ready, ConfigValid, Drifted, Reconciling, Stalled'),
+  releases: list(
+    'Releases deployed into this Environment.',
+    named(
+      'EnvironmentRelease',
+      obj('One Release in this Environment.', {
+        name: required(objectName('Name of the Release.')),
+        application: str('Application of the Release.', { maxLength: 63 }),
+        version: str('Version it is releasing.', { maxLength: 63 }),
+        phase: enumOf('Its phase.', RELEASE_PHASES),
+        succeededAt: timestamp(
+          'When this version Succeeded here; the soak of downstream environments counts from it.',
+        ),
+      }),
+    ),
+    { maxItems: 100 },
+  ),
+  configErrors: list(
+    'Configuration rules that failed at the last check.',
+    named(
+      'ConfigError',
+      obj('One failing configuration rule.', {
+        key: required(str('Key the rule checks.', { maxLength: 253 })),
+        message: str('What is wrong.', { maxLength: 1024 }),
+      }),
+    ),
+    { maxItems: 100 },
+  ),
+  lastConfigCheck: timestamp('When the configuration rules and drift were last evaluated.'),
+});
+
+export const environment = customResourceDefinition({
+  kind: 'Environment',
+  plural: 'environments',
+  shortName: 'env',
+  description:
+    'An Environment is a stage (development, staging, production) with promotion gates, configuration rules and defaults for the Releases deployed into it.',
+  printerColumns: [
+    { name: 'Tier', type: 'string', jsonPath: '.spec.tier', description: 'Kind of environment.' },
+    {
+      name: 'From',
+      type: 'string',
+      jsonPath: '.spec.promotion.from.name',
+      description: 'Environment versions are promoted from.',
+    },
+    readyColumn(),
+    {
+      name: 'Config',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="ConfigValid")].status',
+      description: 'Status of the ConfigValid condition.',
+    },
+    {
+      name: 'Drifted',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Drifted")].status',
+      description: 'Status of the Drifted condition.',
+    },
+    ageColumn(),
+  ],
+  spec,
+  status,
+});

@@ -1,0 +1,313 @@
+import {
+  DNS1123_LABEL,
+  PATH,
+  ageColumn,
+  bool,
+  conditions,
+  customResourceDefinition,
+  duration,
+  enumOf,
+  int32,
+  intOrString,
+  list,
+  named,
+  obj,
+  objectName,
+  observedGeneration,
+  ref,
+  required,
+  rule,
+  secretKeyRef,
+  str,
+  timestamp,
+  type JSONSchemaProps,
+} from '../schema.js';
+import { slot, stepDuration, trafficSteps } from './common.js';
+
+export const TRAFFIC_MODES = ['GatewayAPI', 'Replicas', 'Service'] as const;
+
+export const RELEASE_PHASES = [
+  'Pending',
+  'AwaitingApproval',
+  'WaitingForWindow',
+  'BackingUp',
+  'Migrating',
+  'Deploying',
+  'Shifting',
+  'Baking',
+  'Contracting',
+  'Succeeded',
+  'RollingBack',
+  'RolledBack',
+  'Failed',
+] as const;
+
+export const MIGRATION_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Skipped'] as const;
+export const ROLLOUT_OUTCOMES = ['Succeeded', 'RolledBack', 'Failed', 'Aborted'] as const;
+export const MEASUREMENT_RESULTS = ['Pass', 'Fail', 'Inconclusive'] as const;
+
+// Deployments are named <application>-blue / <application>-green, and a
+// Deployment's pods carry that name in a 63-character label.
+const APPLICATION_MAX = 63 - '-green'.length;
+
+function migrationStep(which: 'expand' | 'contract', description: string): JSONSchemaProps {
+  const props = {
+    configMapRef: ref(
+      'ConfigMap holding native SQL files named NNN_name.up.sql and NNN_name.down.sql, applied in order by the built-in runner (advisory lock, one transaction per file, history table). Exclusive with image.',
+      'ConfigMap',
+    ),
+    image: str(
+      'Container image that runs the migration with any tool (Flyway, Prisma, ...); receives DATABASE_URL from databaseSecretRef. Exclusive with configMapRef.',
+      { minLength: 1, maxLength: 1024 },
+    ),
+    command: list('Entrypoint for image; the image default when unset.', str('One argument.'), {
+      maxItems: 64,
+    }),
+    args: list('Arguments for image; the image default when unset.', str('One argument.'), { maxItems: 64 }),
+    timeout: duration('Deadline for the migration Job; the Release fails when it is exceeded.', {
+      default: '10m',
+      atLeast: '1s',
+    }),
+    ...(which === 'contract'
+      ? {
+          after: duration(
+            'Bake time between reaching 100% and running the contract migration; rollback is still a traffic switch until then.',
+            { default: '30m' },
+          ),
+        }
+      : {}),
+  };
+  return named(
+    which === 'expand' ? 'ExpandMigration' : 'ContractMigration',
+    obj(description, props, {
+      rules: [
+        rule(
+          'has(self.configMapRef) != has(self.image)',
+          `${PATH} must set exactly one of configMapRef or image`,
+        ),
+        rule(
+          '(!has(self.command) && !has(self.args)) || has(self.image)',
+          `${PATH}.command and ${PATH}.args apply only together with ${PATH}.image`,
+        ),
+      ],
+    }),
+  );
+}
+
+const spec = obj('Desired state of the Release.', {
+  environmentRef: required(
+    ref(
+      'Environment this Release deploys into; supplies promotion gates, configuration rules and defaults.',
+      'Environment',
+    ),
+  ),
+  application: required(
+    str(
+      'Application name. The Release owns the Deployments <application>-blue and <application>-green and the Service <application>. Immutable.',
+      {
+        pattern: DNS1123_LABEL,
+        minLength: 1,
+        maxLength: APPLICATION_MAX,
+        rules: [rule('self == oldSelf', `${PATH} is immutable; create a new Release instead`)],
+      },
+    ),
+  ),
+  version: required(
+    str(
+      'Version being released, e.g. 2.4.0. Changing it (or spec.template) starts a new rollout. Used as the value of the version label, so it follows label-value syntax.',
+      {
+        minLength: 1,
+        maxLength: 63,
+        pattern: '^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$',
+      },
+    ),
+  ),
+  replicas: int32('Pods per slot at full traffic.', { minimum: 0, default: 1 }),
+  template: required(
+    named(
+      'V1PodTemplateSpec',
+      {
+        description:
+          'Pod template (a core/v1 PodTemplateSpec) for both slots. Changing it starts a new rollout; the operator adds the app, slot and version labels.',
+        type: 'object',
+        'x-kubernetes-preserve-unknown-fields': true,
+      },
+      { from: '@kubernetes/client-node' },
+    ),
+  ),
+  service: obj(
+    'The Service <application> the Release owns, which routes to the active slot.',
+    {
+      port: int32('Port the Service exposes.', { minimum: 1, maximum: 65535, default: 80 }),
+      targetPort: intOrString('Container port number or name the Service forwards to; defaults to port.', [
+        rule(
+          "type(self) == int ? (int(self) >= 1 && int(self) <= 65535) : string(self).matches('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$') && string(self).size() <= 15",
+          `${PATH} must be a port number 1-65535 or a container port name`,
+        ),
+      ]),
+    },
+    { default: {} },
+  ),
+  traffic: named(
+    'TrafficPolicy',
+    obj(
+      'How traffic moves from the stable slot to the new one.',
+      {
+        mode: enumOf(
+          'GatewayAPI shifts HTTPRoute backend weights; Replicas weighs by replica ratio behind one Service; Service switches the selector all at once (steps ignored). Replicas is the default because it needs no other object.',
+          TRAFFIC_MODES,
+          { default: 'Replicas' },
+        ),
+        httpRouteRef: ref(
+          'HTTPRoute whose backend weights the operator manages. Required when mode is GatewayAPI.',
+          'HTTPRoute',
+        ),
+        steps: trafficSteps(
+          "Percentages of traffic on the new version, strictly increasing, each 1-100, ending at 100. Defaults to the Environment's spec.defaults.traffic.steps.",
+        ),
+        stepDuration: stepDuration(
+          "Time held at each step while the RollbackPolicy is evaluated. Defaults to the Environment's spec.defaults.traffic.stepDuration.",
+        ),
+      },
+      {
+        default: {},
+        rules: [
+          rule(
+            "!has(self.mode) || self.mode != 'GatewayAPI' || has(self.httpRouteRef)",
+            `${PATH}.httpRouteRef is required when ${PATH}.mode is GatewayAPI`,
+            { fieldPath: '.httpRouteRef', reason: 'FieldValueRequired' },
+          ),
+        ],
+      },
+    ),
+  ),
+  migrations: named(
+    'Migrations',
+    obj(
+      'Database migrations coordinated with the traffic switch.',
+      {
+        databaseSecretRef: required(
+          secretKeyRef('Secret key holding the PostgreSQL connection URL the migrations run against.'),
+        ),
+        expand: migrationStep(
+          'expand',
+          'Migration run before any traffic moves; it must keep working with the old code.',
+        ),
+        contract: migrationStep(
+          'contract',
+          'Migration run after 100% and the bake time; may be destructive, so a backup is taken first when the lint finds destructive statements. Once it ran, rollback means roll forward.',
+        ),
+      },
+      {
+        rules: [rule('has(self.expand) || has(self.contract)', `${PATH} must set expand, contract or both`)],
+      },
+    ),
+  ),
+  rollbackPolicyRef: ref(
+    "RollbackPolicy evaluated at each step. Defaults to the Environment's.",
+    'RollbackPolicy',
+  ),
+  backupPolicyRef: ref(
+    "BackupPolicy used for the backup taken before a destructive migration. Defaults to the Environment's.",
+    'BackupPolicy',
+  ),
+  progressDeadline: duration('Longest time a slot may take to become available before the rollout fails.', {
+    default: '10m',
+    atLeast: '1s',
+  }),
+  scaleDownDelay: duration('How long the old slot stays scaled up after promotion, for instant rollback.', {
+    default: '10m',
+  }),
+  paused: bool('Holds the rollout at its current step; analysis keeps running.', false),
+});
+
+const migrationStatus = named(
+  'MigrationStatus',
+  obj('Progress of one migration.', {
+    phase: enumOf('Where the migration is.', MIGRATION_PHASES),
+    job: objectName('Name of the migration Job, deterministic per release revision.'),
+    startedAt: timestamp('When the Job started.'),
+    finishedAt: timestamp('When the Job finished.'),
+    message: str('Details of the last failure, if any.', { maxLength: 4096 }),
+  }),
+);
+
+const status = obj('Observed state of the Release, written by the operator.', {
+  observedGeneration: observedGeneration(),
+  conditions: conditions('Ready, Reconciling, Stalled, Progressing'),
+  phase: named('ReleasePhase', enumOf('Where the rollout is.', RELEASE_PHASES)),
+  revision: str('Hash of spec.version and spec.template identifying the rollout in progress.', {
+    maxLength: 64,
+  }),
+  activeSlot: slot('Slot that serves the stable version.'),
+  stableVersion: str('Version that last completed a rollout.', { maxLength: 63 }),
+  canaryWeight: int32('Percentage of traffic currently on the new version.', { minimum: 0, maximum: 100 }),
+  currentStep: int32('Index into the traffic steps of the step being held.', { minimum: 0 }),
+  stepStartedAt: timestamp('When the current step began; the step is held until stepDuration has passed.'),
+  migrations: obj('Progress of the migrations of the rollout in progress.', {
+    expand: migrationStatus,
+    contract: migrationStatus,
+  }),
+  analysis: obj('Latest RollbackPolicy evaluation.', {
+    policy: objectName('RollbackPolicy evaluated.'),
+    consecutiveFailures: int32('Breaching evaluations in a row.', { minimum: 0 }),
+    lastEvaluation: timestamp('When the policy was last evaluated.'),
+    lastMeasurements: list(
+      'Readings of the last evaluation, one per trigger.',
+      named(
+        'Measurement',
+        obj('One trigger reading.', {
+          trigger: required(str('Trigger name.', { maxLength: 63 })),
+          value: str('Measured value, formatted like the threshold.', { maxLength: 64 }),
+          threshold: str('Threshold it was compared with.', { maxLength: 64 }),
+          result: enumOf('Verdict of this reading.', MEASUREMENT_RESULTS),
+        }),
+      ),
+      { maxItems: 20 },
+    ),
+  }),
+  rollback: obj('Why the last rollback happened.', {
+    reason: str('Short explanation.', { maxLength: 1024 }),
+    metric: str('Trigger that breached.', { maxLength: 63 }),
+    value: str('Measured value.', { maxLength: 64 }),
+    threshold: str('Threshold it breached.', { maxLength: 64 }),
+    at: timestamp('When the rollback started.'),
+  }),
+  history: list(
+    'The last 10 rollouts, newest first.',
+    named(
+      'RolloutRecord',
+      obj('One finished rollout.', {
+        version: required(str('Version rolled out.', { maxLength: 63 })),
+        outcome: enumOf('How it ended.', ROLLOUT_OUTCOMES),
+        startedAt: timestamp('When it started.'),
+        finishedAt: timestamp('When it finished.'),
+      }),
+    ),
+    { maxItems: 10 },
+  ),
+});
+
+export const release = customResourceDefinition({
+  kind: 'Release',
+  plural: 'releases',
+  shortName: 'rel',
+  description:
+    'A Release rolls one application out blue/green in one namespace: migrations, gradual traffic shifting under analysis, and automatic rollback.',
+  printerColumns: [
+    { name: 'App', type: 'string', jsonPath: '.spec.application', description: 'Application name.' },
+    { name: 'Env', type: 'string', jsonPath: '.spec.environmentRef.name', description: 'Environment.' },
+    { name: 'Version', type: 'string', jsonPath: '.spec.version', description: 'Version being released.' },
+    { name: 'Stable', type: 'string', jsonPath: '.status.stableVersion', description: 'Last good version.' },
+    { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Rollout phase.' },
+    {
+      name: 'Weight',
+      type: 'integer',
+      jsonPath: '.status.canaryWeight',
+      description: 'Percentage of traffic on the new version.',
+    },
+    ageColumn(),
+  ],
+  spec,
+  status,
+});
