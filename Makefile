@@ -73,7 +73,7 @@ test-unit: node_modules/.install-stamp ## unit tests (no cluster)
 	@mkdir -p $(REPORTS)
 	$(JEST) --selectProjects unit --json --outputFile $(REPORTS)/unit.json
 
-test-integration: node_modules/.install-stamp prometheus cluster-up ## integration tests against the local cluster, PostgreSQL and Prometheus
+test-integration: node_modules/.install-stamp prometheus cluster-up build ## integration tests against the local cluster, PostgreSQL and Prometheus
 	@mkdir -p $(REPORTS)
 	$(JEST) --selectProjects integration --runInBand --json --outputFile $(REPORTS)/integration.json
 

@@ -12,6 +12,8 @@ const root = resolve(import.meta.dirname, '../..');
 const cli = join(root, 'dist/operator/cli.js');
 
 export interface OperatorOptions {
+  /** Defaults to the local cluster's kubeconfig. */
+  kubeconfig?: string;
   identity?: string;
   leaseNamespace?: string;
   leaseName?: string;
@@ -42,7 +44,7 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Operato
       cli,
       'operator',
       '--kubeconfig',
-      kubeconfigPath(),
+      opts.kubeconfig ?? kubeconfigPath(),
       '--port',
       String(port),
       '--host',

@@ -334,7 +334,7 @@ describe('bad configuration: one clear line, not ready, no crash loop', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cutover-kc-'));
     const path = join(dir, 'kubeconfig');
     writeFileSync(path, 'this: is: not: yaml: [');
-    const op = await operator({ env: { KUBECONFIG: path }, args: [] });
+    const op = await operator({ kubeconfig: path });
     await staysDown(op, 4_000);
     const errors = (await logLines(op)).filter((l) => l.level === 'error');
     expect(errors).toHaveLength(1);
@@ -361,7 +361,7 @@ describe('bad configuration: one clear line, not ready, no crash loop', () => {
         'current-context': 'nowhere',
       }),
     );
-    const op = await operator({ env: { KUBECONFIG: path } });
+    const op = await operator({ kubeconfig: path });
     await staysDown(op, 5_000);
     const warnings = (await logLines(op)).filter((l) => l.level === 'warn');
     // One line per watched resource and one for the lease, however many retries happened.
@@ -395,7 +395,7 @@ describe('bad configuration: one clear line, not ready, no crash loop', () => {
         'current-context': 'c',
       }),
     );
-    const op = await operator({ env: { KUBECONFIG: path } });
+    const op = await operator({ kubeconfig: path });
     await staysDown(op, 4_000);
     const warnings = (await logLines(op)).filter((l) => l.level === 'warn');
     expect(warnings.length).toBeLessThanOrEqual(5);
