@@ -105,8 +105,9 @@ test('kill -9 mid-flight and restart: every status is written exactly once', asy
     },
   );
   await first.kill9();
+  // The apiserver may still be finishing the request that was in flight.
   const byFirst = (await statusWrites()) - before;
-  expect(byFirst).toBeGreaterThanOrEqual(20);
+  expect(byFirst).toBeGreaterThanOrEqual(19);
   expect(byFirst).toBeLessThan(n);
 
   const second = await operator();
@@ -114,8 +115,11 @@ test('kill -9 mid-flight and restart: every status is written exactly once', asy
     timeoutMs: 60_000,
     description: `all ${n} Releases Ready after the restart`,
   });
+  // Exactly one status write per Release across both processes: no object was written twice.
   expect((await statusWrites()) - before).toBe(n);
-  expect(await second.metric('cutover_api_writes_total', { resource: 'releases/status' })).toBe(n - byFirst);
+  const bySecond = await second.metric('cutover_api_writes_total', { resource: 'releases/status' });
+  expect(bySecond).toBeGreaterThanOrEqual(n - byFirst - 1);
+  expect(bySecond).toBeLessThanOrEqual(n - byFirst);
 });
 
 test('two replicas: one leader writes, the standby takes over within 20 s of a kill -9', async () => {
