@@ -8,7 +8,14 @@
 import { Watch, type KubernetesObject } from '@kubernetes/client-node';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { apiserverRequests, createNamespace, deleteNamespace, installCrds, kubeConfig, objectApi } from '../test/harness/kube.js';
+import {
+  apiserverRequests,
+  createNamespace,
+  deleteNamespace,
+  installCrds,
+  kubeConfig,
+  objectApi,
+} from '../test/harness/kube.js';
 import { startOperator } from '../test/harness/operator.js';
 import { waitFor } from '../test/harness/wait.js';
 import { createAll, environment, release } from '../test/operator/fixtures.js';
@@ -17,6 +24,7 @@ const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '1000' },
     'settle-seconds': { type: 'string', default: '60' },
+    workers: { type: 'string', default: '16' },
   },
 });
 const count = Number(values.count);
@@ -38,7 +46,7 @@ async function main(): Promise<void> {
   await installCrds();
   const api = objectApi();
   const ns = await createNamespace('bench-releases', api);
-  const op = await startOperator({ leaseName: `bench-${process.pid}` });
+  const op = await startOperator({ leaseName: `bench-${process.pid}`, args: ['--workers', values.workers] });
   try {
     await op.waitReady();
     await createAll(api, [environment(ns)]);
@@ -49,9 +57,15 @@ async function main(): Promise<void> {
     const req = await watch.watch(
       `/apis/cutover.dev/v1alpha1/namespaces/${ns}/releases`,
       {},
-      (_phase: string, obj: KubernetesObject & { status?: { conditions?: Array<{ type: string; status: string }> } }) => {
+      (
+        _phase: string,
+        obj: KubernetesObject & { status?: { conditions?: Array<{ type: string; status: string }> } },
+      ) => {
         const name = obj.metadata?.name ?? '';
-        if (!readyAt.has(name) && obj.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) {
+        if (
+          !readyAt.has(name) &&
+          obj.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+        ) {
           readyAt.set(name, performance.now());
         }
       },
@@ -84,7 +98,7 @@ async function main(): Promise<void> {
     const metrics = await op.metrics();
     const buckets: Array<[number, number]> = [];
     for (const [series, v] of metrics) {
-      const m = /^cutover_reconcile_duration_seconds_bucket\{.*kind="Release".*le="([^"]+)"/.exec(series);
+      const m = /^cutover_reconcile_duration_seconds_bucket\{(?=.*kind="Release").*le="([^"]+)"/.exec(series);
       if (m) buckets.push([m[1] === '+Inf' ? Infinity : Number(m[1]), v]);
     }
     buckets.sort((a, b) => a[0] - b[0]);
@@ -108,6 +122,7 @@ async function main(): Promise<void> {
 
     const result = {
       releases: count,
+      workers: Number(values.workers),
       createSeconds: +((created - start) / 1000).toFixed(2),
       allReadySeconds: +((allReady - start) / 1000).toFixed(2),
       createToReadyMs: {

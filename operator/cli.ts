@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=2
 // The one binary: `cutover operator` runs the controller; later subcommands
 // (migrate, backup, restore, verify) run inside Jobs.
 import { parseArgs } from 'node:util';
@@ -10,7 +10,7 @@ commands:
   operator   run the controller
              --kubeconfig PATH        (default: $KUBECONFIG, in-cluster, ~/.kube/config)
              --port N                 /metrics, /healthz, /readyz (default 8080)
-             --workers N              reconciles in flight per kind (default 4)
+             --workers N              reconciles in flight per kind (default 16)
              --leader-elect BOOL      (default true)
              --lease-namespace NS     (default $POD_NAMESPACE or cutover-system)
              --lease-name NAME        (default cutover-leader)
@@ -27,7 +27,7 @@ async function main(argv: string[]): Promise<number> {
           kubeconfig: { type: 'string' },
           port: { type: 'string', default: '8080' },
           host: { type: 'string', default: '0.0.0.0' },
-          workers: { type: 'string', default: '4' },
+          workers: { type: 'string', default: '16' },
           'leader-elect': { type: 'string', default: 'true' },
           'lease-namespace': { type: 'string', default: process.env.POD_NAMESPACE ?? 'cutover-system' },
           'lease-name': { type: 'string', default: 'cutover-leader' },

@@ -69,7 +69,14 @@ export interface WriteObserver {
   onWrite?(verb: string, resource: string): void;
 }
 
+const AUTH_TTL_MS = 30_000;
+/** Names us in the apiserver's audit log and metrics. */
+const USER_AGENT = 'cutover-operator/v1alpha1';
+
 export class KubeClient {
+  private pool: Promise<Dispatcher | undefined> | undefined;
+  private auth: { headers: Record<string, string>; at: number } | undefined;
+
   constructor(
     readonly config: KubeConfig,
     private readonly observer: WriteObserver = {},
@@ -82,6 +89,34 @@ export class KubeClient {
     return cluster.server;
   }
 
+  /**
+   * One connection pool for the client's life. client-node builds a new undici
+   * Agent for every request it authenticates, which means a TLS handshake per
+   * request and agents that linger in memory; TLS settings do not change for a
+   * loaded kubeconfig, so the first one is kept.
+   */
+  private dispatcher(): Promise<Dispatcher | undefined> {
+    this.pool ??= (async () => {
+      const ctx = new RequestContext(this.server, HttpMethod.GET);
+      await this.config.applySecurityAuthentication(ctx);
+      return ctx.getDispatcher() as Dispatcher | undefined;
+    })();
+    return this.pool;
+  }
+
+  /** Authorization headers, re-read every 30 s so rotated tokens are picked up. */
+  private async authHeaders(): Promise<Record<string, string>> {
+    const now = Date.now();
+    if (!this.auth || now - this.auth.at > AUTH_TTL_MS) {
+      const opts: { headers?: Record<string, string>; auth?: string } = {};
+      await this.config.applyToHTTPSOptions(opts);
+      const headers: Record<string, string> = { ...opts.headers };
+      if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
+      this.auth = { headers, at: now };
+    }
+    return this.auth.headers;
+  }
+
   async request<T>(
     method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
@@ -89,9 +124,11 @@ export class KubeClient {
   ): Promise<T> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
-    const ctx = new RequestContext(url.toString(), HttpMethod[method]);
-    await this.config.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
+    const headers: Record<string, string> = {
+      ...(await this.authHeaders()),
+      accept: 'application/json',
+      'user-agent': USER_AGENT,
+    };
     let body: string | undefined;
     if (opts.body !== undefined) {
       headers['content-type'] = opts.contentType ?? 'application/json';
@@ -102,7 +139,7 @@ export class KubeClient {
       method,
       headers,
       body,
-      dispatcher: ctx.getDispatcher() as Dispatcher | undefined,
+      dispatcher: await this.dispatcher(),
       signal: AbortSignal.timeout(this.timeoutMs),
     });
     const text = await res.text();

@@ -72,11 +72,20 @@ export class Informer<T extends KubernetesObject> {
   async start(): Promise<void> {
     this.stopped = false;
     const path = resourcePath(this.ref);
-    const listFn = () =>
-      this.client.request<KubernetesListObject<T>>('GET', path, {
+    const listFn = async () => {
+      const list = await this.client.request<KubernetesListObject<T>>('GET', path, {
         query: { labelSelector: this.opts.labelSelector },
       });
-    this.lw = new ListWatch<T>(path, new Watch(this.client.config), listFn, false, this.opts.labelSelector);
+      list.items.forEach(trimForCache);
+      return list;
+    };
+    this.lw = new ListWatch<T>(
+      path,
+      new TrimmingWatch(this.client.config),
+      listFn,
+      false,
+      this.opts.labelSelector,
+    );
     this.lw.on('add', (o) => this.emit('add', o));
     this.lw.on('update', (o) => this.emit('update', o));
     this.lw.on('delete', (o) => this.emit('delete', o));
@@ -136,6 +145,37 @@ export class Informer<T extends KubernetesObject> {
       void this.connect().catch((e: unknown) => this.onError(e));
     }, delay);
     this.timer.unref();
+  }
+}
+
+/**
+ * Drops what no reconciler reads and what takes most of an object's memory:
+ * managedFields (often half of it) and kubectl's last-applied copy of the spec.
+ * Writes never send cached objects' metadata back except resourceVersion.
+ */
+export function trimForCache(obj: KubernetesObject): KubernetesObject {
+  const meta = obj.metadata;
+  if (meta) {
+    delete meta.managedFields;
+    if (meta.annotations && LAST_APPLIED in meta.annotations) {
+      const { [LAST_APPLIED]: _dropped, ...rest } = meta.annotations;
+      meta.annotations = rest;
+    }
+  }
+  return obj;
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** A Watch whose events are trimmed before ListWatch caches them. */
+class TrimmingWatch extends Watch {
+  override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
+    return super.watch(
+      path,
+      query,
+      (phase, obj: KubernetesObject, raw) => callback(phase, trimForCache(obj), raw),
+      done,
+    );
   }
 }
 

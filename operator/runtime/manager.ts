@@ -145,7 +145,7 @@ export class Manager {
     await Promise.all([...this.informers.values()].map((i) => i.start()));
     for (const entry of this.controllers) {
       const { controller, queue } = entry;
-      this.running.push(queue.run((key) => this.handle(controller, key), this.opts.workers ?? 4));
+      this.running.push(queue.run((key) => this.handle(controller, key), this.opts.workers ?? 16));
     }
   }
 
