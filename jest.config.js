@@ -10,10 +10,17 @@ const common = {
 
 export default {
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/operator/**/*.test.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      roots: ['<rootDir>/operator'],
+      testMatch: ['<rootDir>/operator/**/*.test.ts'],
+    },
     {
       ...common,
       displayName: 'integration',
+      // Only our sources: .cluster/ holds etcd's *.snap files, which jest would take for stale snapshots.
+      roots: ['<rootDir>/test', '<rootDir>/operator', '<rootDir>/bench'],
       testMatch: ['<rootDir>/test/**/*.test.ts'],
       setupFilesAfterEnv: ['<rootDir>/test/setup-integration.ts'],
     },

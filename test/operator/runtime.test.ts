@@ -409,3 +409,24 @@ describe('bad configuration: one clear line, not ready, no crash loop', () => {
     );
   });
 });
+
+test('SIGTERM on the leader hands the lease over at once', async () => {
+  const a = await operator({ identity: 'graceful-a' });
+  const b = await operator({ identity: 'graceful-b' });
+  await waitFor(async () => (await a.metric('cutover_leader')) + (await b.metric('cutover_leader')) === 1, {
+    timeoutMs: 20_000,
+    description: 'exactly one leader',
+  });
+  const [leader, standby] = (await a.metric('cutover_leader')) === 1 ? [a, b] : [b, a];
+  await standby.waitReady();
+  const stoppedAt = performance.now();
+  await leader.stop();
+  expect(leader.proc.child.exitCode).toBe(0);
+  await waitFor(async () => (await standby.metric('cutover_leader')) === 1, {
+    timeoutMs: 10_000,
+    intervalMs: 100,
+    description: 'the standby to lead',
+  });
+  // Without the hand-back the standby would wait out the 15 s lease.
+  expect(performance.now() - stoppedAt).toBeLessThan(6_000);
+});
