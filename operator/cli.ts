@@ -3,6 +3,7 @@
 // (migrate, backup, restore, verify) run inside Jobs.
 import { parseArgs } from 'node:util';
 import { runOperator } from './operator.js';
+import { runMigrateCommand } from './db/command.js';
 
 const usage = `usage: cutover <command> [flags]
 
@@ -15,6 +16,9 @@ commands:
              --lease-namespace NS     (default $POD_NAMESPACE or cutover-system)
              --lease-name NAME        (default cutover-leader)
              --identity ID            (default $HOSTNAME-pid)
+             --migrate-image IMAGE    image of migration Jobs (default $CUTOVER_IMAGE or the release image)
+  migrate    apply SQL migrations from a directory to $DATABASE_URL
+             (cutover migrate --help for its flags)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -32,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
           'lease-namespace': { type: 'string', default: process.env.POD_NAMESPACE ?? 'cutover-system' },
           'lease-name': { type: 'string', default: 'cutover-leader' },
           identity: { type: 'string' },
+          'migrate-image': { type: 'string', default: process.env.CUTOVER_IMAGE },
         },
       });
       return runOperator({
@@ -43,8 +48,11 @@ async function main(argv: string[]): Promise<number> {
         leaseNamespace: values['lease-namespace'],
         leaseName: values['lease-name'],
         identity: values.identity,
+        migrateImage: values['migrate-image'],
       });
     }
+    case 'migrate':
+      return runMigrateCommand(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -5,10 +5,20 @@ import { releaseController } from './release/controller.js';
 import { rollbackPolicyController } from './rollback/controller.js';
 import type { Logger } from './runtime/log.js';
 import type { Manager } from './runtime/manager.js';
+import type { OperatorMetrics } from './runtime/metrics.js';
 
-export function registerControllers(m: Manager, log: Logger): void {
+export interface ControllerOptions {
+  migrateImage?: string;
+}
+
+export function registerControllers(
+  m: Manager,
+  log: Logger,
+  metrics: OperatorMetrics,
+  opts: ControllerOptions = {},
+): void {
   for (const c of [
-    releaseController(m),
+    releaseController(m, metrics, log, opts),
     environmentController(m),
     backupPolicyController(m),
     rollbackPolicyController(m),

@@ -20,6 +20,7 @@ export interface OperatorOptions {
   leaseNamespace: string;
   leaseName: string;
   identity?: string;
+  migrateImage?: string;
 }
 
 export async function runOperator(opts: OperatorOptions): Promise<number> {
@@ -52,7 +53,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
 
   const manager = new Manager(kc.config, log, metrics, { workers: opts.workers });
   state.manager = manager;
-  registerControllers(manager, log);
+  registerControllers(manager, log, metrics, { migrateImage: opts.migrateImage });
   let leader: LeaderElector | undefined;
   if (opts.leaderElect) {
     const identity = opts.identity ?? `${hostname()}-${process.pid}`;

@@ -10,7 +10,11 @@ import type { Logger } from './log.js';
 import type { OperatorMetrics } from './metrics.js';
 import { WorkQueue, type Outcome } from './queue.js';
 
-export type InformerRef = Omit<ResourceRef, 'name' | 'subresource' | 'namespace'> & { kind: string };
+export type InformerRef = Omit<ResourceRef, 'name' | 'subresource' | 'namespace'> & {
+  kind: string;
+  /** Cache only objects with these labels (what we own), not every object of the kind in the cluster. */
+  labelSelector?: string;
+};
 
 export interface ObjectKey {
   namespace: string;
@@ -88,6 +92,7 @@ export class Manager {
     if (!inf) {
       inf = new Informer<KubernetesObject>(this.client, ref, this.log, {
         optional,
+        labelSelector: ref.labelSelector,
         onRestart: (resource) => this.metrics.informerRestarts.inc({ resource }),
       });
       this.informers.set(id, inf);

@@ -77,7 +77,7 @@ test('references resolve into Ready, and a missing Environment stalls until it a
   const [ready] = await listReleases(api, ns);
   expect(ready?.status?.conditions?.map((c) => c.type)).toEqual(['Ready']);
   const events = await kubectl('-n', ns, 'get', 'events', '-o', 'jsonpath={.items[*].reason}');
-  expect(events.split(' ')).toEqual(expect.arrayContaining(['EnvironmentNotFound', 'ReferencesResolved']));
+  expect(events.split(' ')).toEqual(expect.arrayContaining(['RolloutStarted', 'RolloutSucceeded']));
 });
 
 test('kill -9 mid-flight and restart: every status is written exactly once', async () => {

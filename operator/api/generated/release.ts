@@ -220,6 +220,30 @@ export interface ReleaseStatus {
    */
   stableVersion?: string;
   /**
+   * Revision (hash of version and template) the active slot runs.
+   */
+  stableRevision?: string;
+  /**
+   * Slot the rollout in progress deploys into.
+   */
+  targetSlot?: Slot;
+  /**
+   * Retries of the current revision (cutover.dev/retry); part of the migration Job names.
+   */
+  attempt?: number;
+  /**
+   * When the rollout in progress started.
+   */
+  startedAt?: string;
+  /**
+   * When the current phase began (progress deadline, bake time).
+   */
+  phaseStartedAt?: string;
+  /**
+   * When the previous slot is scaled to zero (promotion time + scaleDownDelay).
+   */
+  scaleDownAt?: string;
+  /**
    * Percentage of traffic currently on the new version.
    */
   canaryWeight?: number;
@@ -267,9 +291,6 @@ export type ReleasePhase =
   | 'RolledBack'
   | 'Failed';
 
-/**
- * Slot that serves the stable version.
- */
 export type Slot = 'blue' | 'green';
 
 /**

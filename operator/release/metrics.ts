@@ -1,0 +1,62 @@
+// Release metrics: rollouts by outcome, their duration, the current weight,
+// and a gauge that alerts while a contract migration has failed.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Release, ReleaseStatus } from '../api/generated/index.js';
+
+export class ReleaseMetrics {
+  readonly rollouts: Counter<'outcome'>;
+  readonly duration: Histogram<'outcome'>;
+  readonly weight: Gauge<'namespace' | 'release'>;
+  readonly degraded: Gauge<'namespace' | 'release'>;
+
+  constructor(registry: Registry) {
+    this.rollouts = new Counter({
+      name: 'cutover_rollouts_total',
+      help: 'Finished rollouts by outcome (Succeeded, RolledBack, Failed, Aborted).',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    this.duration = new Histogram({
+      name: 'cutover_rollout_duration_seconds',
+      help: 'Time from the start of a rollout to its outcome.',
+      labelNames: ['outcome'],
+      buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200],
+      registers: [registry],
+    });
+    this.weight = new Gauge({
+      name: 'cutover_release_weight',
+      help: 'Percentage of traffic on the version being rolled out.',
+      labelNames: ['namespace', 'release'],
+      registers: [registry],
+    });
+    this.degraded = new Gauge({
+      name: 'cutover_release_degraded',
+      help: '1 while a Release is degraded (its contract migration failed): alert on it.',
+      labelNames: ['namespace', 'release'],
+      registers: [registry],
+    });
+  }
+
+  /** Counts each newly recorded outcome once: the history grows by one entry per finished rollout. */
+  observe(rel: Release, next: ReleaseStatus): void {
+    const labels = { namespace: rel.metadata?.namespace ?? '', release: rel.metadata?.name ?? '' };
+    const before = rel.status?.history?.[0];
+    const after = next.history?.[0];
+    if (
+      after &&
+      (after.finishedAt !== before?.finishedAt || after.version !== before?.version) &&
+      after.outcome
+    ) {
+      this.rollouts.inc({ outcome: after.outcome });
+      if (after.startedAt && after.finishedAt) {
+        this.duration.observe(
+          { outcome: after.outcome },
+          (Date.parse(after.finishedAt) - Date.parse(after.startedAt)) / 1000,
+        );
+      }
+    }
+    if (next.canaryWeight !== undefined) this.weight.set(labels, next.canaryWeight);
+    const degraded = next.conditions?.some((c) => c.type === 'Degraded' && c.status === 'True') ? 1 : 0;
+    this.degraded.set(labels, degraded);
+  }
+}

@@ -1,0 +1,146 @@
+// What a Release owns, as plain objects for server-side apply: the two slot
+// Deployments, the stable and preview Services, and the migration Jobs. Pure.
+import type { KubernetesObject, V1Deployment, V1Job, V1Service } from '@kubernetes/client-node';
+import type { Release, Slot } from '../api/generated/index.js';
+import { parseDuration } from '../runtime/duration.js';
+import { MANAGED_BY, podLabels, previewServiceName, slotName, stableServiceName } from './names.js';
+import type { MigrationPhase } from './plan.js';
+
+export const DEFAULT_MIGRATE_IMAGE = 'ghcr.io/cutover/cutover:0.1.0';
+
+function ownerRef(rel: Release) {
+  return [
+    {
+      apiVersion: rel.apiVersion,
+      kind: rel.kind,
+      name: rel.metadata?.name ?? '',
+      uid: rel.metadata?.uid ?? '',
+      controller: true,
+      blockOwnerDeletion: true,
+    },
+  ];
+}
+
+function meta(rel: Release, name: string, labels: Record<string, string> = {}) {
+  return {
+    name,
+    namespace: rel.metadata?.namespace,
+    labels: { ...MANAGED_BY, app: rel.spec.application, ...labels },
+    ownerReferences: ownerRef(rel),
+  };
+}
+
+export function slotDeployment(rel: Release, slot: Slot, replicas: number, revision: string): V1Deployment {
+  const app = rel.spec.application;
+  const tpl = rel.spec.template;
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: meta(rel, slotName(app, slot), {
+      slot,
+      version: rel.spec.version,
+      'cutover.dev/revision': revision,
+    }),
+    spec: {
+      replicas,
+      selector: { matchLabels: { app, slot } },
+      template: {
+        ...tpl,
+        metadata: {
+          ...tpl.metadata,
+          labels: { ...tpl.metadata?.labels, ...podLabels(app, slot, rel.spec.version, revision) },
+        },
+      },
+    },
+  };
+}
+
+export function services(rel: Release, stable: Slot | 'both', preview: Slot): V1Service[] {
+  const app = rel.spec.application;
+  const port = rel.spec.service?.port ?? 80;
+  const targetPort = rel.spec.service?.targetPort ?? port;
+  const svc = (name: string, selector: Record<string, string>): V1Service => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(rel, name),
+    spec: { selector, ports: [{ name: 'http', port, targetPort }] },
+  });
+  return [
+    svc(stableServiceName(app), stable === 'both' ? { app } : { app, slot: stable }),
+    svc(previewServiceName(app), { app, slot: preview }),
+  ];
+}
+
+/** The slot a Service's selector points at: a slot, both slots, or none of ours. */
+export function selectedSlot(svc: V1Service | undefined): Slot | 'both' | undefined {
+  const sel = svc?.spec?.selector;
+  if (!sel?.app) return undefined;
+  if (sel.slot === 'blue' || sel.slot === 'green') return sel.slot;
+  return sel.slot === undefined ? 'both' : undefined;
+}
+
+// Restricted Pod Security: the namespaces Cutover deploys into may enforce it.
+const restrictedPod = { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } };
+const restrictedContainer = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+};
+
+export function migrationJob(
+  rel: Release,
+  phase: MigrationPhase,
+  name: string,
+  revision: string,
+  image = DEFAULT_MIGRATE_IMAGE,
+): V1Job {
+  const m = rel.spec.migrations;
+  const step = m?.[phase];
+  if (!m || !step) throw new Error(`Release has no ${phase} migration`);
+  const labels = { 'cutover.dev/migration': phase, 'cutover.dev/revision': revision };
+  const native = step.configMapRef !== undefined;
+  const container = {
+    name: 'migrate',
+    image: native ? image : (step.image ?? image),
+    ...(native
+      ? { command: ['cutover', 'migrate', '--dir', '/migrations', '--phase', phase] }
+      : { command: step.command, args: step.args }),
+    env: [
+      {
+        name: 'DATABASE_URL',
+        valueFrom: { secretKeyRef: { name: m.databaseSecretRef.name, key: m.databaseSecretRef.key } },
+      },
+    ],
+    ...(native ? { volumeMounts: [{ name: 'migrations', mountPath: '/migrations', readOnly: true }] } : {}),
+    securityContext: restrictedContainer,
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+  };
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: meta(rel, name, labels),
+    spec: {
+      backoffLimit: 0,
+      activeDeadlineSeconds: Math.ceil(parseDuration(step.timeout ?? '10m') / 1000),
+      template: {
+        metadata: { labels: { ...MANAGED_BY, app: rel.spec.application, ...labels } },
+        spec: {
+          restartPolicy: 'Never',
+          securityContext: restrictedPod,
+          containers: [container],
+          ...(native && step.configMapRef
+            ? { volumes: [{ name: 'migrations', configMap: { name: step.configMapRef.name } }] }
+            : {}),
+        },
+      },
+    },
+  };
+}
+
+export type Owned = KubernetesObject & {
+  metadata?: { ownerReferences?: Array<{ uid?: string; controller?: boolean }> };
+};
+
+export function ownedBy(obj: Owned | undefined, rel: Release): boolean {
+  return (obj?.metadata?.ownerReferences ?? []).some((r) => r.controller && r.uid === rel.metadata?.uid);
+}

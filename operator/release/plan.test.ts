@@ -1,0 +1,411 @@
+import type { ReleaseStatus, Slot } from '../api/generated/index.js';
+import {
+  canaryReplicas,
+  planRelease,
+  stableReplicas,
+  type Action,
+  type Observation,
+  type RolloutSpec,
+} from './plan.js';
+
+const T0 = Date.parse('2026-11-28T10:00:00Z');
+
+function spec(over: Partial<RolloutSpec> = {}): RolloutSpec {
+  return {
+    app: 'shop',
+    version: '2.0.0',
+    revision: 'rev2',
+    generation: 2,
+    replicas: 4,
+    mode: 'GatewayAPI',
+    steps: [10, 25, 50, 100],
+    stepDurationMs: 60_000,
+    progressDeadlineMs: 600_000,
+    scaleDownDelayMs: 600_000,
+    paused: false,
+    expand: false,
+    contract: undefined,
+    ...over,
+  };
+}
+
+function obs(over: Partial<Observation> = {}, at = T0): Observation {
+  return { now: new Date(at), slots: {}, jobs: {}, annotations: {}, ...over };
+}
+
+const stableV1: ReleaseStatus = {
+  phase: 'Succeeded',
+  revision: 'rev1',
+  stableRevision: 'rev1',
+  stableVersion: '1.0.0',
+  activeSlot: 'blue',
+  targetSlot: 'blue',
+  canaryWeight: 100,
+};
+
+const types = (actions: Action[]) => actions.map((a) => a.type);
+
+describe('replica arithmetic for the Replicas traffic mode', () => {
+  test('the new slot gets at least one pod while its weight is above zero', () => {
+    expect([0, 10, 25, 50, 100].map((w) => canaryReplicas(4, w))).toEqual([0, 1, 1, 2, 4]);
+    expect([0, 10, 25, 50, 100].map((w) => stableReplicas(4, w))).toEqual([4, 3, 3, 2, 0]);
+    expect(canaryReplicas(1, 10)).toBe(1);
+    expect(stableReplicas(1, 10)).toBe(1);
+  });
+});
+
+describe('starting a rollout', () => {
+  test('the first rollout targets blue and waits for nothing', () => {
+    const p = planRelease(spec(), {}, obs());
+    expect(p.status).toMatchObject({ phase: 'Pending', revision: 'rev2', targetSlot: 'blue', attempt: 0 });
+    expect(p.actions).toEqual([
+      {
+        type: 'Event',
+        kind: 'Normal',
+        reason: 'RolloutStarted',
+        message: 'rolling out 2.0.0 to the blue slot',
+      },
+    ]);
+    expect(p.requeueAfterMs).toBe(0);
+  });
+
+  test('a later rollout targets the inactive slot at weight 0', () => {
+    const p = planRelease(spec(), stableV1, obs());
+    expect(p.status).toMatchObject({
+      phase: 'Pending',
+      targetSlot: 'green',
+      canaryWeight: 0,
+      stableVersion: '1.0.0',
+    });
+  });
+
+  test('a missing Environment stalls before anything is touched', () => {
+    const started = planRelease(spec(), stableV1, obs()).status;
+    const p = planRelease(
+      spec(),
+      started,
+      obs({ gate: { phase: 'Pending', reason: 'EnvironmentNotFound', message: 'nope', stalled: true } }),
+    );
+    expect(p.actions.filter((a) => a.type !== 'Event')).toEqual([]);
+    expect(p.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'EnvironmentNotFound',
+    });
+  });
+});
+
+describe('expand migration', () => {
+  const s = spec({ expand: true });
+  const migrating = () => {
+    const pending = planRelease(s, stableV1, obs()).status;
+    return planRelease(s, pending, obs()).status;
+  };
+
+  test('runs before the slot is deployed, under a deterministic Job name', () => {
+    const st = migrating();
+    expect(st.phase).toBe('Migrating');
+    const p = planRelease(s, st, obs({ expandLint: { findings: [] } }));
+    expect(p.actions).toEqual([{ type: 'CreateJob', phase: 'expand', name: 'shop-expand-rev2' }]);
+    expect(p.status.migrations?.expand).toMatchObject({ phase: 'Running', job: 'shop-expand-rev2' });
+  });
+
+  test('a destructive statement fails the Release before any Job exists', () => {
+    const p = planRelease(
+      s,
+      migrating(),
+      obs({ expandLint: { findings: ['001_a.up.sql:3 drop-column (ALTER TABLE …)'] } }),
+    );
+    expect(types(p.actions)).not.toContain('CreateJob');
+    expect(p.status.phase).toBe('Failed');
+    expect(p.status.conditions?.find((c) => c.type === 'Ready')?.message).toContain(
+      '001_a.up.sql:3 drop-column',
+    );
+  });
+
+  test('a failed Job fails the Release with its message and moves no traffic', () => {
+    const st = planRelease(s, migrating(), obs({ expandLint: { findings: [] } })).status;
+    const p = planRelease(
+      s,
+      st,
+      obs({ jobs: { expand: { ownedByUs: true, state: 'Failed', message: 'relation "x" does not exist' } } }),
+    );
+    expect(p.status.phase).toBe('Failed');
+    expect(p.status.migrations?.expand?.message).toContain('relation "x" does not exist');
+    expect(types(p.actions)).toEqual(['Event']);
+    expect(p.status.history?.[0]).toMatchObject({ version: '2.0.0', outcome: 'Failed' });
+  });
+
+  test('a Job of the same name that we do not own is never adopted', () => {
+    const st = planRelease(s, migrating(), obs({ expandLint: { findings: [] } })).status;
+    const p = planRelease(s, st, obs({ jobs: { expand: { ownedByUs: false, state: 'Succeeded' } } }));
+    expect(p.status.phase).toBe('Failed');
+    expect(p.status.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('JobNotOwned');
+  });
+});
+
+describe('deploying and the progress deadline', () => {
+  const deploying = (): ReleaseStatus => {
+    const pending = planRelease(spec(), stableV1, obs()).status;
+    return planRelease(spec(), pending, obs()).status;
+  };
+
+  test('applies the slot and waits, waking at the deadline', () => {
+    const st = deploying();
+    expect(st.phase).toBe('Deploying');
+    const p = planRelease(spec(), st, obs({}, T0 + 1000));
+    expect(p.actions).toEqual([{ type: 'ApplySlot', slot: 'green', replicas: 4 }]);
+    expect(p.requeueAfterMs).toBe(599_000);
+  });
+
+  test('a slot that never becomes available fails the rollout without touching traffic', () => {
+    const slots = { green: { revision: 'rev2', replicas: 4, available: 1, rolledOut: false } };
+    const p = planRelease(spec(), deploying(), obs({ slots }, T0 + 600_000));
+    expect(p.status.phase).toBe('Failed');
+    expect(p.status.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('ProgressDeadlineExceeded');
+    expect(types(p.actions)).not.toContain('SetWeight');
+    expect(types(p.actions)).not.toContain('ApplyServices');
+  });
+});
+
+describe('aborting', () => {
+  test('at 50 %: the weight goes back to 0 first, then the new slot is scaled away', () => {
+    const shifting: ReleaseStatus = {
+      ...stableV1,
+      revision: 'rev2',
+      targetSlot: 'green',
+      phase: 'Shifting',
+      currentStep: 2,
+      canaryWeight: 50,
+      stepStartedAt: new Date(T0).toISOString(),
+    };
+    const p = planRelease(spec(), shifting, obs({ annotations: { abort: 'now' }, weight: 50 }));
+    expect(p.actions.slice(0, 3)).toEqual([
+      { type: 'ClearAnnotation', key: 'cutover.dev/abort' },
+      { type: 'SetWeight', weight: 0, stable: 'blue', canary: 'green' },
+      { type: 'ScaleSlot', slot: 'green', replicas: 0 },
+    ]);
+    expect(p.status).toMatchObject({
+      phase: 'RolledBack',
+      canaryWeight: 0,
+      activeSlot: 'blue',
+      stableVersion: '1.0.0',
+    });
+    expect(p.status.history?.[0]?.outcome).toBe('Aborted');
+  });
+
+  test('after the contract migration ran, traffic is not shifted back', () => {
+    const contracting: ReleaseStatus = {
+      ...stableV1,
+      revision: 'rev2',
+      stableRevision: 'rev2',
+      activeSlot: 'green',
+      phase: 'Contracting',
+      migrations: { contract: { phase: 'Running', job: 'shop-contract-rev2' } },
+    };
+    const p = planRelease(
+      spec({ contract: { afterMs: 0 } }),
+      contracting,
+      obs({ annotations: { abort: 'now' } }),
+    );
+    expect(types(p.actions)).toEqual(['ClearAnnotation', 'Event']);
+    expect(p.status.phase).toBe('Contracting');
+    expect(p.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'ContractApplied',
+    });
+  });
+});
+
+describe('superseding', () => {
+  test('a newer version mid-rollout moves traffic back and removes the unfinished Job', () => {
+    const shifting: ReleaseStatus = {
+      ...stableV1,
+      revision: 'rev2',
+      targetSlot: 'green',
+      phase: 'Shifting',
+      currentStep: 1,
+      canaryWeight: 25,
+      migrations: { contract: { phase: 'Pending', job: 'shop-contract-rev2' } },
+    };
+    const p = planRelease(spec({ version: '3.0.0', revision: 'rev3' }), shifting, obs());
+    expect(p.actions.slice(0, 2)).toEqual([
+      { type: 'SetWeight', weight: 0, stable: 'blue', canary: 'green' },
+      { type: 'DeleteJob', name: 'shop-contract-rev2' },
+    ]);
+    expect(p.status).toMatchObject({
+      phase: 'Pending',
+      revision: 'rev3',
+      targetSlot: 'green',
+      canaryWeight: 0,
+    });
+  });
+});
+
+/**
+ * A small world the plan acts on: slots become available at once, Jobs finish
+ * as told, the route carries a weight. Drives whole rollouts through the plan
+ * the way the controller does, with optional crashes that lose the status
+ * write of a reconcile (the actions happened, the status did not land).
+ */
+class World {
+  status: ReleaseStatus;
+  slots: Partial<Record<Slot, { revision?: string; replicas: number }>> = {};
+  weight = 0;
+  stable?: Slot | 'both';
+  preview?: Slot;
+  jobsCreated: string[] = [];
+  jobs = new Map<string, 'Running' | 'Succeeded' | 'Failed'>();
+  weights: number[] = [];
+  now = T0;
+  annotations: Observation['annotations'] = {};
+
+  constructor(
+    readonly s: RolloutSpec,
+    status: ReleaseStatus,
+    private readonly jobOutcome: 'Succeeded' | 'Failed' = 'Succeeded',
+  ) {
+    this.status = status;
+  }
+
+  observe(): Observation {
+    const slots: Observation['slots'] = {};
+    for (const [k, v] of Object.entries(this.slots) as Array<
+      [Slot, { revision?: string; replicas: number }]
+    >) {
+      slots[k] = { revision: v.revision, replicas: v.replicas, available: v.replicas, rolledOut: true };
+    }
+    const jobs: Observation['jobs'] = {};
+    for (const phase of ['expand', 'contract'] as const) {
+      const name = this.status.migrations?.[phase]?.job;
+      const state = name ? this.jobs.get(name) : undefined;
+      if (state) jobs[phase] = { ownedByUs: true, state };
+    }
+    return {
+      now: new Date(this.now),
+      slots,
+      jobs,
+      weight: this.weight,
+      stableSelects: this.stable,
+      previewSelects: this.preview,
+      annotations: this.annotations,
+      expandLint: { findings: [] },
+    };
+  }
+
+  apply(actions: Action[]): void {
+    for (const a of actions) {
+      if (a.type === 'ApplySlot') this.slots[a.slot] = { revision: this.s.revision, replicas: a.replicas };
+      if (a.type === 'ScaleSlot') this.slots[a.slot] = { ...this.slots[a.slot], replicas: a.replicas };
+      if (a.type === 'ApplyServices') [this.stable, this.preview] = [a.stable, a.preview];
+      if (a.type === 'SetWeight' && a.weight !== this.weight) this.weights.push((this.weight = a.weight));
+      if (a.type === 'CreateJob' && !this.jobs.has(a.name)) {
+        this.jobsCreated.push(a.name);
+        this.jobs.set(a.name, this.jobOutcome);
+      }
+    }
+  }
+
+  /** Annotations are cleared only after the status landed, as the controller does. */
+  clear(actions: Action[]): void {
+    if (actions.some((a) => a.type === 'ClearAnnotation')) this.annotations = {};
+  }
+
+  /** Reconciles until the plan asks for nothing but a timer; then moves the clock. */
+  run(until: (w: World) => boolean, crash: (i: number) => boolean = () => false, maxSteps = 500): void {
+    for (let i = 0; i < maxSteps && !until(this); i++) {
+      const p = planRelease(this.s, this.status, this.observe());
+      this.apply(p.actions);
+      const changed = JSON.stringify(p.status) !== JSON.stringify(this.status);
+      if (!crash(i)) {
+        this.status = p.status;
+        this.clear(p.actions);
+      }
+      // Watch events bring the Release back at once after a change; only an idle plan waits for its timer.
+      const idle = !changed && p.actions.every((a) => a.type === 'Event');
+      if (idle && p.requeueAfterMs !== undefined && p.requeueAfterMs > 0) this.now += p.requeueAfterMs;
+    }
+    if (!until(this)) throw new Error(`did not converge: ${JSON.stringify(this.status)}`);
+  }
+}
+
+describe('whole rollouts through the state machine', () => {
+  test('GatewayAPI v1 → v2: weights 10, 25, 50, 100, then the stable Service takes over', () => {
+    const w = new World(spec(), stableV1);
+    w.slots = { blue: { revision: 'rev1', replicas: 4 } };
+    [w.stable, w.preview] = ['blue', 'blue'];
+    w.run((x) => x.status.phase === 'Succeeded' && x.status.revision === 'rev2' && !x.status.scaleDownAt);
+    expect(w.weights).toEqual([10, 25, 50, 100, 0]);
+    expect(w.status).toMatchObject({ activeSlot: 'green', stableVersion: '2.0.0', stableRevision: 'rev2' });
+    expect(w.stable).toBe('green');
+    expect(w.slots.blue?.replicas).toBe(0);
+    expect(w.now - T0).toBe(4 * 60_000 + 600_000);
+  });
+
+  test('Replicas mode follows the weights with replica counts, then switches the selector', () => {
+    const w = new World(spec({ mode: 'Replicas' }), stableV1);
+    w.slots = { blue: { revision: 'rev1', replicas: 4 } };
+    const seen: string[] = [];
+    w.run((x) => {
+      seen.push(`${x.slots.green?.replicas ?? 0}/${x.slots.blue?.replicas ?? 0}`);
+      return x.status.phase === 'Succeeded' && x.status.revision === 'rev2';
+    });
+    expect([...new Set(seen)]).toEqual(['0/4', '1/4', '1/3', '2/2', '4/0']);
+    expect(w.stable).toBe('green');
+  });
+
+  test('a crash after any reconcile (status lost) still converges, and each Job is created once', () => {
+    for (let crashAt = 0; crashAt < 40; crashAt++) {
+      const w = new World(spec({ expand: true, contract: { afterMs: 60_000 } }), stableV1);
+      w.slots = { blue: { revision: 'rev1', replicas: 4 } };
+      w.run(
+        (x) => x.status.phase === 'Succeeded' && x.status.revision === 'rev2',
+        (i) => i === crashAt,
+      );
+      expect(w.jobsCreated).toEqual(['shop-expand-rev2', 'shop-contract-rev2']);
+      expect(w.weights.filter((x) => x > 0)).toEqual([10, 25, 50, 100]);
+    }
+  });
+
+  test('retry after a failed expand uses a new Job name and succeeds', () => {
+    const w = new World(spec({ expand: true }), stableV1, 'Failed');
+    w.slots = { blue: { revision: 'rev1', replicas: 4 } };
+    w.run((x) => x.status.phase === 'Failed');
+    expect(w.weights).toEqual([]);
+    w.jobs.clear();
+    (w as unknown as { jobOutcome: string }).jobOutcome = 'Succeeded';
+    w.annotations = { retry: 'now' };
+    w.run((x) => x.status.phase === 'Succeeded' && x.status.revision === 'rev2');
+    expect(w.jobsCreated).toEqual(['shop-expand-rev2', 'shop-expand-rev2-r1']);
+  });
+
+  test('paused holds the step however long it waits', () => {
+    const w = new World(spec({ paused: true }), stableV1);
+    w.slots = { blue: { revision: 'rev1', replicas: 4 } };
+    w.run((x) => x.status.phase === 'Shifting');
+    const p = planRelease(w.s, w.status, { ...w.observe(), now: new Date(w.now + 3_600_000) });
+    expect(p.status.currentStep).toBe(0);
+    expect(p.requeueAfterMs).toBeUndefined();
+  });
+
+  test('promote skips the remaining steps', () => {
+    const w = new World(spec(), stableV1);
+    w.slots = { blue: { revision: 'rev1', replicas: 4 } };
+    w.run((x) => x.status.phase === 'Shifting');
+    w.annotations = { promote: 'now' };
+    w.run((x) => x.status.phase === 'Succeeded');
+    expect(w.weights).toEqual([10, 0]);
+    expect(w.status.activeSlot).toBe('green');
+  });
+
+  test('a failed contract keeps the new version serving and says so loudly', () => {
+    const w = new World(spec({ contract: { afterMs: 1000 } }), stableV1, 'Failed');
+    w.slots = { blue: { revision: 'rev1', replicas: 4 } };
+    w.run((x) => x.status.phase === 'Failed');
+    expect(w.status.activeSlot).toBe('green');
+    expect(w.stable).toBe('green');
+    expect(w.status.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'ContractFailed',
+    });
+  });
+});
