@@ -227,7 +227,11 @@ describe('superseding', () => {
       canaryWeight: 25,
       migrations: { contract: { phase: 'Pending', job: 'shop-contract-rev2' } },
     };
-    const p = planRelease(spec({ version: '3.0.0', revision: 'rev3' }), shifting, obs());
+    const slots = {
+      green: { revision: 'rev2', version: '2.0.0', replicas: 4, available: 4, rolledOut: true },
+    };
+    const p = planRelease(spec({ version: '3.0.0', revision: 'rev3' }), shifting, obs({ slots }));
+    expect(p.status.history?.[0]).toMatchObject({ version: '2.0.0', outcome: 'Aborted' });
     expect(p.actions.slice(0, 2)).toEqual([
       { type: 'SetWeight', weight: 0, stable: 'blue', canary: 'green' },
       { type: 'DeleteJob', name: 'shop-contract-rev2' },

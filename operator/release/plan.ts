@@ -175,9 +175,9 @@ class Builder {
     return this;
   }
 
-  record(outcome: RolloutRecord['outcome']): this {
+  record(outcome: RolloutRecord['outcome'], version = this.spec.version): this {
     const entry: RolloutRecord = {
-      version: this.spec.version,
+      version,
       outcome,
       startedAt: this.status.startedAt,
       finishedAt: iso(this.now),
@@ -297,12 +297,10 @@ function supersede(b: Builder): void {
     const m = prev.migrations?.[phase];
     if (m?.job && m.phase !== 'Succeeded' && m.phase !== 'Failed') b.act({ type: 'DeleteJob', name: m.job });
   }
-  b.status = { ...b.status, history: b.record('Aborted').status.history };
-  b.event(
-    'Normal',
-    'Superseded',
-    `rollout of revision ${prev.revision ?? ''} superseded by ${b.spec.version}`,
-  );
+  // The superseded version is what its slot was deployed with; the spec already names the new one.
+  const version = (target && b.obs.slots[target]?.version) ?? `revision ${prev.revision ?? ''}`;
+  b.record('Aborted', version);
+  b.event('Normal', 'Superseded', `rollout of ${version} superseded by ${b.spec.version}`);
 }
 
 function retry(b: Builder): Builder {

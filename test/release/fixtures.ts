@@ -1,0 +1,105 @@
+// Objects for release-flow tests: restricted-compliant templates, an
+// Environment, a Release per traffic mode, and an HTTPRoute to weight.
+import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
+import type { Release } from '../../operator/api/generated/index.js';
+
+export const API = 'cutover.dev/v1alpha1';
+
+export function template(version: string, labels: Record<string, string> = {}) {
+  return {
+    metadata: { labels },
+    spec: {
+      securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+      containers: [
+        {
+          name: 'app',
+          image: `example.com/shop:${version}`,
+          securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+        },
+      ],
+    },
+  };
+}
+
+export function environment(namespace: string): KubernetesObject {
+  return {
+    apiVersion: API,
+    kind: 'Environment',
+    metadata: { name: 'dev', namespace },
+    spec: { tier: 'development', defaults: { traffic: { steps: [10, 25, 50, 100], stepDuration: '1s' } } },
+  } as KubernetesObject;
+}
+
+export function httpRoute(namespace: string, app: string): KubernetesObject {
+  return {
+    apiVersion: 'gateway.networking.k8s.io/v1',
+    kind: 'HTTPRoute',
+    metadata: { name: app, namespace },
+    spec: {
+      parentRefs: [{ name: 'gateway' }],
+      rules: [
+        // Another team's rule: must never be touched.
+        {
+          matches: [{ path: { type: 'PathPrefix', value: '/other' } }],
+          backendRefs: [{ name: 'other', port: 80 }],
+        },
+        { backendRefs: [{ name: app, port: 80 }] },
+      ],
+    },
+  } as KubernetesObject;
+}
+
+export interface ReleaseOptions {
+  mode?: 'GatewayAPI' | 'Replicas' | 'Service';
+  version?: string;
+  replicas?: number;
+  labels?: Record<string, string>;
+  extra?: Record<string, unknown>;
+}
+
+export function release(namespace: string, app: string, o: ReleaseOptions = {}): KubernetesObject {
+  const version = o.version ?? '1.0.0';
+  const mode = o.mode ?? 'GatewayAPI';
+  return {
+    apiVersion: API,
+    kind: 'Release',
+    metadata: { name: app, namespace },
+    spec: {
+      environmentRef: { name: 'dev' },
+      application: app,
+      version,
+      replicas: o.replicas ?? 2,
+      template: template(version, o.labels),
+      traffic: { mode, ...(mode === 'GatewayAPI' ? { httpRouteRef: { name: app } } : {}) },
+      scaleDownDelay: '2s',
+      progressDeadline: '30s',
+      ...o.extra,
+    },
+  } as KubernetesObject;
+}
+
+/** Changes spec.version (and the template with it): a new rollout. */
+export async function setVersion(
+  api: KubernetesObjectApi,
+  namespace: string,
+  app: string,
+  version: string,
+  labels: Record<string, string> = {},
+) {
+  const rel = await api.read<Release>({
+    apiVersion: API,
+    kind: 'Release',
+    metadata: { name: app, namespace },
+  });
+  rel.spec.version = version;
+  rel.spec.template = template(version, labels) as Release['spec']['template'];
+  return api.replace(rel);
+}
+
+export async function readRelease(
+  api: KubernetesObjectApi,
+  namespace: string,
+  name: string,
+): Promise<Release> {
+  return api.read<Release>({ apiVersion: API, kind: 'Release', metadata: { name, namespace } });
+}
