@@ -98,7 +98,9 @@ export interface Plan {
 const TERMINAL: readonly ReleasePhase[] = ['Succeeded', 'Failed', 'RolledBack'];
 const HISTORY_LIMIT = 10;
 
-const iso = (d: Date) => d.toISOString().replace(/\.\d+Z$/, 'Z');
+// Milliseconds kept: step holds are measured from these, and a timestamp cut
+// to the second would shorten a 1 s step by up to a second.
+const iso = (d: Date) => d.toISOString();
 const since = (t: string | undefined, now: Date) => (t ? now.getTime() - Date.parse(t) : Infinity);
 
 /** Replicas for the new slot at `weight` percent when traffic follows replica counts. */
@@ -424,7 +426,8 @@ function deploy(b: Builder): Builder {
     return b.health({
       state: 'Progressing',
       reason: 'Deploying',
-      message: `waiting for the ${target} slot: ${slot?.available ?? 0}/${want} ready`,
+      // No live counts here: a message that changes with every pod would be a status write per pod.
+      message: `waiting for the ${target} slot to become available (${want} replicas)`,
     });
   }
   if (first || spec.mode === 'Service') return promote(b);

@@ -67,6 +67,8 @@ export function resourceLabel(path: string): string {
 export interface WriteObserver {
   /** Called before every write; throwing here stops the write (a replica that is not the leader). */
   onWrite?(verb: string, resource: string): void;
+  /** Called with the object a successful write returned. */
+  onWritten?(obj: KubernetesObject): void;
 }
 
 const AUTH_TTL_MS = 30_000;
@@ -155,7 +157,11 @@ export class KubeClient {
       }
       throw new ApiError(res.status, reason, `${method} ${url.pathname}: ${res.status} ${message}`);
     }
-    return (text ? JSON.parse(text) : undefined) as T;
+    const result = (text ? JSON.parse(text) : undefined) as T;
+    if (method !== 'GET' && method !== 'DELETE' && result && typeof result === 'object' && 'kind' in result) {
+      this.observer.onWritten?.(result as KubernetesObject);
+    }
+    return result;
   }
 
   get<T extends KubernetesObject>(ref: ResourceRef): Promise<T> {

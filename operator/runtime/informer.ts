@@ -34,13 +34,17 @@ export class Informer<T extends KubernetesObject> {
 
   constructor(
     private readonly client: KubeClient,
-    readonly ref: Omit<ResourceRef, 'name' | 'subresource'>,
+    readonly ref: Omit<ResourceRef, 'name' | 'subresource'> & { kind?: string },
     private readonly log: Logger,
     private readonly opts: InformerOptions = {},
   ) {
     this.minBackoffMs = opts.minBackoffMs ?? 100;
     this.maxBackoffMs = opts.maxBackoffMs ?? 2000;
     this.backoffMs = this.minBackoffMs;
+  }
+
+  get kind(): string | undefined {
+    return this.ref.kind;
   }
 
   get resource(): string {
@@ -61,12 +65,35 @@ export class Informer<T extends KubernetesObject> {
     this.handlers.push(handler);
   }
 
+  /**
+   * Objects our own writes returned, newer than what the watch has delivered
+   * so far. Reading them instead of the cache keeps a reconcile that follows
+   * our write from acting on the state before it (a duplicate write, or a
+   * status write doomed to conflict).
+   */
+  private readonly written = new Map<string, T>();
+
+  /** Records the object a write of ours returned. */
+  remember(obj: T): void {
+    const key = `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+    const cached = this.lw?.get(obj.metadata?.name ?? '', obj.metadata?.namespace);
+    if (newer(obj, cached)) this.written.set(key, trimForCache(structuredClone(obj)) as T);
+  }
+
   get(name: string, namespace?: string): T | undefined {
-    return this.lw?.get(name, namespace);
+    const cached = this.lw?.get(name, namespace);
+    const key = `${namespace ?? ''}/${name}`;
+    const mine = this.written.get(key);
+    if (!mine) return cached;
+    if (newer(mine, cached)) return mine;
+    this.written.delete(key);
+    return cached;
   }
 
   list(namespace?: string): readonly T[] {
-    return this.lw?.list(namespace) ?? [];
+    const items = this.lw?.list(namespace) ?? [];
+    if (this.written.size === 0) return items;
+    return items.map((o) => this.get(o.metadata?.name ?? '', o.metadata?.namespace) ?? o);
   }
 
   async start(): Promise<void> {
@@ -177,6 +204,18 @@ class TrimmingWatch extends Watch {
       done,
     );
   }
+}
+
+/**
+ * resourceVersions are opaque strings to clients in general; the apiserver
+ * backed by etcd hands out increasing integers, and only then do we compare.
+ */
+function newer(a: KubernetesObject, b: KubernetesObject | undefined): boolean {
+  const ra = a.metadata?.resourceVersion;
+  const rb = b?.metadata?.resourceVersion;
+  if (!ra || !/^\d+$/.test(ra)) return false;
+  if (!rb) return b === undefined;
+  return /^\d+$/.test(rb) && BigInt(ra) > BigInt(rb);
 }
 
 function statusOf(err: unknown): number | undefined {

@@ -74,6 +74,10 @@ export class Manager {
         if (this.leader && !this.leader.isLeader()) throw new NotLeaderError();
         this.metrics.apiWrites.inc({ verb, resource });
       },
+      onWritten: (obj) => {
+        for (const inf of this.informers.values())
+          if (inf.kind === obj.kind && inf.ref.apiVersion === obj.apiVersion) inf.remember(obj);
+      },
     });
   }
 

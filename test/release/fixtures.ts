@@ -2,6 +2,7 @@
 // Environment, a Release per traffic mode, and an HTTPRoute to weight.
 import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { Release } from '../../operator/api/generated/index.js';
+import { kubectl } from '../harness/kube.js';
 
 export const API = 'cutover.dev/v1alpha1';
 
@@ -78,22 +79,16 @@ export function release(namespace: string, app: string, o: ReleaseOptions = {}):
   } as KubernetesObject;
 }
 
-/** Changes spec.version (and the template with it): a new rollout. */
+/** Changes spec.version (and the template with it): a new rollout. A merge patch, so it never conflicts. */
 export async function setVersion(
-  api: KubernetesObjectApi,
+  _api: KubernetesObjectApi,
   namespace: string,
   app: string,
   version: string,
   labels: Record<string, string> = {},
-) {
-  const rel = await api.read<Release>({
-    apiVersion: API,
-    kind: 'Release',
-    metadata: { name: app, namespace },
-  });
-  rel.spec.version = version;
-  rel.spec.template = template(version, labels) as Release['spec']['template'];
-  return api.replace(rel);
+): Promise<void> {
+  const patch = { spec: { version, template: template(version, labels) } };
+  await kubectl('-n', namespace, 'patch', 'release', app, '--type', 'merge', '-p', JSON.stringify(patch));
 }
 
 export async function readRelease(
