@@ -2,8 +2,6 @@
 // The one binary: `cutover operator` runs the controller; later subcommands
 // (migrate, backup, restore, verify) run inside Jobs.
 import { parseArgs } from 'node:util';
-import { runOperator } from './operator.js';
-import { runMigrateCommand } from './db/command.js';
 
 const usage = `usage: cutover <command> [flags]
 
@@ -39,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
           'migrate-image': { type: 'string', default: process.env.CUTOVER_IMAGE },
         },
       });
+      // Loaded on demand: a migration Job should not pay for the Kubernetes client's start-up.
+      const { runOperator } = await import('./operator.js');
       return runOperator({
         kubeconfig: values.kubeconfig,
         port: Number(values.port),
@@ -51,8 +51,10 @@ async function main(argv: string[]): Promise<number> {
         migrateImage: values['migrate-image'],
       });
     }
-    case 'migrate':
+    case 'migrate': {
+      const { runMigrateCommand } = await import('./db/command.js');
       return runMigrateCommand(rest);
+    }
     case undefined:
     case '-h':
     case '--help':

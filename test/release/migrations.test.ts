@@ -1,0 +1,274 @@
+// Expand and contract migrations in a real rollout: the Jobs run for real
+// (test/harness/executor.ts plays kubelet) against a real PostgreSQL, and the
+// operator is killed at every phase boundary on the way.
+import { Watch, type KubernetesObject } from '@kubernetes/client-node';
+import pg from 'pg';
+import { startExecutor } from '../harness/executor.js';
+import {
+  createNamespace,
+  deleteNamespace,
+  installCrds,
+  kubeConfig,
+  kubectl,
+  objectApi,
+} from '../harness/kube.js';
+import { startOperator, type OperatorProcess } from '../harness/operator.js';
+import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
+import { waitFor } from '../harness/wait.js';
+import { previewWeight, type HTTPRoute } from '../../operator/release/traffic.js';
+import { environment, httpRoute, readRelease, release, setVersion } from './fixtures.js';
+
+const api = objectApi();
+let ns: string;
+let db: PostgresInstance;
+let executor: Awaited<ReturnType<typeof startExecutor>>;
+let op: OperatorProcess;
+
+function configMap(name: string, files: Record<string, string>): KubernetesObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: ns },
+    data: files,
+  } as KubernetesObject;
+}
+
+/** One database (and Secret) per application: each has its own migration history. */
+async function database(app: string): Promise<string> {
+  await query(`CREATE DATABASE ${app}`);
+  const url = new URL(db.url);
+  url.pathname = `/${app}`;
+  await api.create({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: `db-${app}`, namespace: ns },
+    stringData: { url: url.toString() },
+  } as KubernetesObject);
+  return url.toString();
+}
+
+const migrations = (app: string, expand: string, contract?: string) => ({
+  migrations: {
+    databaseSecretRef: { name: `db-${app}`, key: 'url' },
+    expand: { configMapRef: { name: expand }, timeout: '2m' },
+    ...(contract ? { contract: { configMapRef: { name: contract }, after: '1s' } } : {}),
+  },
+});
+
+async function query<T>(sql: string, url = db.url): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(sql)).rows as T[];
+  } finally {
+    await c.end();
+  }
+}
+
+async function weightsOf(app: string) {
+  const seen: Array<{ weight: number; at: number }> = [];
+  const req = await new Watch(kubeConfig()).watch(
+    `/apis/gateway.networking.k8s.io/v1/namespaces/${ns}/httproutes`,
+    {},
+    (_t: string, r: HTTPRoute) => {
+      if (r.metadata?.name !== app) return;
+      const weight = previewWeight(r, app, `${app}-preview`) ?? 0;
+      if (seen.at(-1)?.weight !== weight) seen.push({ weight, at: Date.now() });
+    },
+    () => undefined,
+  );
+  return { seen, stop: () => req.abort() };
+}
+
+beforeAll(async () => {
+  await installCrds();
+  db = await startPostgres();
+  ns = await createNamespace('migrations', api);
+  await api.create(environment(ns));
+  executor = await startExecutor({ namespaces: [ns] });
+  op = await startOperator({ leaseName: `migrations-${process.pid}` });
+  await op.waitReady();
+});
+
+afterAll(async () => {
+  await op.kill9();
+  await executor.stop();
+  await deleteNamespace(ns, api);
+  await db.stop();
+});
+
+test('expand runs before traffic moves, contract after 100 %: each Job once, against the real database', async () => {
+  const url = await database('shop');
+  await query('CREATE TABLE customers (id serial primary key, name text, legacy_code text)', url);
+  await api.create(
+    configMap('shop-expand', { '001_email.up.sql': 'ALTER TABLE customers ADD COLUMN email text;' }),
+  );
+  await api.create(
+    configMap('shop-contract', {
+      '002_drop_legacy.up.sql': 'ALTER TABLE customers DROP COLUMN legacy_code;',
+    }),
+  );
+  await api.create(httpRoute(ns, 'shop'));
+  await api.create(release(ns, 'shop'));
+  await waitFor(async () => (await readRelease(api, ns, 'shop')).status?.phase === 'Succeeded', {
+    timeoutMs: 60_000,
+    description: 'v1',
+  });
+  const rec = await weightsOf('shop');
+  await kubectl(
+    '-n',
+    ns,
+    'patch',
+    'release',
+    'shop',
+    '--type',
+    'merge',
+    '-p',
+    JSON.stringify({ spec: migrations('shop', 'shop-expand', 'shop-contract') }),
+  );
+  await setVersion(api, ns, 'shop', '2.0.0');
+  await waitFor(
+    async () => {
+      const s = (await readRelease(api, ns, 'shop')).status;
+      return s?.phase === 'Succeeded' && s.stableVersion === '2.0.0';
+    },
+    { timeoutMs: 120_000, description: 'v2 with both migrations' },
+  );
+  rec.stop();
+  const applied = await query<{ version: string; phase: string; applied_at: Date }>(
+    'SELECT version, phase, applied_at FROM cutover_schema_migrations ORDER BY applied_at',
+    url,
+  );
+  expect(applied.map((r) => r.phase)).toEqual(['expand', 'contract']);
+  const firstTraffic = rec.seen.find((s) => s.weight > 0)?.at ?? 0;
+  const full = rec.seen.find((s) => s.weight === 100)?.at ?? 0;
+  expect(applied[0]?.applied_at.getTime()).toBeLessThan(firstTraffic);
+  expect(applied[1]?.applied_at.getTime()).toBeGreaterThan(full);
+  const columns = await query<{ column_name: string }>(
+    "SELECT column_name FROM information_schema.columns WHERE table_name = 'customers' ORDER BY column_name",
+    url,
+  );
+  expect(columns.map((c) => c.column_name)).toEqual(['email', 'id', 'name']);
+  const jobs = (await kubectl('-n', ns, 'get', 'jobs', '-l', 'app=shop', '-o', 'name'))
+    .trim()
+    .split('\n')
+    .sort();
+  expect(jobs).toHaveLength(2);
+  expect(executor.runs.filter((r) => r.namespace === ns && r.podName.startsWith('shop-'))).toHaveLength(2);
+  const rel = await readRelease(api, ns, 'shop');
+  expect(rel.status?.migrations).toMatchObject({
+    expand: { phase: 'Succeeded' },
+    contract: { phase: 'Succeeded' },
+  });
+});
+
+test('a failing expand migration: Failed with the Job message, no traffic moved', async () => {
+  await database('bad');
+  await api.create(
+    configMap('bad-expand', { '001_bad.up.sql': 'ALTER TABLE no_such_table ADD COLUMN x int;' }),
+  );
+  await api.create(httpRoute(ns, 'bad'));
+  await api.create(release(ns, 'bad'));
+  await waitFor(async () => (await readRelease(api, ns, 'bad')).status?.phase === 'Succeeded', {
+    timeoutMs: 60_000,
+    description: 'v1',
+  });
+  const rec = await weightsOf('bad');
+  await kubectl(
+    '-n',
+    ns,
+    'patch',
+    'release',
+    'bad',
+    '--type',
+    'merge',
+    '-p',
+    JSON.stringify({ spec: { ...migrations('bad', 'bad-expand'), version: '2.0.0' } }),
+  );
+  await waitFor(async () => (await readRelease(api, ns, 'bad')).status?.phase === 'Failed', {
+    timeoutMs: 60_000,
+    description: 'Failed',
+  });
+  rec.stop();
+  const rel = await readRelease(api, ns, 'bad');
+  const ready = rel.status?.conditions?.find((c) => c.type === 'Ready');
+  expect(ready?.reason).toBe('ExpandFailed');
+  expect(ready?.message).toContain('relation "no_such_table" does not exist');
+  expect(ready?.message).not.toContain(db.password);
+  expect(rec.seen.filter((s) => s.weight > 0)).toEqual([]);
+  expect(rel.status).toMatchObject({ stableVersion: '1.0.0', activeSlot: 'blue' });
+});
+
+test('a destructive statement in expand is refused before any Job exists', async () => {
+  await database('drop');
+  await api.create(
+    configMap('drop-expand', {
+      '001_ok.up.sql': 'SELECT 1;',
+      '002_drop.up.sql': '-- cleanup\nALTER TABLE customers\n  DROP COLUMN name;',
+    }),
+  );
+  await api.create(release(ns, 'drop', { mode: 'Service', extra: migrations('drop', 'drop-expand') }));
+  await waitFor(async () => (await readRelease(api, ns, 'drop')).status?.phase === 'Failed', {
+    timeoutMs: 30_000,
+    description: 'Failed',
+  });
+  const rel = await readRelease(api, ns, 'drop');
+  const ready = rel.status?.conditions?.find((c) => c.type === 'Ready');
+  expect(ready?.reason).toBe('DestructiveExpandMigration');
+  expect(ready?.message).toContain('002_drop.up.sql:2');
+  expect((await kubectl('-n', ns, 'get', 'jobs', '-l', 'app=drop', '-o', 'name')).trim()).toBe('');
+  expect((await kubectl('-n', ns, 'get', 'deployments', '-l', 'app=drop', '-o', 'name')).trim()).toBe('');
+});
+
+test('the operator killed at every phase boundary still completes, and each Job is created once', async () => {
+  const url = await database('kill');
+  await api.create(configMap('kill-expand', { '001_k.up.sql': 'CREATE TABLE kill_expand (id int);' }));
+  await api.create(configMap('kill-contract', { '002_k.up.sql': 'DROP TABLE kill_expand;' }));
+  await api.create(httpRoute(ns, 'kill'));
+  await api.create(release(ns, 'kill'));
+  await waitFor(async () => (await readRelease(api, ns, 'kill')).status?.phase === 'Succeeded', {
+    timeoutMs: 60_000,
+    description: 'v1',
+  });
+  await kubectl(
+    '-n',
+    ns,
+    'patch',
+    'release',
+    'kill',
+    '--type',
+    'merge',
+    '-p',
+    JSON.stringify({ spec: { ...migrations('kill', 'kill-expand', 'kill-contract'), version: '2.0.0' } }),
+  );
+  const phases: string[] = [];
+  let last = (await readRelease(api, ns, 'kill')).status?.phase ?? '';
+  for (;;) {
+    const s = await waitFor(
+      async () => {
+        const st = (await readRelease(api, ns, 'kill')).status;
+        return st?.phase !== last || (st.phase === 'Succeeded' && st.stableVersion === '2.0.0')
+          ? st
+          : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 20, description: `a phase after ${last}` },
+    );
+    if (s.phase === 'Succeeded' && s.stableVersion === '2.0.0') break;
+    last = s.phase ?? '';
+    phases.push(last);
+    // A boundary: kill the operator hard and bring up a fresh one.
+    await op.kill9();
+    op = await startOperator({ leaseName: `migrations-${process.pid}-${phases.length}` });
+  }
+  expect(phases).toEqual(
+    expect.arrayContaining(['Migrating', 'Deploying', 'Shifting', 'Baking', 'Contracting']),
+  );
+  const jobs = (await kubectl('-n', ns, 'get', 'jobs', '-l', 'app=kill', '-o', 'name')).trim().split('\n');
+  expect(jobs).toHaveLength(2);
+  expect(executor.runs.filter((r) => r.podName.startsWith('kill-'))).toHaveLength(2);
+  const tables = await query<{ n: string }>(
+    "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'kill_expand'",
+    url,
+  );
+  expect(tables[0]?.n).toBe('0');
+});
