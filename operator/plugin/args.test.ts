@@ -1,0 +1,70 @@
+import { describe, expect, it } from '@jest/globals';
+import { addApprover, parse } from './args.js';
+
+describe('parse', () => {
+  it('takes flags before or after the command, in short, long and = forms', () => {
+    expect(parse(['status', 'web', '-n', 'shop'])).toEqual({
+      kind: 'run',
+      invocation: { command: 'status', release: 'web', namespace: 'shop' },
+    });
+    expect(parse(['--namespace=shop', '--kubeconfig', '/tmp/kc', 'status', 'web', '-o', 'json'])).toEqual({
+      kind: 'run',
+      invocation: {
+        command: 'status',
+        release: 'web',
+        namespace: 'shop',
+        kubeconfig: '/tmp/kc',
+        output: 'json',
+      },
+    });
+    expect(parse(['approve', 'web', '--as', ' alice '])).toEqual({
+      kind: 'run',
+      invocation: { command: 'approve', release: 'web', as: 'alice' },
+    });
+  });
+
+  it('asks for help without an error', () => {
+    expect(parse(['--help'])).toEqual({ kind: 'help' });
+    expect(parse(['help'])).toEqual({ kind: 'help' });
+    expect(parse(['status', 'web', '-h'])).toEqual({ kind: 'help' });
+  });
+
+  it('rejects misuse with a reason', () => {
+    expect(parse([])).toEqual({ kind: 'usage' });
+    expect(parse(['frob', 'web'])).toEqual({ kind: 'usage', error: 'unknown command "frob"' });
+    expect(parse(['promote'])).toEqual({ kind: 'usage', error: 'promote needs the name of a Release' });
+    expect(parse(['abort', 'web', 'api'])).toEqual({ kind: 'usage', error: 'unexpected argument "api"' });
+    expect(parse(['status', 'web', '-o', 'yaml'])).toEqual({
+      kind: 'usage',
+      error: 'unsupported output format "yaml"',
+    });
+    expect(parse(['promote', 'web', '-o', 'json'])).toEqual({
+      kind: 'usage',
+      error: '-o/--output applies to status and history, not promote',
+    });
+    expect(parse(['promote', 'web', '--as', 'alice'])).toEqual({
+      kind: 'usage',
+      error: '--as applies to approve, not promote',
+    });
+    expect(parse(['approve', 'web', '--as', 'a,b'])).toEqual({
+      kind: 'usage',
+      error: 'the approver name "a,b" must not contain a comma',
+    });
+    expect(parse(['status', 'web', '--watch'])).toEqual({ kind: 'usage', error: "Unknown option '--watch'" });
+  });
+});
+
+describe('addApprover', () => {
+  it('appends a new name to the list', () => {
+    expect(addApprover(undefined, 'alice')).toBe('alice');
+    expect(addApprover('alice', 'bob')).toBe('alice,bob');
+  });
+
+  it('returns undefined when the name is already there', () => {
+    expect(addApprover('alice, bob', 'bob')).toBeUndefined();
+  });
+
+  it('drops blanks and repeats it finds on the way', () => {
+    expect(addApprover(' alice,,alice , bob,', 'carol')).toBe('alice,bob,carol');
+  });
+});

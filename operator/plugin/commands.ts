@@ -1,0 +1,283 @@
+// What each kubectl-cutover command does against the cluster. Rendering and
+// argument parsing live in pure modules beside this one.
+import {
+  ApiException,
+  KubeConfig,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import { existsSync } from 'node:fs';
+import type { Environment, Release } from '../api/generated/index.js';
+import { API_VERSION } from '../api/kinds.js';
+import { addApprover, type Invocation } from './args.js';
+import { isTerminal, renderHistory, renderStatus, type RenderOptions } from './render.js';
+
+export interface Io {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  isTTY: boolean;
+  now: () => Date;
+}
+
+const FIELD_MANAGER = 'kubectl-cutover';
+
+export const ANNOTATIONS = {
+  promote: 'cutover.dev/promote',
+  abort: 'cutover.dev/abort',
+  retry: 'cutover.dev/retry',
+  approvedBy: 'cutover.dev/approved-by',
+} as const;
+
+// The operator writes status often during a rollout, and each write moves
+// resourceVersion; a handful of attempts rides out that churn.
+const CONFLICT_ATTEMPTS = 5;
+
+/** An error meant for the user as it stands: printed without a stack. */
+class PluginError extends Error {}
+
+/** Runs one parsed invocation and returns the exit code: 0 done, 1 failed. */
+export async function execute(inv: Invocation, io: Io): Promise<number> {
+  try {
+    await run(inv, io);
+    return 0;
+  } catch (err) {
+    io.stderr(`Error: ${describe(err, inv)}\n`);
+    return 1;
+  }
+}
+
+interface Target {
+  api: KubernetesObjectApi;
+  name: string;
+  namespace: string;
+}
+
+async function run(inv: Invocation, io: Io): Promise<void> {
+  const kc = loadKubeconfig(inv.kubeconfig);
+  const namespace = inv.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
+  const target: Target = { api: KubernetesObjectApi.makeApiClient(kc), name: inv.release, namespace };
+
+  switch (inv.command) {
+    case 'status': {
+      const release = await readRelease(target);
+      if (inv.output === 'json') {
+        io.stdout(json(release.status ?? {}));
+        return;
+      }
+      const options: RenderOptions = { color: useColor(io), now: io.now() };
+      const defaults = await environmentDefaults(target, release);
+      if (defaults) options.defaults = defaults;
+      io.stdout(renderStatus(release, options));
+      return;
+    }
+    case 'history': {
+      const release = await readRelease(target);
+      io.stdout(
+        inv.output === 'json'
+          ? json(release.status?.history ?? [])
+          : renderHistory(release, { color: useColor(io) }),
+      );
+      return;
+    }
+    case 'promote':
+    case 'abort':
+    case 'retry':
+      await request(target, io, inv.command);
+      return;
+    case 'approve':
+      await approve(target, io, inv.as ?? kubeconfigUser(kc));
+      return;
+  }
+}
+
+const VERB = { promote: 'promotion', abort: 'abort', retry: 'retry' } as const;
+
+async function request(target: Target, io: Io, command: 'promote' | 'abort' | 'retry'): Promise<void> {
+  const key = ANNOTATIONS[command];
+  // A fresh timestamp each time, so asking again is a change the operator sees.
+  const value = io.now().toISOString();
+  await annotate(target, (release) => {
+    const phase = release.status?.phase;
+    if (command !== 'retry' && isTerminal(phase)) {
+      throw new PluginError(
+        `release ${where(target)} is ${phase ?? 'finished'}: there is no rollout in progress to ${command}`,
+      );
+    }
+    return { [key]: value };
+  });
+  io.stdout(
+    `Requested ${VERB[command]} of release ${where(target)} (${key}=${value}); the operator acts on it at its next reconcile.\n`,
+  );
+}
+
+async function approve(target: Target, io: Io, name: string): Promise<void> {
+  let list: string | undefined;
+  let current = '';
+  await annotate(target, (release) => {
+    current = release.metadata?.annotations?.[ANNOTATIONS.approvedBy] ?? '';
+    list = addApprover(current, name);
+    return list === undefined ? undefined : { [ANNOTATIONS.approvedBy]: list };
+  });
+  io.stdout(
+    list === undefined
+      ? `Release ${where(target)} is already approved by ${name} (${ANNOTATIONS.approvedBy}=${current}); nothing to change.\n`
+      : `Recorded approval by ${name} for release ${where(target)} (${ANNOTATIONS.approvedBy}=${list}); the operator acts on it at its next reconcile.\n`,
+  );
+}
+
+/**
+ * Reads the Release, lets `decide` pick the annotations to set (undefined:
+ * nothing to do), and merge-patches them with the resourceVersion it read,
+ * so a decision made on a stale read (an approver list that lost an entry,
+ * a phase that just turned terminal) is re-made rather than written.
+ */
+async function annotate(
+  target: Target,
+  decide: (release: Release) => Record<string, string> | undefined,
+): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const release = await readRelease(target);
+    const annotations = decide(release);
+    if (annotations === undefined) return;
+    try {
+      await target.api.patch(
+        {
+          apiVersion: API_VERSION,
+          kind: 'Release',
+          metadata: {
+            name: target.name,
+            namespace: target.namespace,
+            resourceVersion: release.metadata?.resourceVersion,
+            annotations,
+          },
+        },
+        undefined,
+        undefined,
+        FIELD_MANAGER,
+        undefined,
+        PatchStrategy.MergePatch,
+      );
+      return;
+    } catch (err) {
+      if (!(err instanceof ApiException && err.code === 409) || attempt >= CONFLICT_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function readRelease(target: Target): Promise<Release> {
+  const header = {
+    apiVersion: API_VERSION,
+    kind: 'Release',
+    metadata: { name: target.name, namespace: target.namespace },
+  };
+  try {
+    return (await target.api.read(header)) as KubernetesObject as Release;
+  } catch (err) {
+    if (
+      err instanceof ApiException &&
+      err.code === 404 &&
+      !err.message.startsWith('Failed to fetch resource')
+    ) {
+      throw new PluginError(`release "${target.name}" not found in namespace "${target.namespace}"`);
+    }
+    throw err;
+  }
+}
+
+/**
+ * The Environment's traffic defaults, when the Release leaves steps or
+ * stepDuration to it. The view must not fail over this: a missing or
+ * unreadable Environment is the operator's to report in the conditions, and
+ * the built-in defaults are the best guess meanwhile.
+ */
+async function environmentDefaults(target: Target, release: Release): Promise<RenderOptions['defaults']> {
+  const traffic = release.spec.traffic;
+  if (traffic?.steps && traffic.stepDuration) return undefined;
+  try {
+    const env = (await target.api.read({
+      apiVersion: API_VERSION,
+      kind: 'Environment',
+      metadata: { name: release.spec.environmentRef.name, namespace: target.namespace },
+    })) as KubernetesObject as Environment;
+    return env.spec.defaults?.traffic;
+  } catch {
+    return undefined;
+  }
+}
+
+function loadKubeconfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (path !== undefined) {
+      if (!existsSync(path)) throw new PluginError(`kubeconfig ${path} does not exist`);
+      kc.loadFromFile(path);
+    } else {
+      kc.loadFromDefault();
+    }
+  } catch (err) {
+    if (err instanceof PluginError) throw err;
+    throw new PluginError(`cannot load the kubeconfig: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new PluginError(
+      'the kubeconfig has no current context with a cluster; pass --kubeconfig or set KUBECONFIG',
+    );
+  }
+  return kc;
+}
+
+function kubeconfigUser(kc: KubeConfig): string {
+  const user = kc.getCurrentUser()?.name;
+  if (!user) throw new PluginError('the kubeconfig names no user; say who approves with --as NAME');
+  return user;
+}
+
+// https://no-color.org: any non-empty NO_COLOR turns colour off.
+function useColor(io: Io): boolean {
+  return io.isTTY && !io.env.NO_COLOR;
+}
+
+function where(target: Target): string {
+  return `"${target.name}" in namespace "${target.namespace}"`;
+}
+
+function json(value: unknown): string {
+  return `${JSON.stringify(value, null, 2)}\n`;
+}
+
+function describe(err: unknown, inv: Invocation): string {
+  if (err instanceof PluginError) return err.message;
+  if (err instanceof ApiException) {
+    if (err.code === 404 && err.message.startsWith('Failed to fetch resource')) {
+      return 'the cluster does not serve cutover.dev/v1alpha1 Releases; are the Cutover CRDs installed?';
+    }
+    const detail = apiMessage(err.body) ?? `HTTP ${err.code}`;
+    if (err.code === 409) return `${detail} (the release kept changing; run ${inv.command} again)`;
+    return detail;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+// ApiException.body is the server's Status, parsed or not depending on the
+// content type, and its message is the part worth showing.
+function apiMessage(body: unknown): string | undefined {
+  let value = body;
+  if (typeof body === 'string') {
+    try {
+      value = JSON.parse(body) as unknown;
+    } catch {
+      return body.trim() || undefined;
+    }
+  }
+  if (
+    typeof value === 'object' &&
+    value !== null &&
+    'message' in value &&
+    typeof value.message === 'string'
+  ) {
+    return value.message;
+  }
+  return undefined;
+}
