@@ -88,8 +88,8 @@ cluster-down: ## stop every process of the local cluster
 run: build cluster-up ## run the operator against the local cluster
 	node dist/operator/cli.js operator
 
-demo: node_modules/.install-stamp cluster-up ## the local cluster with the CRDs and one sample of each kind
-	@bash test/demo.sh
+demo: node_modules/.install-stamp prometheus cluster-up build ## the release story on the local cluster: samples, v1, then v2 with migrations and live steps
+	@tsx test/demo.ts
 
 bench: node_modules/.install-stamp cluster-up ## benchmarks under bench/
 	@for b in bench/*.ts; do [ -e "$$b" ] || continue; echo "== $$b"; tsx "$$b"; done

@@ -9,6 +9,7 @@ import type {
   RolloutRecord,
 } from '../api/generated/index.js';
 import { DEFAULT_STEP_DURATION, DEFAULT_STEPS } from '../api/v1alpha1/common.js';
+import { parseDuration as parseStrictDuration } from '../runtime/duration.js';
 
 export interface RenderOptions {
   color: boolean;
@@ -277,13 +278,13 @@ function outcomeTone(outcome: NonNullable<RolloutRecord['outcome']>): Tone {
   return outcome === 'Aborted' ? 'warn' : 'bad';
 }
 
-// Go durations as the CRD admits them: ([0-9]+(ms|s|m|h))+
+/** A duration as the CRD admits it, or undefined for anything else (the status is only shown, never refused). */
 export function parseDuration(text: string): number | undefined {
-  if (!/^(\d+(ms|s|m|h))+$/.test(text)) return undefined;
-  const unit: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  for (const [, n = '0', u = 's'] of text.matchAll(/(\d+)(ms|s|m|h)/g)) total += Number(n) * (unit[u] ?? 0);
-  return total;
+  try {
+    return parseStrictDuration(text);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Largest unit and the next one when it is not zero: 45s, 1m30s, 2m, 1h5m, 3d. */

@@ -12,6 +12,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { BackupPolicy, Environment, Release, RollbackPolicy, Slot } from '../api/generated/index.js';
 import { BACKUP_POLICIES, ENVIRONMENTS, RELEASES, ROLLBACK_POLICIES } from '../api/kinds.js';
+import { DEFAULT_STEP_DURATION, DEFAULT_STEPS } from '../api/v1alpha1/common.js';
 import { lintMigration } from '../db/lint.js';
 import { ApiError } from '../runtime/client.js';
 import { parseDuration } from '../runtime/duration.js';
@@ -62,7 +63,6 @@ export const JOBS: InformerRef = {
   labelSelector: OWNED,
 };
 const HTTPROUTES = { apiVersion: 'gateway.networking.k8s.io/v1', resource: 'httproutes' };
-const DEFAULT_STEPS = [10, 25, 50, 100];
 
 export interface ReleaseControllerOptions {
   migrateImage?: string;
@@ -90,7 +90,9 @@ export function resolveSpec(rel: Release, env: Environment | undefined): Rollout
     replicas: rel.spec.replicas ?? 1,
     mode: t.mode ?? 'Replicas',
     steps: t.steps ?? env?.spec.defaults?.traffic?.steps ?? DEFAULT_STEPS,
-    stepDurationMs: parseDuration(t.stepDuration ?? env?.spec.defaults?.traffic?.stepDuration ?? '2m'),
+    stepDurationMs: parseDuration(
+      t.stepDuration ?? env?.spec.defaults?.traffic?.stepDuration ?? DEFAULT_STEP_DURATION,
+    ),
     progressDeadlineMs: parseDuration(rel.spec.progressDeadline ?? '10m'),
     scaleDownDelayMs: parseDuration(rel.spec.scaleDownDelay ?? '10m'),
     paused: rel.spec.paused ?? false,

@@ -60,6 +60,7 @@ if ! healthy; then
   port_args=()
   [ -n "${CUTOVER_APISERVER_PORT:-}" ] && port_args+=(--kube-apiserver-port "$CUTOVER_APISERVER_PORT")
   rm -f "$kubeconfig"
+  # A /16 for Services: each Release owns two, and the default /24 fills up at ~120 Releases.
   if ! "$kwokctl" --name "$name" --config "$stages" create cluster \
     --runtime binary \
     --kube-apiserver-binary "$bin/kube-apiserver" \
@@ -68,6 +69,7 @@ if ! healthy; then
     --kwok-controller-binary "$kwokbin/kwok" \
     --etcd-binary "$cache/etcd-$ETCD_VERSION/bin/etcd" \
     --secure-port=true --kube-authorization=true --kube-admission=true \
+    --extra-args kube-apiserver=service-cluster-ip-range=10.96.0.0/16 \
     --kubeconfig "$kubeconfig" \
     "${port_args[@]}" \
     --wait 60s --timeout 120s >"$state/create.log" 2>&1; then
