@@ -13,7 +13,7 @@ commands:
              --leader-elect BOOL      (default true)
              --lease-namespace NS     (default $POD_NAMESPACE or cutover-system)
              --lease-name NAME        (default cutover-leader)
-             --identity ID            (default $HOSTNAME-pid)
+             --identity ID            (default $POD_NAME or the hostname)
              --migrate-image IMAGE    image of migration Jobs (default $CUTOVER_IMAGE or the release image)
   migrate    apply SQL migrations from a directory to $DATABASE_URL
              (cutover migrate --help for its flags)

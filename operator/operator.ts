@@ -56,7 +56,9 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   registerControllers(manager, log, metrics, { migrateImage: opts.migrateImage });
   let leader: LeaderElector | undefined;
   if (opts.leaderElect) {
-    const identity = opts.identity ?? `${hostname()}-${process.pid}`;
+    // The pod name: a container restarted in the same pod takes its own lease back at once,
+    // while a new pod waits for the old one's lease to expire.
+    const identity = opts.identity ?? process.env.POD_NAME ?? hostname();
     leader = new LeaderElector(
       new KubeClient(kc.config),
       { namespace: opts.leaseNamespace, name: opts.leaseName, identity },

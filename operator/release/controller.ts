@@ -395,7 +395,8 @@ export function releaseController(
     ],
     async reconcile({ namespace, name }) {
       const rel = releases.get(name, namespace);
-      if (!rel) return undefined;
+      // Being deleted: the garbage collector removes what it owns; nothing to roll out.
+      if (!rel || rel.metadata?.deletionTimestamp) return undefined;
       const env = environments.get(rel.spec.environmentRef.name, namespace);
       const resolved = resolveSpec(rel, env);
       const obs = await observe(rel, resolved, env);

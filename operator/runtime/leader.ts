@@ -40,6 +40,7 @@ export class LeaderElector {
   private timer: unknown;
   private leading = false;
   private failing = false;
+  private inflight: Promise<void> = Promise.resolve();
   private readonly leaseMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryMs: number;
@@ -63,13 +64,19 @@ export class LeaderElector {
 
   start(): void {
     this.stopped = false;
-    void this.tick();
+    this.run();
+  }
+
+  private run(): void {
+    this.inflight = this.tick();
   }
 
   /** Stops campaigning and, if leading, hands the lease back so a standby takes over at once. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
+    // A round already on the wire may still win the lease: wait for it, then hand back what it won.
+    await this.inflight;
     if (!this.leading) return;
     this.setLeading(false);
     try {
@@ -113,7 +120,7 @@ export class LeaderElector {
       this.setLeading(false);
     }
     if (this.stopped) return;
-    this.timer = this.clock.setTimeout(() => void this.tick(), this.retryMs);
+    this.timer = this.clock.setTimeout(() => this.run(), this.retryMs);
   }
 
   private async tryAcquireOrRenew(): Promise<void> {

@@ -61,6 +61,8 @@ if ! healthy; then
   [ -n "${CUTOVER_APISERVER_PORT:-}" ] && port_args+=(--kube-apiserver-port "$CUTOVER_APISERVER_PORT")
   rm -f "$kubeconfig"
   # A /16 for Services: each Release owns two, and the default /24 fills up at ~120 Releases.
+  # No leader election for the single controller-manager and scheduler: with it they exit
+  # for good when the apiserver is away for more than their renew deadline (a test does that).
   if ! "$kwokctl" --name "$name" --config "$stages" create cluster \
     --runtime binary \
     --kube-apiserver-binary "$bin/kube-apiserver" \
@@ -70,6 +72,8 @@ if ! healthy; then
     --etcd-binary "$cache/etcd-$ETCD_VERSION/bin/etcd" \
     --secure-port=true --kube-authorization=true --kube-admission=true \
     --extra-args kube-apiserver=service-cluster-ip-range=10.96.0.0/16 \
+    --extra-args kube-controller-manager=leader-elect=false \
+    --extra-args kube-scheduler=leader-elect=false \
     --kubeconfig "$kubeconfig" \
     "${port_args[@]}" \
     --wait 60s --timeout 120s >"$state/create.log" 2>&1; then
