@@ -12,6 +12,7 @@ import type { Release, ReleaseStatus } from '../operator/api/generated/index.js'
 import {
   createNamespace,
   deleteNamespace,
+  denyByAdmissionPolicy,
   installCrds,
   kubeConfig,
   kubeconfigPath,
@@ -48,6 +49,7 @@ const api = objectApi();
 let ns = '';
 let scratch = '';
 let fence = '';
+let removeFence: () => Promise<void> = () => Promise.resolve();
 
 async function createRelease(name: string): Promise<void> {
   await api.create({
@@ -101,40 +103,17 @@ async function annotation(name: string, key: string): Promise<string | undefined
  * this test's namespace only, and is proven to enforce before the tests run.
  */
 async function fenceOffOperators(): Promise<void> {
-  await api.create({
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingAdmissionPolicy',
-    metadata: { name: fence },
-    spec: {
-      failurePolicy: 'Fail',
-      matchConstraints: {
-        resourceRules: [
-          {
-            apiGroups: ['cutover.dev'],
-            apiVersions: ['*'],
-            operations: ['UPDATE'],
-            resources: ['releases', 'releases/status'],
-          },
-        ],
-      },
-      validations: [
-        {
-          expression: `!has(request.options.fieldManager) || request.options.fieldManager != 'cutover'`,
-          message: 'fenced off for the kubectl-cutover test',
-        },
-      ],
+  removeFence = await denyByAdmissionPolicy(
+    {
+      name: fence,
+      namespace: ns,
+      resources: ['releases', 'releases/status'],
+      operations: ['UPDATE'],
+      expression: `!has(request.options.fieldManager) || request.options.fieldManager != 'cutover'`,
+      message: 'fenced off for the kubectl-cutover test',
     },
-  } as KubernetesObject);
-  await api.create({
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingAdmissionPolicyBinding',
-    metadata: { name: fence },
-    spec: {
-      policyName: fence,
-      validationActions: ['Deny'],
-      matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
-    },
-  } as KubernetesObject);
+    api,
+  );
   await createRelease('fence-probe');
   await waitFor(
     async () => {
@@ -204,10 +183,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  if (fence) {
-    await kubectl('delete', 'validatingadmissionpolicybinding', fence, '--ignore-not-found');
-    await kubectl('delete', 'validatingadmissionpolicy', fence, '--ignore-not-found');
-  }
+  await removeFence();
   if (ns) await deleteNamespace(ns, api);
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });

@@ -2,8 +2,9 @@
 // a real client on it, kubectl, and throwaway namespaces.
 import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from './wait.js';
 
@@ -107,4 +108,88 @@ export async function apiserverRequests(
     }
   }
   return sum;
+}
+
+export interface DenyRule {
+  name: string;
+  /** Only requests for objects in this namespace are judged. */
+  namespace: string;
+  resources: string[];
+  operations: string[];
+  /** CEL over `object`, `request`…: the request is denied when this is false. */
+  expression: string;
+  message: string;
+}
+
+/**
+ * A real ValidatingAdmissionPolicy (and its binding) that denies what `expression`
+ * rejects in one namespace. It takes effect asynchronously: callers prove it
+ * enforces before relying on it. Returns a function that removes both.
+ */
+export async function denyByAdmissionPolicy(rule: DenyRule, api = objectApi()): Promise<() => Promise<void>> {
+  await api.create({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicy',
+    metadata: { name: rule.name },
+    spec: {
+      failurePolicy: 'Fail',
+      matchConstraints: {
+        resourceRules: [
+          {
+            apiGroups: ['cutover.dev'],
+            apiVersions: ['*'],
+            operations: rule.operations,
+            resources: rule.resources,
+          },
+        ],
+      },
+      validations: [{ expression: rule.expression, message: rule.message }],
+    },
+  } as KubernetesObject);
+  await api.create({
+    apiVersion: 'admissionregistration.k8s.io/v1',
+    kind: 'ValidatingAdmissionPolicyBinding',
+    metadata: { name: rule.name },
+    spec: {
+      policyName: rule.name,
+      validationActions: ['Deny'],
+      matchResources: {
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': rule.namespace } },
+      },
+    },
+  } as KubernetesObject);
+  return async () => {
+    await kubectl('delete', 'validatingadmissionpolicybinding', rule.name, '--ignore-not-found');
+    await kubectl('delete', 'validatingadmissionpolicy', rule.name, '--ignore-not-found');
+  };
+}
+
+/** Writes a kubeconfig that reaches `server` with a bearer token and returns its path. */
+export function writeKubeconfig(
+  cluster: { server: string; 'certificate-authority-data'?: string; 'insecure-skip-tls-verify'?: boolean },
+  token: string,
+): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'cutover-kubeconfig-')), 'kubeconfig');
+  writeFileSync(
+    path,
+    JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'c', cluster }],
+      users: [{ name: 'u', user: { token } }],
+      contexts: [{ name: 'c', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'c',
+    }),
+  );
+  return path;
+}
+
+/** The local cluster's server and CA, for kubeconfigs with other credentials. */
+export async function clusterEndpoint(): Promise<{ server: string; 'certificate-authority-data'?: string }> {
+  const view = JSON.parse(await kubectl('config', 'view', '--minify', '--raw', '-o', 'json')) as {
+    clusters: Array<{ cluster: { server: string; 'certificate-authority-data'?: string } }>;
+  };
+  const cluster = view.clusters[0]?.cluster;
+  if (!cluster) throw new Error('the kubeconfig names no cluster');
+  return cluster;
 }

@@ -52,9 +52,13 @@ test('CRDs not installed: one line each, not ready, then recovers when they are 
 
   await run('kubectl', ['--kubeconfig', kubeconfig, 'apply', '--server-side', '-f', join(root, 'crds')]);
   await started.waitReady(30_000);
-  const after = (await started.proc.logTail(64 * 1024))
-    .split('\n')
-    .filter((l) => l.includes('"watch recovered"'));
-  expect(after).toHaveLength(4);
+  // The log reaches the file a moment after readiness flips: wait for it rather than read once.
+  const recovered = async () =>
+    (await started.proc.logTail(64 * 1024)).split('\n').filter((l) => l.includes('"watch recovered"')).length;
+  await waitFor(async () => (await recovered()) >= 4, {
+    timeoutMs: 5_000,
+    description: 'four recovery lines',
+  });
+  expect(await recovered()).toBe(4);
   expect(started.proc.child.exitCode).toBeNull();
 });

@@ -1,11 +1,17 @@
 // The operator running with exactly the permissions of config/rbac (a
 // ServiceAccount token, not the admin kubeconfig) completes a rollout with a
 // migration Job and reads a failed Job's message: the ClusterRole is enough.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startExecutor } from '../harness/executor.js';
-import { createNamespace, deleteNamespace, installCrds, kubectl, objectApi } from '../harness/kube.js';
+import {
+  clusterEndpoint,
+  createNamespace,
+  deleteNamespace,
+  installCrds,
+  kubectl,
+  objectApi,
+  writeKubeconfig,
+} from '../harness/kube.js';
 import { startOperator, type OperatorProcess } from '../harness/operator.js';
 import { waitFor } from '../harness/wait.js';
 import { environment, httpRoute, readRelease, release } from '../release/fixtures.js';
@@ -35,22 +41,7 @@ test('config/rbac is enough for a rollout with migrations', async () => {
   const token = (
     await kubectl('-n', 'cutover-system', 'create', 'token', 'cutover', '--duration', '1h')
   ).trim();
-  const view = JSON.parse(await kubectl('config', 'view', '--minify', '--raw', '-o', 'json')) as {
-    clusters: Array<{ cluster: { server: string; 'certificate-authority-data'?: string } }>;
-  };
-  const cluster = view.clusters[0]?.cluster;
-  const path = join(mkdtempSync(join(tmpdir(), 'cutover-rbac-')), 'kubeconfig');
-  writeFileSync(
-    path,
-    JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'c', cluster }],
-      users: [{ name: 'cutover', user: { token } }],
-      contexts: [{ name: 'c', context: { cluster: 'c', user: 'cutover' } }],
-      'current-context': 'c',
-    }),
-  );
+  const path = writeKubeconfig(await clusterEndpoint(), token);
   op = await startOperator({
     kubeconfig: path,
     leaseNamespace: 'cutover-system',

@@ -1,7 +1,6 @@
 // The operator runtime against the real local cluster: restarts, leader
 // election, an apiserver restart, resync without writes, per-object backoff,
 // and bad configuration. Each test runs the real operator binary.
-import type { KubernetesObject } from '@kubernetes/client-node';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +8,9 @@ import { startCluster, stopApiserver } from '../harness/cluster.js';
 import { freePort } from '../harness/free-port.js';
 import {
   apiserverRequests,
+  clusterEndpoint,
+  denyByAdmissionPolicy,
+  writeKubeconfig,
   createNamespace,
   deleteNamespace,
   installCrds,
@@ -253,37 +255,17 @@ test('a Release whose status write always fails backs off alone; the others keep
   const ns = await namespace('rt-poison');
   const policy = `cutover-test-poison-${process.pid}`;
   // A real admission policy refuses status writes for one object: the reconciler throws for it every time.
-  await api.create({
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingAdmissionPolicy',
-    metadata: { name: policy },
-    spec: {
-      failurePolicy: 'Fail',
-      matchConstraints: {
-        resourceRules: [
-          {
-            apiGroups: ['cutover.dev'],
-            apiVersions: ['*'],
-            operations: ['UPDATE'],
-            resources: ['releases/status'],
-          },
-        ],
-      },
-      validations: [
-        { expression: `object.metadata.name != 'poison'`, message: 'poisoned for the backoff test' },
-      ],
+  const removePolicy = await denyByAdmissionPolicy(
+    {
+      name: policy,
+      namespace: ns,
+      resources: ['releases/status'],
+      operations: ['UPDATE'],
+      expression: `object.metadata.name != 'poison'`,
+      message: 'poisoned for the backoff test',
     },
-  } as KubernetesObject);
-  await api.create({
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingAdmissionPolicyBinding',
-    metadata: { name: policy },
-    spec: {
-      policyName: policy,
-      validationActions: ['Deny'],
-      matchResources: { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ns } } },
-    },
-  } as KubernetesObject);
+    api,
+  );
   try {
     await createAll(api, [environment(ns), release(ns, 'poison')]);
     // The policy takes effect asynchronously; prove it is enforcing before starting.
@@ -331,8 +313,7 @@ test('a Release whose status write always fails backs off alone; the others keep
     const poison = (await listReleases(api, ns)).find((r) => r.metadata?.name === 'poison');
     expect(readyReason(poison ?? {})).toBeUndefined();
   } finally {
-    await kubectl('delete', 'validatingadmissionpolicybinding', policy, '--ignore-not-found');
-    await kubectl('delete', 'validatingadmissionpolicy', policy, '--ignore-not-found');
+    await removePolicy();
   }
 });
 
@@ -392,23 +373,36 @@ describe('bad configuration: one clear line, not ready, no crash loop', () => {
 
   test('an unreachable API server', async () => {
     const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'cutover-kc-'));
-    const path = join(dir, 'kubeconfig');
-    writeFileSync(
-      path,
-      JSON.stringify({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [
-          {
-            name: 'nowhere',
-            cluster: { server: `https://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true },
-          },
-        ],
-        users: [{ name: 'nobody', user: { token: 'not-a-real-token' } }],
-        contexts: [{ name: 'nowhere', context: { cluster: 'nowhere', user: 'nobody' } }],
-        'current-context': 'nowhere',
-      }),
+    const path = writeKubeconfig(
+      { server: `https://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true },
+      'not-a-real-token',
+    );
+    const op = await operator({ kubeconfig: path });
+    await staysDown(op, 5_000);
+    const warnings = (await logLines(op)).filter((l) => l.level === 'warn');
+    // One line per watched resource and one for the lease, however many retries happened.
+    expectOneLineEach(warnings);
+    expect(await op.metric('cutover_informer_restarts_total')).toBeGreaterThan(warnings.length);
+    expect((await op.proc.logTail(64 * 1024)).includes('    at ')).toBe(false);
+  });
+
+  test('RBAC denied', async () => {
+    const ns = await namespace('rt-rbac');
+    await kubectl('-n', ns, 'create', 'serviceaccount', 'nobody');
+    const token = (await kubectl('-n', ns, 'create', 'token', 'nobody')).trim();
+    const path = writeKubeconfig(await clusterEndpoint(), token);
+    const op = await operator({ kubeconfig: path });
+    await staysDown(op, 4_000);
+    const errors = (await logLines(op)).filter((l) => l.level === 'error');
+    expect(errors).toHaveLength(1);
+    expect(errors[0]?.err).toContain(`kubeconfig ${path} is not readable`);
+  });
+
+  test('an unreachable API server', async () => {
+    const port = await freePort();
+    const path = writeKubeconfig(
+      { server: `https://127.0.0.1:${port}`, 'insecure-skip-tls-verify': true },
+      'not-a-real-token',
     );
     const op = await operator({ kubeconfig: path });
     await staysDown(op, 5_000);
