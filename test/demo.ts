@@ -159,7 +159,13 @@ async function main(): Promise<void> {
       console.log(`migration ${r.version} ${r.name} (${r.phase})`);
     }
     console.log(
-      `\n${executor.runs.length} migration Jobs ran for real; the cluster stays up (make cluster-down to stop it).`,
+      '\n== the samples, as the operator judged them (their ConfigMaps, Secrets and HTTPRoute do not exist) ==',
+    );
+    console.log(
+      await kubectl('-n', 'samples', 'get', 'releases,environments,backuppolicies,rollbackpolicies'),
+    );
+    console.log(
+      `${executor.runs.length} migration Jobs ran for real; the cluster stays up (make cluster-down to stop it).`,
     );
   } finally {
     await op.stop();
