@@ -84,11 +84,25 @@ async function main(): Promise<void> {
       }),
     );
     const created = performance.now();
-    await waitFor(() => readyAt.size === count, {
-      timeoutMs: 600_000,
-      intervalMs: 100,
-      description: `${count} Releases Ready`,
-    });
+    // The watch gives exact times; a list every 2 s catches whatever a dropped watch missed.
+    await waitFor(
+      async () => {
+        const list = await api.list<
+          KubernetesObject & { status?: { conditions?: Array<{ type: string; status: string }> } }
+        >('cutover.dev/v1alpha1', 'Release', ns);
+        for (const r of list.items) {
+          const name = r.metadata?.name ?? '';
+          if (
+            !readyAt.has(name) &&
+            r.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+          ) {
+            readyAt.set(name, performance.now());
+          }
+        }
+        return readyAt.size === count;
+      },
+      { timeoutMs: 900_000, intervalMs: 2_000, description: `${count} Releases Ready` },
+    );
     const allReady = Math.max(...readyAt.values());
     req.abort();
 

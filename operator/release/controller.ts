@@ -115,6 +115,8 @@ export function releaseController(
   const svcs = m.informer<V1Service & KubernetesObject>(SERVICES);
   const jobs = m.informer<V1Job & KubernetesObject>(JOBS);
   const rm = new ReleaseMetrics(metrics.registry);
+  /** The HTTPRoute read while observing, reused by the same reconcile's weight patch. */
+  const routes = new Map<string, HTTPRoute>();
   const inNamespace = (o: KubernetesObject) => releases.list(o.metadata?.namespace ?? '').map(keyOf);
 
   async function observe(
@@ -168,6 +170,8 @@ export function releaseController(
       const route = await routeOf(rel);
       if (typeof route === 'string') obs.trafficProblem = route;
       else {
+        // Kept for this reconcile's weight patch: its `test` operations guard against a stale read.
+        routes.set(keyOf(rel), route);
         obs.weight = previewWeight(route, stableServiceName(app), previewServiceName(app));
         if (obs.weight === undefined) obs.trafficProblem = noRuleProblem(rel);
       }
@@ -331,7 +335,8 @@ export function releaseController(
 
   async function setWeight(rel: Release, weight: number): Promise<void> {
     const ns = rel.metadata?.namespace ?? '';
-    const route = await routeOf(rel);
+    const route = routes.get(keyOf(rel)) ?? (await routeOf(rel));
+    routes.delete(keyOf(rel));
     if (typeof route === 'string') throw new Error(route);
     const patch = weightPatch(
       route,
@@ -340,7 +345,13 @@ export function releaseController(
       weight,
     );
     if ('problem' in patch) throw new Error(patch.problem);
-    await m.client.patch({ ...HTTPROUTES, namespace: ns, name: route.metadata?.name }, patch.ops, 'json');
+    const patched = await m.client.patch<HTTPRoute & KubernetesObject>(
+      { ...HTTPROUTES, namespace: ns, name: route.metadata?.name },
+      patch.ops,
+      'json',
+    );
+    // A second weight change in the same reconcile (promotion) patches from the new version.
+    routes.set(keyOf(rel), patched);
   }
 
   const spec = (rel: Release) =>
@@ -411,6 +422,7 @@ export function releaseController(
       );
       await writeStatus(m.client, RELEASES, rel, plan.status);
       await act(rel, resolved, clears);
+      routes.delete(`${namespace}/${name}`);
       rm.observe(rel, plan.status);
       if (plan.actions.length > 0)
         log.debug({ release: `${namespace}/${name}`, actions: plan.actions.map((a) => a.type) }, 'acted');

@@ -63,6 +63,7 @@ if ! healthy; then
   # A /16 for Services: each Release owns two, and the default /24 fills up at ~120 Releases.
   # No leader election for the single controller-manager and scheduler: with it they exit
   # for good when the apiserver is away for more than their renew deadline (a test does that).
+  # No client QPS limits: at 20 QPS the controller-manager, not the operator, paces a bulk apply.
   if ! "$kwokctl" --name "$name" --config "$stages" create cluster \
     --runtime binary \
     --kube-apiserver-binary "$bin/kube-apiserver" \
@@ -72,6 +73,7 @@ if ! healthy; then
     --etcd-binary "$cache/etcd-$ETCD_VERSION/bin/etcd" \
     --secure-port=true --kube-authorization=true --kube-admission=true \
     --extra-args kube-apiserver=service-cluster-ip-range=10.96.0.0/16 \
+    --disable-qps-limits \
     --extra-args kube-controller-manager=leader-elect=false \
     --extra-args kube-scheduler=leader-elect=false \
     --kubeconfig "$kubeconfig" \
