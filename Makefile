@@ -23,7 +23,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 JEST := node --experimental-vm-modules --no-warnings node_modules/jest/bin/jest.js
 
-.PHONY: help deps node prometheus build lint verify crds generate test-unit test-integration test \
+.PHONY: help deps node prometheus postgres build lint verify crds generate test-unit test-integration test \
         cluster-up cluster-down cluster-binaries run demo bench clean
 
 help: ## list targets
@@ -50,10 +50,18 @@ prometheus: ## install Debian's prometheus when it is missing (integration tests
 	  systemctl disable --now prometheus >/dev/null 2>&1 || service prometheus stop >/dev/null 2>&1 || true; \
 	fi
 
+postgres: ## install Debian's PostgreSQL 15 server when it is missing (integration tests run throwaway clusters)
+	@if [ ! -x /usr/lib/postgresql/15/bin/postgres ] && [ -z "$${PG_BIN:-}" ]; then \
+	  echo "installing postgresql-15 (apt)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends postgresql-15 >/dev/null) \
+	    || { echo "make: apt-get install postgresql-15 failed; install it by hand or set PG_BIN" >&2; exit 1; }; \
+	  service postgresql stop >/dev/null 2>&1 || true; \
+	fi
+
 cluster-binaries: ## build kube-apiserver, controller-manager, scheduler, etcd and KWOK into $(CACHE)
 	@bash test/cluster/build.sh all
 
-deps: node node_modules/.install-stamp prometheus cluster-binaries ## install everything the tests need
+deps: node node_modules/.install-stamp prometheus postgres cluster-binaries ## install everything the tests need
 
 build: node_modules/.install-stamp ## compile TypeScript to dist/
 	tsc -p tsconfig.build.json
@@ -73,7 +81,7 @@ test-unit: node_modules/.install-stamp ## unit tests (no cluster)
 	@mkdir -p $(REPORTS)
 	$(JEST) --selectProjects unit --json --outputFile $(REPORTS)/unit.json
 
-test-integration: node_modules/.install-stamp prometheus cluster-up build ## integration tests against the local cluster, PostgreSQL and Prometheus
+test-integration: node_modules/.install-stamp prometheus postgres cluster-up build ## integration tests against the local cluster, PostgreSQL and Prometheus
 	@mkdir -p $(REPORTS)
 	$(JEST) --selectProjects integration --runInBand --json --outputFile $(REPORTS)/integration.json
 
