@@ -164,8 +164,8 @@ export function releaseController(
     if (
       spec.mode === 'GatewayAPI' &&
       status.revision === spec.revision &&
-      phase !== 'Succeeded' &&
-      phase !== 'Failed'
+      // Only these phases read or move the weight; after promotion the route is settled.
+      (phase === 'Deploying' || phase === 'Shifting')
     ) {
       const route = await routeOf(rel);
       if (typeof route === 'string') obs.trafficProblem = route;
@@ -340,8 +340,8 @@ export function releaseController(
     if (typeof route === 'string') throw new Error(route);
     const patch = weightPatch(
       route,
-      stableServiceName(spec(rel).app),
-      previewServiceName(spec(rel).app),
+      stableServiceName(rel.spec.application),
+      previewServiceName(rel.spec.application),
       weight,
     );
     if ('problem' in patch) throw new Error(patch.problem);
@@ -353,9 +353,6 @@ export function releaseController(
     // A second weight change in the same reconcile (promotion) patches from the new version.
     routes.set(keyOf(rel), patched);
   }
-
-  const spec = (rel: Release) =>
-    resolveSpec(rel, environments.get(rel.spec.environmentRef.name, rel.metadata?.namespace ?? ''));
 
   async function createJob(
     rel: Release,

@@ -235,7 +235,7 @@ export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Obse
     case 'RollingBack':
       return finishRollback(b).done();
     case 'Succeeded':
-      return settle(b).done();
+      return settleOldSlot(b).done();
     case 'Failed':
     case 'RolledBack':
       return b.done();
@@ -635,10 +635,6 @@ function finishRollback(b: Builder): Builder {
 }
 
 /** Steady state: scale the previous slot away once scaleDownDelay has passed. */
-function settle(b: Builder): Builder {
-  return settleOldSlot(b);
-}
-
 function settleOldSlot(b: Builder): Builder {
   const at = b.status.scaleDownAt;
   if (!at) return b;
