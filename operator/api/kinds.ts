@@ -1,20 +1,27 @@
 // Where each kind lives on the API server, for informers and writes.
-import type { InformerRef } from '../runtime/manager.js';
+
+/** A kind's place on the API server; the runtime's informer references take this shape. */
+export interface KindRef {
+  apiVersion: string;
+  /** Lower-case plural resource name. */
+  resource: string;
+  kind: string;
+}
 
 export const API_VERSION = 'cutover.dev/v1alpha1';
 
-export const RELEASES: InformerRef = { apiVersion: API_VERSION, resource: 'releases', kind: 'Release' };
-export const ENVIRONMENTS: InformerRef = {
+export const RELEASES: KindRef = { apiVersion: API_VERSION, resource: 'releases', kind: 'Release' };
+export const ENVIRONMENTS: KindRef = {
   apiVersion: API_VERSION,
   resource: 'environments',
   kind: 'Environment',
 };
-export const BACKUP_POLICIES: InformerRef = {
+export const BACKUP_POLICIES: KindRef = {
   apiVersion: API_VERSION,
   resource: 'backuppolicies',
   kind: 'BackupPolicy',
 };
-export const ROLLBACK_POLICIES: InformerRef = {
+export const ROLLBACK_POLICIES: KindRef = {
   apiVersion: API_VERSION,
   resource: 'rollbackpolicies',
   kind: 'RollbackPolicy',

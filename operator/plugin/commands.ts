@@ -9,6 +9,7 @@ import {
 } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
 import type { Environment, Release } from '../api/generated/index.js';
+import { ANNOTATIONS } from '../api/annotations.js';
 import { API_VERSION } from '../api/kinds.js';
 import { addApprover, type Invocation } from './args.js';
 import { isTerminal, renderHistory, renderStatus, type RenderOptions } from './render.js';
@@ -22,13 +23,6 @@ export interface Io {
 }
 
 const FIELD_MANAGER = 'kubectl-cutover';
-
-export const ANNOTATIONS = {
-  promote: 'cutover.dev/promote',
-  abort: 'cutover.dev/abort',
-  retry: 'cutover.dev/retry',
-  approvedBy: 'cutover.dev/approved-by',
-} as const;
 
 // The operator writes status often during a rollout, and each write moves
 // resourceVersion; a handful of attempts rides out that churn.

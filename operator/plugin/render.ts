@@ -8,14 +8,14 @@ import type {
   ReleasePhase,
   RolloutRecord,
 } from '../api/generated/index.js';
-import { DEFAULT_STEP_DURATION, DEFAULT_STEPS } from '../api/v1alpha1/common.js';
+import { resolveTraffic, type TrafficDefaults } from '../api/defaults.js';
 import { parseDuration as parseStrictDuration } from '../runtime/duration.js';
 
 export interface RenderOptions {
   color: boolean;
   now: Date;
   /** The Environment's spec.defaults.traffic, for whatever spec.traffic leaves unset. */
-  defaults?: { steps?: number[]; stepDuration?: string };
+  defaults?: TrafficDefaults;
 }
 
 export type Tone = 'ok' | 'bad' | 'warn' | 'info';
@@ -153,17 +153,6 @@ export function renderHistory(release: Release, opts: { color: boolean }): strin
     r.startedAt && r.finishedAt ? formatDuration(Date.parse(r.finishedAt) - Date.parse(r.startedAt)) : '-',
   ]);
   return table(['VERSION', 'OUTCOME', 'STARTED', 'FINISHED', 'DURATION'], rows, p).join('\n') + '\n';
-}
-
-/** Steps and hold time in effect: the Release's own, else its Environment's, else the built-in defaults. */
-export function resolveTraffic(
-  release: Release,
-  defaults: RenderOptions['defaults'],
-): { steps: readonly number[]; stepDuration: string } {
-  const traffic = release.spec.traffic ?? {};
-  // Service mode switches the selector all at once, so there is one step.
-  const steps = traffic.mode === 'Service' ? [100] : (traffic.steps ?? defaults?.steps ?? DEFAULT_STEPS);
-  return { steps, stepDuration: traffic.stepDuration ?? defaults?.stepDuration ?? DEFAULT_STEP_DURATION };
 }
 
 function stableNote(version: string, stable: string | undefined): string {

@@ -12,7 +12,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { BackupPolicy, Environment, Release, RollbackPolicy, Slot } from '../api/generated/index.js';
 import { BACKUP_POLICIES, ENVIRONMENTS, RELEASES, ROLLBACK_POLICIES } from '../api/kinds.js';
-import { DEFAULT_STEP_DURATION, DEFAULT_STEPS } from '../api/v1alpha1/common.js';
+import { DEFAULT_STEP_DURATION, DEFAULT_STEPS } from '../api/defaults.js';
 import { lintMigration } from '../db/lint.js';
 import { ApiError } from '../runtime/client.js';
 import { parseDuration } from '../runtime/duration.js';
@@ -89,7 +89,7 @@ export function resolveSpec(rel: Release, env: Environment | undefined): Rollout
     generation: rel.metadata?.generation ?? 0,
     replicas: rel.spec.replicas ?? 1,
     mode: t.mode ?? 'Replicas',
-    steps: t.steps ?? env?.spec.defaults?.traffic?.steps ?? DEFAULT_STEPS,
+    steps: [...(t.steps ?? env?.spec.defaults?.traffic?.steps ?? DEFAULT_STEPS)],
     stepDurationMs: parseDuration(
       t.stepDuration ?? env?.spec.defaults?.traffic?.stepDuration ?? DEFAULT_STEP_DURATION,
     ),

@@ -1,9 +1,6 @@
 // Shapes shared by more than one Cutover kind.
 import { PATH, duration, enumOf, int32, list, named, rule, type JSONSchemaProps } from '../schema.js';
 
-export const DEFAULT_STEPS = [10, 25, 50, 100];
-export const DEFAULT_STEP_DURATION = '2m';
-
 export function trafficSteps(description: string, defaultSteps?: number[]): JSONSchemaProps {
   return list(
     description,

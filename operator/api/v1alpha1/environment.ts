@@ -22,7 +22,8 @@ import {
   str,
   timestamp,
 } from '../schema.js';
-import { DEFAULT_STEPS, DEFAULT_STEP_DURATION, stepDuration, trafficSteps } from './common.js';
+import { DEFAULT_STEPS, DEFAULT_STEP_DURATION } from '../defaults.js';
+import { stepDuration, trafficSteps } from './common.js';
 import { RELEASE_PHASES } from './release.js';
 
 export const TIERS = ['development', 'staging', 'production'] as const;
@@ -173,7 +174,7 @@ const spec = obj('Desired state of the Environment.', {
         {
           steps: trafficSteps(
             'Percentages of traffic on the new version, strictly increasing, each 1-100, ending at 100.',
-            DEFAULT_STEPS,
+            [...DEFAULT_STEPS],
           ),
           stepDuration: stepDuration('Time held at each step while analysis runs.', DEFAULT_STEP_DURATION),
         },
