@@ -19,7 +19,7 @@ import {
 import { startOperator } from '../test/harness/operator.js';
 import { waitFor } from '../test/harness/wait.js';
 import { environment, httpRoute, readRelease, release, setVersion } from '../test/release/fixtures.js';
-import { previewWeight, type HTTPRoute } from '../operator/release/traffic.js';
+import { previewWeight, type HTTPRoute } from '../operator/release/traffic/route.js';
 import { KubeClient } from '../operator/runtime/client.js';
 
 const { values } = parseArgs({

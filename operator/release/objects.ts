@@ -1,32 +1,20 @@
 // What a Release owns, as plain objects for server-side apply: the two slot
 // Deployments, the stable and preview Services, and the migration Jobs. Pure.
-import type { KubernetesObject, V1Deployment, V1Job, V1Service } from '@kubernetes/client-node';
+import type { V1Deployment, V1Job, V1Service } from '@kubernetes/client-node';
 import type { Release, Slot } from '../api/generated/index.js';
+import { ownerReference } from '../runtime/apply.js';
 import { parseDuration } from '../runtime/duration.js';
 import { MANAGED_BY, podLabels, previewServiceName, slotName, stableServiceName } from './names.js';
-import type { MigrationPhase } from './plan.js';
+import type { MigrationPhase } from './plan/index.js';
 
 export const DEFAULT_MIGRATE_IMAGE = 'ghcr.io/cutover/cutover:0.1.0';
-
-function ownerRef(rel: Release) {
-  return [
-    {
-      apiVersion: rel.apiVersion,
-      kind: rel.kind,
-      name: rel.metadata?.name ?? '',
-      uid: rel.metadata?.uid ?? '',
-      controller: true,
-      blockOwnerDeletion: true,
-    },
-  ];
-}
 
 function meta(rel: Release, name: string, labels: Record<string, string> = {}) {
   return {
     name,
     namespace: rel.metadata?.namespace,
     labels: { ...MANAGED_BY, app: rel.spec.application, ...labels },
-    ownerReferences: ownerRef(rel),
+    ownerReferences: [ownerReference(rel)],
   };
 }
 
@@ -135,12 +123,4 @@ export function migrationJob(
       },
     },
   };
-}
-
-export type Owned = KubernetesObject & {
-  metadata?: { ownerReferences?: Array<{ uid?: string; controller?: boolean }> };
-};
-
-export function ownedBy(obj: Owned | undefined, rel: Release): boolean {
-  return (obj?.metadata?.ownerReferences ?? []).some((r) => r.controller && r.uid === rel.metadata?.uid);
 }

@@ -12,7 +12,7 @@ import {
 } from '../harness/kube.js';
 import { startOperator, type OperatorProcess } from '../harness/operator.js';
 import { waitFor } from '../harness/wait.js';
-import { previewWeight, type HTTPRoute } from '../../operator/release/traffic.js';
+import { previewWeight, type HTTPRoute } from '../../operator/release/traffic/route.js';
 import { environment, httpRoute, readRelease, release, setVersion } from './fixtures.js';
 
 const api = objectApi();

@@ -15,7 +15,7 @@ import {
 import { startOperator, type OperatorProcess } from '../harness/operator.js';
 import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
 import { waitFor } from '../harness/wait.js';
-import { previewWeight, type HTTPRoute } from '../../operator/release/traffic.js';
+import { previewWeight, type HTTPRoute } from '../../operator/release/traffic/route.js';
 import { environment, httpRoute, readRelease, release, setVersion } from './fixtures.js';
 
 const api = objectApi();

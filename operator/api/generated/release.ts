@@ -382,6 +382,10 @@ export interface Measurement {
  */
 export interface ReleaseStatusRollback {
   /**
+   * What started it: Aborted is the cutover.dev/abort annotation.
+   */
+  cause?: RollbackCause;
+  /**
    * Short explanation.
    */
   reason?: string;
@@ -403,6 +407,8 @@ export interface ReleaseStatusRollback {
   at?: string;
 }
 
+export type RollbackCause = 'Aborted' | 'AnalysisFailed' | 'VerificationFailed';
+
 /**
  * One finished rollout.
  */
@@ -415,6 +421,10 @@ export interface RolloutRecord {
    * How it ended.
    */
   outcome?: 'Succeeded' | 'RolledBack' | 'Failed' | 'Aborted';
+  /**
+   * What started the rollback, when it ended in one.
+   */
+  cause?: RollbackCause;
   /**
    * When it started.
    */

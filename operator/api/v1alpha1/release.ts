@@ -22,6 +22,12 @@ import {
   timestamp,
   type JSONSchemaProps,
 } from '../schema.js';
+import {
+  DEFAULT_CONTRACT_AFTER,
+  DEFAULT_PROGRESS_DEADLINE,
+  DEFAULT_SCALE_DOWN_DELAY,
+  DEFAULT_TRAFFIC_MODE,
+} from '../defaults.js';
 import { slot, stepDuration, trafficSteps } from './common.js';
 
 export const TRAFFIC_MODES = ['GatewayAPI', 'Replicas', 'Service'] as const;
@@ -45,6 +51,8 @@ export const RELEASE_PHASES = [
 export const MIGRATION_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Skipped'] as const;
 export const ROLLOUT_OUTCOMES = ['Succeeded', 'RolledBack', 'Failed', 'Aborted'] as const;
 export const MEASUREMENT_RESULTS = ['Pass', 'Fail', 'Inconclusive'] as const;
+/** What started a rollback: a person (the abort annotation) or, later, analysis and verification. */
+export const ROLLBACK_CAUSES = ['Aborted', 'AnalysisFailed', 'VerificationFailed'] as const;
 
 // Deployments are named <application>-blue / <application>-green, and a
 // Deployment's pods carry that name in a 63-character label.
@@ -72,7 +80,7 @@ function migrationStep(which: 'expand' | 'contract', description: string): JSONS
       ? {
           after: duration(
             'Bake time between reaching 100% and running the contract migration; rollback is still a traffic switch until then.',
-            { default: '30m' },
+            { default: DEFAULT_CONTRACT_AFTER },
           ),
         }
       : {}),
@@ -156,7 +164,7 @@ const spec = obj('Desired state of the Release.', {
         mode: enumOf(
           'GatewayAPI shifts HTTPRoute backend weights; Replicas weighs by replica ratio behind one Service; Service switches the selector all at once (steps ignored). Replicas is the default because it needs no other object.',
           TRAFFIC_MODES,
-          { default: 'Replicas' },
+          { default: DEFAULT_TRAFFIC_MODE },
         ),
         httpRouteRef: ref(
           'HTTPRoute whose backend weights the operator manages. Required when mode is GatewayAPI.',
@@ -212,11 +220,11 @@ const spec = obj('Desired state of the Release.', {
     'BackupPolicy',
   ),
   progressDeadline: duration('Longest time a slot may take to become available before the rollout fails.', {
-    default: '10m',
+    default: DEFAULT_PROGRESS_DEADLINE,
     atLeast: '1s',
   }),
   scaleDownDelay: duration('How long the old slot stays scaled up after promotion, for instant rollback.', {
-    default: '10m',
+    default: DEFAULT_SCALE_DOWN_DELAY,
   }),
   paused: bool('Holds the rollout at its current step; analysis keeps running.', false),
 });
@@ -275,6 +283,10 @@ const status = obj('Observed state of the Release, written by the operator.', {
     ),
   }),
   rollback: obj('Why the last rollback happened.', {
+    cause: named(
+      'RollbackCause',
+      enumOf('What started it: Aborted is the cutover.dev/abort annotation.', ROLLBACK_CAUSES),
+    ),
     reason: str('Short explanation.', { maxLength: 1024 }),
     metric: str('Trigger that breached.', { maxLength: 63 }),
     value: str('Measured value.', { maxLength: 64 }),
@@ -288,6 +300,10 @@ const status = obj('Observed state of the Release, written by the operator.', {
       obj('One finished rollout.', {
         version: required(str('Version rolled out.', { maxLength: 63 })),
         outcome: enumOf('How it ended.', ROLLOUT_OUTCOMES),
+        cause: named(
+          'RollbackCause',
+          enumOf('What started the rollback, when it ended in one.', ROLLBACK_CAUSES),
+        ),
         startedAt: timestamp('When it started.'),
         finishedAt: timestamp('When it finished.'),
       }),

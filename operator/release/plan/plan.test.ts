@@ -1,4 +1,4 @@
-import type { ReleaseStatus, Slot } from '../api/generated/index.js';
+import type { ReleaseStatus, Slot } from '../../api/generated/index.js';
 import {
   canaryReplicas,
   planRelease,
@@ -6,7 +6,7 @@ import {
   type Action,
   type Observation,
   type RolloutSpec,
-} from './plan.js';
+} from './index.js';
 
 const T0 = Date.parse('2026-11-28T10:00:00Z');
 
@@ -84,7 +84,7 @@ describe('starting a rollout', () => {
     const p = planRelease(
       spec(),
       started,
-      obs({ gate: { phase: 'Pending', reason: 'EnvironmentNotFound', message: 'nope', stalled: true } }),
+      obs({ gates: { namespace: 'shop', environment: { name: 'production', found: false } } }),
     );
     expect(p.actions.filter((a) => a.type !== 'Event')).toEqual([]);
     expect(p.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
@@ -178,19 +178,36 @@ describe('aborting', () => {
       canaryWeight: 50,
       stepStartedAt: new Date(T0).toISOString(),
     };
-    const p = planRelease(spec(), shifting, obs({ annotations: { abort: 'now' }, weight: 50 }));
+    const world = {
+      stableSelects: 'blue' as const,
+      previewSelects: 'green' as const,
+      slots: {
+        blue: { revision: 'rev1', replicas: 4, available: 4, rolledOut: true },
+        green: { revision: 'rev2', replicas: 4, available: 4, rolledOut: true },
+      },
+    };
+    const p = planRelease(spec(), shifting, obs({ ...world, annotations: { abort: 'now' }, weight: 50 }));
     expect(p.actions.slice(0, 3)).toEqual([
       { type: 'ClearAnnotation', key: 'cutover.dev/abort' },
       { type: 'SetWeight', weight: 0, stable: 'blue', canary: 'green' },
       { type: 'ScaleSlot', slot: 'green', replicas: 0 },
     ]);
     expect(p.status).toMatchObject({
+      phase: 'RollingBack',
+      canaryWeight: 0,
+      rollback: { cause: 'Aborted' },
+    });
+    // RolledBack once the cluster shows the route at 0 and the new slot asking for no pods.
+    const settled = { ...world, slots: { ...world.slots, green: { ...world.slots.green, replicas: 0 } } };
+    const done = planRelease(spec(), p.status, obs({ ...settled, weight: 0 }, T0 + 10));
+    expect(done.actions.filter((a) => a.type !== 'Event')).toEqual([]);
+    expect(done.status).toMatchObject({
       phase: 'RolledBack',
       canaryWeight: 0,
       activeSlot: 'blue',
       stableVersion: '1.0.0',
     });
-    expect(p.status.history?.[0]?.outcome).toBe('Aborted');
+    expect(done.status.history?.[0]).toMatchObject({ outcome: 'Aborted', cause: 'Aborted' });
   });
 
   test('after the contract migration ran, traffic is not shifted back', () => {
@@ -228,9 +245,14 @@ describe('superseding', () => {
       migrations: { contract: { phase: 'Pending', job: 'shop-contract-rev2' } },
     };
     const slots = {
+      blue: { revision: 'rev1', version: '1.0.0', replicas: 4, available: 4, rolledOut: true },
       green: { revision: 'rev2', version: '2.0.0', replicas: 4, available: 4, rolledOut: true },
     };
-    const p = planRelease(spec({ version: '3.0.0', revision: 'rev3' }), shifting, obs({ slots }));
+    const p = planRelease(
+      spec({ version: '3.0.0', revision: 'rev3' }),
+      shifting,
+      obs({ slots, stableSelects: 'blue', previewSelects: 'green', weight: 25 }),
+    );
     expect(p.status.history?.[0]).toMatchObject({ version: '2.0.0', outcome: 'Aborted' });
     expect(p.actions.slice(0, 2)).toEqual([
       { type: 'SetWeight', weight: 0, stable: 'blue', canary: 'green' },

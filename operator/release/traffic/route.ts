@@ -5,6 +5,8 @@
 // `test` operations changes exactly our weights and fails cleanly (conflict,
 // requeue) if someone reordered the list in between.
 
+export const HTTPROUTES = { apiVersion: 'gateway.networking.k8s.io/v1', resource: 'httproutes' } as const;
+
 export interface BackendRef {
   group?: string;
   kind?: string;

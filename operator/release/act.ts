@@ -1,0 +1,98 @@
+// Act: carry out the plan's actions in the order it lists them (traffic moves
+// back before anything is scaled away). Owned objects by server-side apply or
+// create-once; the route by a guarded JSON patch from the observed version.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Release } from '../api/generated/index.js';
+import { RELEASES } from '../api/kinds.js';
+import { createOnce, remove, scale } from '../runtime/apply.js';
+import type { KubeClient } from '../runtime/client.js';
+import { recordEvent } from '../runtime/status.js';
+import { previewServiceName, slotName, stableServiceName } from './names.js';
+import { migrationJob, services, slotDeployment } from './objects.js';
+import type { Action, Observation, RolloutSpec } from './plan/index.js';
+import { HTTPROUTES, weightPatch, type HTTPRoute } from './traffic/route.js';
+import { readRoute } from './observe.js';
+
+export interface ActContext {
+  client: KubeClient;
+  migrateImage: string;
+  /** Called after each weight the route took. */
+  onWeight?(rel: Release, weight: number): void;
+}
+
+export async function act(
+  ctx: ActContext,
+  rel: Release,
+  spec: RolloutSpec,
+  obs: Observation,
+  actions: readonly Action[],
+): Promise<void> {
+  const { client } = ctx;
+  const namespace = rel.metadata?.namespace ?? '';
+  const deployment = (name: string) => ({ apiVersion: 'apps/v1', resource: 'deployments', namespace, name });
+  // A second weight change in the same reconcile (promotion) patches from the route the first returned.
+  let route = obs.route;
+  for (const a of actions) {
+    switch (a.type) {
+      case 'ApplySlot': {
+        const obj = slotDeployment(rel, a.slot, a.replicas, spec.revision);
+        await client.apply(deployment(slotName(spec.app, a.slot)), obj as KubernetesObject);
+        break;
+      }
+      case 'ScaleSlot':
+        await scale(client, deployment(slotName(spec.app, a.slot)), a.replicas);
+        break;
+      case 'ApplyServices':
+        for (const svc of services(rel, a.stable, a.preview)) {
+          const name = svc.metadata?.name ?? '';
+          await client.apply(
+            { apiVersion: 'v1', resource: 'services', namespace, name },
+            svc as KubernetesObject,
+          );
+        }
+        break;
+      case 'SetWeight':
+        route = await setWeight(client, rel, route, a.weight);
+        ctx.onWeight?.(rel, a.weight);
+        break;
+      case 'CreateJob': {
+        const job = migrationJob(rel, a.phase, a.name, spec.revision, ctx.migrateImage);
+        const target = { apiVersion: 'batch/v1', resource: 'jobs', namespace, name: a.name };
+        await createOnce(client, target, job as KubernetesObject, rel);
+        break;
+      }
+      case 'DeleteJob':
+        await remove(client, { apiVersion: 'batch/v1', resource: 'jobs', namespace, name: a.name });
+        break;
+      case 'ClearAnnotation':
+        await client.patch(
+          { ...RELEASES, namespace, name: rel.metadata?.name },
+          { metadata: { annotations: { [a.key]: null } } },
+          'merge',
+        );
+        break;
+      case 'Event':
+        await recordEvent(client, rel, { type: a.kind, reason: a.reason, message: a.message });
+        break;
+    }
+  }
+}
+
+/** Patches our two weights; the patch's `test` operations fail it if the route changed since it was read. */
+async function setWeight(
+  client: KubeClient,
+  rel: Release,
+  observed: HTTPRoute | undefined,
+  weight: number,
+): Promise<HTTPRoute> {
+  const route = observed ?? (await readRoute(client, rel));
+  if (typeof route === 'string') throw new Error(route);
+  const app = rel.spec.application;
+  const patch = weightPatch(route, stableServiceName(app), previewServiceName(app), weight);
+  if ('problem' in patch) throw new Error(patch.problem);
+  return client.patch<HTTPRoute & KubernetesObject>(
+    { ...HTTPROUTES, namespace: rel.metadata?.namespace, name: route.metadata?.name },
+    patch.ops,
+    'json',
+  );
+}

@@ -1,0 +1,179 @@
+// Observe: everything one reconcile needs, read into one Observation. Owned
+// objects and policies come from the informer caches; the few reads by name
+// (the HTTPRoute, the migration ConfigMap, a failed Job's pod) happen only in
+// the phases that use them.
+import type {
+  KubernetesObject,
+  V1ConfigMap,
+  V1Deployment,
+  V1Job,
+  V1Pod,
+  V1Service,
+} from '@kubernetes/client-node';
+import { ANNOTATIONS } from '../api/annotations.js';
+import { resolvePolicies } from '../api/defaults.js';
+import type { BackupPolicy, Environment, Release, RollbackPolicy, Slot } from '../api/generated/index.js';
+import type { GateFacts } from '../environment/gates.js';
+import { lintMigration } from '../db/lint.js';
+import { ownedBy } from '../runtime/apply.js';
+import { ApiError, type KubeClient } from '../runtime/client.js';
+import type { Informer } from '../runtime/informer.js';
+import { getOptional } from '../runtime/lookup.js';
+import { jobName, previewServiceName, slotName, stableServiceName } from './names.js';
+import { selectedSlot } from './objects.js';
+import type { JobObservation, Observation, RolloutSpec, SlotObservation } from './plan/index.js';
+import { HTTPROUTES, previewWeight, type HTTPRoute } from './traffic/route.js';
+
+type Cached<T> = Pick<Informer<T & KubernetesObject>, 'get'>;
+
+/** Where observe reads from: caches for what we own and watch, the client for reads by name. */
+export interface Sources {
+  client: KubeClient;
+  now: () => Date;
+  deployments: Cached<V1Deployment>;
+  services: Cached<V1Service>;
+  jobs: Cached<V1Job>;
+  rollbackPolicies: Cached<RollbackPolicy>;
+  backupPolicies: Cached<BackupPolicy>;
+}
+
+export async function observe(
+  src: Sources,
+  rel: Release,
+  spec: RolloutSpec,
+  env: Environment | undefined,
+): Promise<Observation> {
+  const ns = rel.metadata?.namespace ?? '';
+  const app = spec.app;
+  const status = rel.status ?? {};
+  const annotations = rel.metadata?.annotations ?? {};
+  const current = status.revision === spec.revision;
+  const phase = status.phase;
+
+  const slots: Observation['slots'] = {};
+  for (const slot of ['blue', 'green'] as const) {
+    const d = src.deployments.get(slotName(app, slot), ns);
+    if (d && ownedBy(d, rel)) slots[slot] = slotObservation(d);
+  }
+  const jobs: Observation['jobs'] = {};
+  for (const m of ['expand', 'contract'] as const) {
+    const name = status.migrations?.[m]?.job ?? jobName(app, m, spec.revision, status.attempt ?? 0);
+    const job = src.jobs.get(name, ns);
+    if (job) jobs[m] = await jobObservation(src.client, job, rel);
+  }
+  const obs: Observation = {
+    now: src.now(),
+    slots,
+    jobs,
+    annotations: {
+      promote: annotations[ANNOTATIONS.promote],
+      abort: annotations[ANNOTATIONS.abort],
+      retry: annotations[ANNOTATIONS.retry],
+    },
+    stableSelects: selectedSlot(src.services.get(stableServiceName(app), ns)),
+    previewSelects: selectedSlot(src.services.get(previewServiceName(app), ns)) as Slot | undefined,
+    gates: gateFacts(src, rel, env),
+  };
+  if (current && (phase === 'Migrating' || phase === 'Pending') && !jobs.expand) {
+    obs.expandLint = await lintExpand(src.client, rel);
+  }
+  // Only these moments read or move the route's weight; after promotion it is settled.
+  const weighs =
+    phase === 'Deploying' || phase === 'Shifting' || phase === 'RollingBack' || obs.annotations.abort;
+  if (spec.mode === 'GatewayAPI' && current && weighs) {
+    const route = await readRoute(src.client, rel);
+    if (typeof route === 'string') obs.trafficProblem = route;
+    else {
+      obs.route = route;
+      obs.weight = previewWeight(route, stableServiceName(app), previewServiceName(app));
+      if (obs.weight === undefined)
+        obs.trafficProblem = `HTTPRoute ${route.metadata?.name ?? ''} has no rule with a backendRef to Service ${stableServiceName(app)}`;
+    }
+  }
+  return obs;
+}
+
+function gateFacts(src: Sources, rel: Release, env: Environment | undefined): GateFacts {
+  const namespace = rel.metadata?.namespace ?? '';
+  const names = resolvePolicies(rel, env?.spec.defaults);
+  const cached = (inf: Cached<KubernetesObject>, name: string | undefined) =>
+    name === undefined ? undefined : { name, found: inf.get(name, namespace) !== undefined };
+  return {
+    namespace,
+    environment: { name: rel.spec.environmentRef.name, found: env !== undefined, object: env },
+    rollbackPolicy: cached(src.rollbackPolicies, names.rollback),
+    backupPolicy: cached(src.backupPolicies, names.backup),
+  };
+}
+
+function slotObservation(d: V1Deployment): SlotObservation {
+  const replicas = d.spec?.replicas ?? 1;
+  const st = d.status ?? {};
+  const rolledOut =
+    (st.observedGeneration ?? 0) >= (d.metadata?.generation ?? 0) &&
+    (st.updatedReplicas ?? 0) >= replicas &&
+    (st.replicas ?? 0) <= replicas;
+  return {
+    revision: d.metadata?.labels?.['cutover.dev/revision'],
+    version: d.metadata?.labels?.version,
+    replicas,
+    available: st.availableReplicas ?? 0,
+    rolledOut,
+  };
+}
+
+async function jobObservation(client: KubeClient, job: V1Job, rel: Release): Promise<JobObservation> {
+  const ownedByUs = ownedBy(job, rel);
+  const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+  const complete = job.status?.conditions?.find((c) => c.type === 'Complete' && c.status === 'True');
+  if (!failed) return { ownedByUs, state: complete ? 'Succeeded' : 'Running' };
+  return { ownedByUs, state: 'Failed', message: await failureMessage(client, job, failed.message) };
+}
+
+/** The container's own last words (its termination message) beat the Job controller's summary. */
+async function failureMessage(client: KubeClient, job: V1Job, fallback: string | undefined): Promise<string> {
+  const ns = job.metadata?.namespace ?? '';
+  try {
+    const pods = await client.request<{ items: V1Pod[] }>('GET', `/api/v1/namespaces/${ns}/pods`, {
+      query: { labelSelector: `job-name=${job.metadata?.name ?? ''}` },
+    });
+    for (const p of pods.items) {
+      const t = p.status?.containerStatuses?.[0]?.state?.terminated;
+      if (t?.message) return t.message.trim().slice(0, 2000);
+      if (t && t.exitCode !== 0) return `exit code ${t.exitCode}${t.reason ? ` (${t.reason})` : ''}`;
+    }
+  } catch {
+    // fall back to the Job's own condition
+  }
+  return fallback ?? 'the Job failed';
+}
+
+async function lintExpand(client: KubeClient, rel: Release): Promise<Observation['expandLint']> {
+  const ref = rel.spec.migrations?.expand?.configMapRef;
+  if (!ref) return undefined;
+  const ns = rel.metadata?.namespace ?? '';
+  const cm = await getOptional<V1ConfigMap>(client, 'v1', 'configmaps', ns, ref.name);
+  if (!cm)
+    return {
+      unreadable: `ConfigMap "${ref.name}" with the expand migrations not found in namespace "${ns}"`,
+    };
+  const findings = Object.entries(cm.data ?? {})
+    .filter(([name]) => name.endsWith('.up.sql'))
+    .sort(([a], [b]) => a.localeCompare(b))
+    .flatMap(([name, sql]) => lintMigration({ name, sql }, 'expand'))
+    .map((f) => `${f.file}:${f.line} ${f.rule} (${f.statement})`);
+  return { findings };
+}
+
+/** The Release's HTTPRoute, or why it cannot be used. */
+export async function readRoute(client: KubeClient, rel: Release): Promise<HTTPRoute | string> {
+  const name = rel.spec.traffic?.httpRouteRef?.name ?? '';
+  const ns = rel.metadata?.namespace ?? '';
+  try {
+    return await client.get<HTTPRoute & KubernetesObject>({ ...HTTPROUTES, namespace: ns, name });
+  } catch (err) {
+    if (err instanceof ApiError && err.isNotFound)
+      return `HTTPRoute "${name}" not found in namespace "${ns}"`;
+    throw err;
+  }
+}

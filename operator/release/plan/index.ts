@@ -1,0 +1,65 @@
+// The Release state machine: a pure function from (resolved spec, status,
+// observation) to the next status and a short ordered list of actions. It
+// moves at most one phase per call; the controller requeues at once after a
+// transition, so every phase boundary is a point where a crash can happen and
+// the next call, from the persisted status and fresh observation, carries on.
+import { ANNOTATIONS } from '../../api/annotations.js';
+import type { ReleaseStatus } from '../../api/generated/index.js';
+import { Builder, TERMINAL } from './builder.js';
+import { gate } from './gate.js';
+import { migrate } from './migrate.js';
+import { backUp, bake, settleOldSlot } from './promote.js';
+import { finishRollback, rollBack } from './rollback.js';
+import { deploy, shift } from './shift.js';
+import { retry, startRollout } from './start.js';
+import type { Observation, Plan, RolloutSpec } from './types.js';
+
+export type * from './types.js';
+export { canaryReplicas, stableReplicas } from '../traffic/index.js';
+
+/** The next status and actions for a Release. Pure: no I/O, no clock but `obs.now`. */
+export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Observation): Plan {
+  const b = new Builder(spec, obs, { ...current, observedGeneration: spec.generation });
+  if (current.revision !== spec.revision) return startRollout(b).done();
+
+  const { phase = 'Pending' } = current;
+  if (obs.annotations.retry) {
+    b.act({ type: 'ClearAnnotation', key: ANNOTATIONS.retry });
+    if (phase === 'Failed' || phase === 'RolledBack') return retry(b).done();
+  }
+  if (obs.annotations.abort) {
+    b.act({ type: 'ClearAnnotation', key: ANNOTATIONS.abort });
+    if (!TERMINAL.includes(phase) && phase !== 'RollingBack') {
+      return rollBack(b, {
+        cause: 'Aborted',
+        reason: `rollout of ${spec.version} aborted on request`,
+      }).done();
+    }
+  }
+
+  switch (phase) {
+    case 'Pending':
+    case 'AwaitingApproval':
+    case 'WaitingForWindow':
+      return gate(b).done();
+    case 'Migrating':
+      return migrate(b, 'expand').done();
+    case 'Deploying':
+      return deploy(b).done();
+    case 'Shifting':
+      return shift(b).done();
+    case 'Baking':
+      return bake(b).done();
+    case 'BackingUp':
+      return backUp(b).done();
+    case 'Contracting':
+      return migrate(b, 'contract').done();
+    case 'RollingBack':
+      return finishRollback(b).done();
+    case 'Succeeded':
+      return settleOldSlot(b).done();
+    case 'Failed':
+    case 'RolledBack':
+      return b.done();
+  }
+}

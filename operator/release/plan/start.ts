@@ -1,0 +1,71 @@
+// Where a rollout begins: a new revision (superseding one in flight) or a
+// retry of the same revision after it failed.
+import type { ReleaseStatus, Slot } from '../../api/generated/index.js';
+import { jobName, otherSlot } from '../names.js';
+import type { Builder } from './builder.js';
+import { TERMINAL, iso } from './builder.js';
+import { restoreStable } from './rollback.js';
+import type { RolloutSpec } from './types.js';
+
+/** A new revision: supersede whatever was in flight, then begin at Pending. */
+export function startRollout(b: Builder): Builder {
+  const { spec, status: prev } = b;
+  if (prev.revision && prev.phase && !TERMINAL.includes(prev.phase)) supersede(b);
+  const target: Slot = b.hasStable ? otherSlot(b.stable) : 'blue';
+  b.set({
+    revision: spec.revision,
+    targetSlot: target,
+    attempt: 0,
+    startedAt: iso(b.now),
+    currentStep: 0,
+    canaryWeight: b.hasStable ? 0 : undefined,
+    stepStartedAt: undefined,
+    migrations: migrationsFor(spec, 0),
+    phase: undefined,
+  });
+  if (spec.revision === prev.stableRevision) {
+    // Back to what the stable slot already runs: nothing to roll out.
+    b.set({ targetSlot: prev.activeSlot, canaryWeight: 100, migrations: undefined });
+    return b.phase(
+      'Succeeded',
+      'AlreadyStable',
+      `version ${spec.version} is what the ${b.stable} slot serves`,
+    );
+  }
+  return b.phase('Pending', 'RolloutStarted', `rolling out ${spec.version} to the ${target} slot`);
+}
+
+export function retry(b: Builder): Builder {
+  const attempt = (b.status.attempt ?? 0) + 1;
+  b.set({
+    attempt,
+    currentStep: 0,
+    canaryWeight: b.hasStable ? 0 : undefined,
+    stepStartedAt: undefined,
+    startedAt: iso(b.now),
+    migrations: migrationsFor(b.spec, attempt),
+  });
+  return b.phase('Pending', 'RetryRequested', `retrying ${b.spec.version} (attempt ${attempt + 1})`);
+}
+
+function migrationsFor(spec: RolloutSpec, attempt: number): ReleaseStatus['migrations'] {
+  const m: ReleaseStatus['migrations'] = {};
+  if (spec.expand) m.expand = { phase: 'Pending', job: jobName(spec.app, 'expand', spec.revision, attempt) };
+  if (spec.contract)
+    m.contract = { phase: 'Pending', job: jobName(spec.app, 'contract', spec.revision, attempt) };
+  return Object.keys(m).length ? m : undefined;
+}
+
+/** Superseded: traffic back to stable first, then drop what the old rollout left running. */
+function supersede(b: Builder): void {
+  const { status: prev } = b;
+  if ((prev.canaryWeight ?? 0) > 0) restoreStable(b);
+  for (const phase of ['expand', 'contract'] as const) {
+    const m = prev.migrations?.[phase];
+    if (m?.job && m.phase !== 'Succeeded' && m.phase !== 'Failed') b.act({ type: 'DeleteJob', name: m.job });
+  }
+  // The superseded version is what its slot was deployed with; the spec already names the new one.
+  const version = b.obs.slots[b.target]?.version ?? `revision ${prev.revision ?? ''}`;
+  b.record('Aborted', { version });
+  b.event('Normal', 'Superseded', `rollout of ${version} superseded by ${b.spec.version}`);
+}

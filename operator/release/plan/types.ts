@@ -1,0 +1,88 @@
+// The inputs and outputs of the Release state machine.
+import type { TrafficMode } from '../../api/defaults.js';
+import type { ReleaseStatus, RollbackCause, Slot } from '../../api/generated/index.js';
+import type { ControlAnnotation } from '../../api/annotations.js';
+import type { GateFacts } from '../../environment/gates.js';
+import type { TrafficAction } from '../traffic/index.js';
+import type { HTTPRoute } from '../traffic/route.js';
+
+export type MigrationPhase = 'expand' | 'contract';
+
+/** The Release spec with every default resolved (Environment defaults, durations in ms). */
+export interface RolloutSpec {
+  app: string;
+  version: string;
+  revision: string;
+  generation: number;
+  replicas: number;
+  mode: TrafficMode;
+  steps: readonly number[];
+  stepDurationMs: number;
+  progressDeadlineMs: number;
+  scaleDownDelayMs: number;
+  paused: boolean;
+  expand: boolean;
+  contract: { afterMs: number } | undefined;
+}
+
+export interface SlotObservation {
+  revision?: string;
+  version?: string;
+  replicas: number;
+  /** Pods ready and up to date with the Deployment's current template. */
+  available: number;
+  /** The Deployment controller has seen the latest spec and rolled every pod. */
+  rolledOut: boolean;
+}
+
+export interface JobObservation {
+  ownedByUs: boolean;
+  state: 'Running' | 'Succeeded' | 'Failed';
+  message?: string;
+}
+
+/** Everything one reconcile knows of the world; the plan reads nothing else. */
+export interface Observation {
+  now: Date;
+  slots: Partial<Record<Slot, SlotObservation>>;
+  /** Jobs under the names the current status expects, if they exist. */
+  jobs: Partial<Record<MigrationPhase, JobObservation>>;
+  /** Findings of the expand lint (file:line rule), or why the files could not be read. */
+  expandLint?: { findings: string[] } | { unreadable: string };
+  /** The HTTPRoute, read fresh in the phases that weigh it (GatewayAPI mode). */
+  route?: HTTPRoute;
+  /** Weight the route currently gives the slot being rolled out, if it can be read. */
+  weight?: number;
+  /** Slot the stable Service selects now (undefined: no such Service, or it selects both slots). */
+  stableSelects?: Slot | 'both';
+  previewSelects?: Slot;
+  annotations: { promote?: string; abort?: string; retry?: string };
+  /** What the Environment's gates decide on; absent in tests that start past the gates. */
+  gates?: GateFacts;
+  /** A problem with the traffic target (an HTTPRoute without our backend, say). */
+  trafficProblem?: string;
+}
+
+export type Action =
+  | TrafficAction
+  | { type: 'ApplySlot'; slot: Slot; replicas: number }
+  | { type: 'CreateJob'; phase: MigrationPhase; name: string }
+  | { type: 'DeleteJob'; name: string }
+  | { type: 'ClearAnnotation'; key: ControlAnnotation }
+  | { type: 'Event'; kind: 'Normal' | 'Warning'; reason: string; message: string };
+
+export interface Plan {
+  status: ReleaseStatus;
+  actions: Action[];
+  /** Come back after this long even if nothing changes (a step timer, a deadline). */
+  requeueAfterMs?: number;
+}
+
+export interface RollbackRequest {
+  cause: RollbackCause;
+  /** Why, in words; lands in status.rollback.reason and the Event. */
+  reason: string;
+  trigger?: string;
+  value?: string;
+  threshold?: string;
+}

@@ -1,0 +1,34 @@
+// GatewayAPI mode: the stable Service <app> serves the stable slot, <app>-preview
+// the canary, and the user's HTTPRoute weighs the two backends. The route is
+// read fresh while a rollout moves traffic (route.ts has the guarded patch).
+import {
+  selectCanary,
+  selectStable,
+  services,
+  type TrafficAction,
+  type TrafficProvider,
+  type TrafficView,
+} from './provider.js';
+
+const routeWeight = (v: TrafficView, weight: number): TrafficAction[] =>
+  v.routeWeight === weight ? [] : [{ type: 'SetWeight', weight, stable: v.stable, canary: v.canary }];
+
+export const gatewayApi: TrafficProvider = {
+  stepped: true,
+
+  setWeight: (v, weight) => [...services(v, v.stable, v.canary), ...routeWeight(v, weight)],
+
+  shows: (v, weight) => v.routeWeight === weight,
+
+  promote: (v) => [
+    ...selectCanary(v),
+    // The stable Service now selects the new slot: the route's preview share goes back to 0.
+    // A first rollout has no other slot and never weighed the route.
+    ...(v.stable === v.canary || v.routeWeight === 0
+      ? []
+      : [{ type: 'SetWeight' as const, weight: 0, stable: v.canary, canary: v.canary }]),
+  ],
+
+  // One route patch takes the traffic back before anything else changes.
+  rollBack: (v) => [...routeWeight(v, 0), ...selectStable(v)],
+};
