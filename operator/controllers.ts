@@ -9,6 +9,8 @@ import type { OperatorMetrics } from './runtime/metrics.js';
 
 export interface ControllerOptions {
   migrateImage?: string;
+  /** The clock every reconciler reads; defaults to the system's. */
+  now?: () => Date;
 }
 
 export function registerControllers(
@@ -19,9 +21,9 @@ export function registerControllers(
 ): void {
   for (const c of [
     releaseController(m, metrics, log, opts),
-    environmentController(m),
-    backupPolicyController(m),
-    rollbackPolicyController(m),
+    environmentController(m, opts),
+    backupPolicyController(m, opts),
+    rollbackPolicyController(m, opts),
   ]) {
     m.register(c);
     log.debug({ kind: c.kind }, 'controller registered');

@@ -4,13 +4,13 @@ import type { V1PersistentVolumeClaim, V1Secret } from '@kubernetes/client-node'
 import type { BackupPolicy } from '../api/generated/index.js';
 import { BACKUP_POLICIES } from '../api/kinds.js';
 import { getOptional } from '../runtime/lookup.js';
-import type { Controller, Manager } from '../runtime/manager.js';
+import type { Clock, Controller, Manager } from '../runtime/manager.js';
 import { commitStatus } from '../runtime/reconcile.js';
 import { planBackupPolicyStatus, type BackupPolicyObservation } from './plan.js';
 
 const RECHECK_MS = 30_000;
 
-export function backupPolicyController(m: Manager): Controller {
+export function backupPolicyController(m: Manager, { now = () => now() }: Clock = {}): Controller {
   const policies = m.informer<BackupPolicy>(BACKUP_POLICIES);
   return {
     kind: 'BackupPolicy',
@@ -38,7 +38,7 @@ export function backupPolicyController(m: Manager): Controller {
             )) !== undefined
           : undefined,
       };
-      const status = planBackupPolicyStatus(bkp, obs, new Date());
+      const status = planBackupPolicyStatus(bkp, obs, now());
       await commitStatus(m.client, BACKUP_POLICIES, bkp, status);
       return status.conditions?.some((c) => c.type === 'Stalled')
         ? { requeueAfterMs: RECHECK_MS }

@@ -4,13 +4,13 @@
 import type { Environment, RollbackPolicy, BackupPolicy } from '../api/generated/index.js';
 import { BACKUP_POLICIES, ENVIRONMENTS, ROLLBACK_POLICIES } from '../api/kinds.js';
 import { getOptional } from '../runtime/lookup.js';
-import { keyOf, type Controller, type Manager } from '../runtime/manager.js';
+import { keyOf, type Clock, type Controller, type Manager } from '../runtime/manager.js';
 import { commitStatus } from '../runtime/reconcile.js';
 import { planEnvironmentStatus, type EnvironmentObservation } from './plan.js';
 
 const RECHECK_MS = 30_000;
 
-export function environmentController(m: Manager): Controller {
+export function environmentController(m: Manager, { now = () => now() }: Clock = {}): Controller {
   const environments = m.informer<Environment>(ENVIRONMENTS);
   const rollbackPolicies = m.informer<RollbackPolicy>(ROLLBACK_POLICIES);
   const backupPolicies = m.informer<BackupPolicy>(BACKUP_POLICIES);
@@ -40,7 +40,7 @@ export function environmentController(m: Manager): Controller {
         configMapFound: await exists('configmaps', config?.configMapRef),
         secretFound: await exists('secrets', config?.secretRef),
       };
-      await commitStatus(m.client, ENVIRONMENTS, env, planEnvironmentStatus(env, obs, new Date()));
+      await commitStatus(m.client, ENVIRONMENTS, env, planEnvironmentStatus(env, obs, now()));
       const uncachedMissing = obs.configMapFound === false || obs.secretFound === false;
       return uncachedMissing ? { requeueAfterMs: RECHECK_MS } : undefined;
     },

@@ -46,13 +46,6 @@ export function removeCondition(conditions: readonly Condition[] | undefined, ty
   return (conditions ?? []).filter((c) => c.type !== type);
 }
 
-export function findCondition(
-  conditions: readonly Condition[] | undefined,
-  type: string,
-): Condition | undefined {
-  return conditions?.find((c) => c.type === type);
-}
-
 /** The summary a reconciler reaches: done, still working, or stuck until someone acts. */
 export type Health =
   | { state: 'Ready'; reason: string; message: string }

@@ -46,6 +46,10 @@ export interface Controller {
   reconcile(key: ObjectKey): Promise<Outcome | undefined>;
 }
 
+export interface Clock {
+  now?: () => Date;
+}
+
 export interface ManagerOptions {
   workers?: number;
 }

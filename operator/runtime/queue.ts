@@ -44,7 +44,6 @@ export type Handler = (key: string) => Promise<Outcome | undefined> | Promise<vo
 export interface QueueObserver {
   onDepth?(depth: number): void;
   onRetry?(key: string, failures: number, delayMs: number, error: unknown): void;
-  onHandled?(key: string, ms: number, error: unknown): void;
 }
 
 export class WorkQueue {
@@ -155,19 +154,15 @@ export class WorkQueue {
       for (;;) {
         const key = await this.get();
         if (key === undefined) return;
-        const started = this.clock.now();
-        let error: unknown;
         try {
           const outcome: Outcome | undefined = (await handler(key)) ?? undefined;
           this.forget(key);
           if (outcome?.requeueAfterMs !== undefined) this.addAfter(key, outcome.requeueAfterMs);
         } catch (err) {
-          error = err;
           const delay = this.addRateLimited(key);
           this.observer.onRetry?.(key, this.failureCount(key), delay, err);
         } finally {
           this.done(key);
-          this.observer.onHandled?.(key, this.clock.now() - started, error);
         }
       }
     };
