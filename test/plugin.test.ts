@@ -274,7 +274,7 @@ describe('kubectl-cutover requests', () => {
 
     const byDefault = await plugin(['approve', 'web', '-n', ns]);
     expect(byDefault.stdout).toBe(
-      `Recorded approval by ${user} for release "web" in namespace "${ns}" (cutover.dev/approved-by=alice,${user}); the operator acts on it at its next reconcile.\n`,
+      `Recorded approval by ${user} for release "web" in namespace "${ns}" (cutover.dev/approved-by=alice,${user}). Approvals are not enforced yet: the operator does not read this annotation.\n`,
     );
     expect(await annotation('web', 'cutover.dev/approved-by')).toBe(`alice,${user}`);
   });

@@ -42,3 +42,11 @@ export function resolvePolicies(
     backup: rel.spec.backupPolicyRef?.name ?? defaults?.backupPolicyRef?.name,
   };
 }
+
+/**
+ * Distinct approvers a rollout into `env` needs. No schema default can say
+ * "1 for production, 0 otherwise", so unset approvals resolve here.
+ */
+export function requiredApprovals(env: Environment): number {
+  return env.spec.promotion?.approvals ?? (env.spec.tier === 'production' ? 1 : 0);
+}

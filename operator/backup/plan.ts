@@ -1,6 +1,7 @@
 // BackupPolicy status as a pure function of the spec and what was observed.
+import { ENFORCED, NOT_IMPLEMENTED, notEnforcedMessage } from '../api/conditions.js';
 import type { BackupPolicy, BackupPolicyStatus } from '../api/generated/index.js';
-import { setHealth, type Health } from '../runtime/conditions.js';
+import { setCondition, setHealth, type Health } from '../runtime/conditions.js';
 import { firstBrokenRef, type RefCheck } from '../runtime/refs.js';
 
 export interface BackupPolicyObservation {
@@ -28,6 +29,22 @@ export function referenceChecks(bkp: BackupPolicy, obs: BackupPolicyObservation)
   return checks;
 }
 
+/**
+ * What the spec asks for that nothing does yet. No backup runs at all today —
+ * no CronJob, no on-demand backup before a destructive migration — so every
+ * admitted policy has something here: spec.full is required.
+ */
+export function unenforcedParts(bkp: BackupPolicy): string[] {
+  const { incremental, verify, retention, suspend } = bkp.spec;
+  const parts = ['spec.full'];
+  if (incremental) parts.push('spec.incremental');
+  if (verify) parts.push('spec.verify');
+  if (retention) parts.push('spec.retention');
+  // suspend=true would read as "scheduled backups were running and now stop".
+  if (suspend) parts.push('spec.suspend');
+  return parts;
+}
+
 export function planBackupPolicyStatus(
   bkp: BackupPolicy,
   obs: BackupPolicyObservation,
@@ -43,6 +60,19 @@ export function planBackupPolicyStatus(
   return {
     ...prev,
     observedGeneration: generation,
-    conditions: setHealth(prev.conditions, health, generation, now),
+    conditions: setCondition(
+      setHealth(prev.conditions, health, generation, now),
+      {
+        type: ENFORCED,
+        status: 'False',
+        reason: NOT_IMPLEMENTED,
+        message: notEnforcedMessage(
+          unenforcedParts(bkp),
+          'no backup runs, on a schedule or before a destructive migration',
+        ),
+      },
+      generation,
+      now,
+    ),
   };
 }

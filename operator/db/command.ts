@@ -145,9 +145,12 @@ async function lintOnly(
   const findings = migrations.flatMap((m) => lintMigration(m.up, phase));
   for (const f of findings) io.stdout(describeFinding(f));
   if (phase === 'contract') {
-    // Not refusals: the operator takes a backup before running these.
+    // Not refusals: contract may destroy. The design takes a backup first, but
+    // nothing does yet, so the note must not say one runs.
     for (const f of destructiveFindings(migrations.map((m) => m.up))) {
-      io.stdout(`note: destructive, a backup runs first: ${f.file}:${f.line} ${f.rule}: ${f.statement}`);
+      io.stdout(
+        `note: destructive, and Cutover takes no backup first yet: ${f.file}:${f.line} ${f.rule}: ${f.statement}`,
+      );
     }
   }
   if (findings.length > 0) {

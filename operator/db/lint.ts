@@ -1,8 +1,9 @@
 // The destructive-statement lint. An expand migration runs while the old
 // version of the application still serves traffic, so it may only add; any
 // statement that takes away or reshapes something the old code relies on
-// belongs in the contract phase, after traffic has moved. The same rules tell
-// the operator whether a contract migration needs a backup first.
+// belongs in the contract phase, after traffic has moved. The same rules are
+// meant to tell the operator whether a contract migration needs a backup first
+// (not implemented yet: today only `cutover migrate --lint-only` reports them).
 import {
   abbreviate,
   isPunct,
@@ -107,7 +108,7 @@ export function destructiveFindings(files: readonly SqlFile[]): Finding[] {
   );
 }
 
-/** True when any file would remove or reshape data; the operator takes a backup first. */
+/** True when any file would remove or reshape data: the planned trigger for a backup before contract. */
 export function isDestructive(files: readonly SqlFile[]): boolean {
   return destructiveFindings(files).length > 0;
 }

@@ -117,7 +117,9 @@ async function approve(target: Target, io: Io, name: string): Promise<void> {
   io.stdout(
     list === undefined
       ? `Release ${where(target)} is already approved by ${name} (${ANNOTATIONS.approvedBy}=${current}); nothing to change.\n`
-      : `Recorded approval by ${name} for release ${where(target)} (${ANNOTATIONS.approvedBy}=${list}); the operator acts on it at its next reconcile.\n`,
+      : // Approvals are recorded for when the Environment gate exists; saying
+        // the operator acts on them would promise a gate that is not there.
+        `Recorded approval by ${name} for release ${where(target)} (${ANNOTATIONS.approvedBy}=${list}). Approvals are not enforced yet: the operator does not read this annotation.\n`,
   );
 }
 

@@ -191,7 +191,8 @@ function migrationLine(kind: string, m: MigrationStatus, p: Paint, now: Date): s
 
 function analysisLines(release: Release, p: Paint, now: Date): string[] {
   const a = release.status?.analysis;
-  if (!a) return [p('dim', 'no evaluation yet')];
+  // Nothing writes status.analysis yet; "no evaluation yet" would promise one.
+  if (!a) return [p('dim', 'none: metric analysis is not implemented yet')];
   const parts: string[] = [];
   if (a.policy) parts.push(`policy ${a.policy}`);
   parts.push(a.lastEvaluation ? `last evaluation ${ago(a.lastEvaluation, now)}` : 'not evaluated yet');

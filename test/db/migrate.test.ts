@@ -638,7 +638,7 @@ describe('cutover migrate (CLI)', () => {
       const contract = await cli(['--dir', migrations, '--lint-only', '--phase', 'contract'], {});
       expect(contract.code).toBe(0);
       expect(contract.stdout).toContain(
-        'note: destructive, a backup runs first: 003_drop.up.sql:2 drop-column',
+        'note: destructive, and Cutover takes no backup first yet: 003_drop.up.sql:2 drop-column',
       );
     },
     SLOW_MS,

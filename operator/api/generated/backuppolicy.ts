@@ -2,7 +2,7 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { Condition, LocalObjectReference, SecretKeySelector } from './common.js';
 /**
- * A BackupPolicy schedules PostgreSQL backups (full, WAL, restore drills) and serves on-demand backups before destructive migrations.
+ * A BackupPolicy describes PostgreSQL backups (full, WAL, restore drills) and the backup before destructive migrations. Not implemented yet: the operator checks the database Secret and storage, and runs no backup (condition Enforced).
  */
 export interface BackupPolicy {
   apiVersion: 'cutover.dev/v1alpha1';
@@ -21,15 +21,15 @@ export interface BackupPolicySpec {
    */
   databaseSecretRef: SecretKeySelector;
   /**
-   * Full base backups (pg_basebackup).
+   * Full base backups (pg_basebackup). Not enforced yet: none runs.
    */
   full: BackupSchedule;
   /**
-   * Incremental backups: the WAL archived since the last full backup, so any point in time can be restored.
+   * Incremental backups: the WAL archived since the last full backup, so any point in time can be restored. Not enforced yet: none runs.
    */
   incremental?: BackupSchedule;
   /**
-   * Restore drills into a scratch database that prove the latest backup restores.
+   * Restore drills into a scratch database that prove the latest backup restores. Not enforced yet: none runs.
    */
   verify?: BackupSchedule;
   /**
@@ -37,7 +37,7 @@ export interface BackupPolicySpec {
    */
   timeZone?: string;
   /**
-   * How long backups are kept.
+   * How long backups are to be kept (not enforced yet).
    * @default {}
    */
   retention?: BackupPolicySpecRetention;
@@ -46,14 +46,14 @@ export interface BackupPolicySpec {
    */
   storage: BackupPolicySpecStorage;
   /**
-   * Stops scheduled backups and drills; on-demand backups before migrations still run.
+   * Is to stop scheduled backups and drills while on-demand backups before migrations still run. Not enforced yet: no backup runs either way.
    * @default false
    */
   suspend?: boolean;
 }
 
 /**
- * When a kind of backup runs.
+ * When a kind of backup is to run (not enforced yet).
  */
 export interface BackupSchedule {
   /**
@@ -63,7 +63,7 @@ export interface BackupSchedule {
 }
 
 /**
- * How long backups are kept.
+ * How long backups are to be kept (not enforced yet).
  */
 export interface BackupPolicySpecRetention {
   /**
@@ -142,7 +142,7 @@ export interface BackupPolicyStatus {
    */
   observedGeneration?: number;
   /**
-   * Latest observations of the object's state (Ready, LastBackupSucceeded, Verified, Reconciling, Stalled). Ready is the summary; Reconciling and Stalled follow kstatus.
+   * Latest observations of the object's state (Ready (database Secret and storage found), Enforced (False: no backup runs yet), Reconciling, Stalled; LastBackupSucceeded and Verified are reserved and not set yet). Ready is the summary; Reconciling and Stalled follow kstatus.
    */
   conditions?: Condition[];
   /**

@@ -2,7 +2,7 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { Condition, LocalObjectReference } from './common.js';
 /**
- * An Environment is a stage (development, staging, production) with promotion gates, configuration rules and defaults for the Releases deployed into it.
+ * An Environment is a stage (development, staging, production) with defaults for the Releases deployed into it. Its promotion gates, configuration rules and drift settings are not enforced yet (condition Enforced).
  */
 export interface Environment {
   apiVersion: 'cutover.dev/v1alpha1';
@@ -17,11 +17,11 @@ export interface Environment {
  */
 export interface EnvironmentSpec {
   /**
-   * Kind of environment; production requires one approval unless approvals says otherwise.
+   * Kind of environment. production is to require one approval unless promotion.approvals says otherwise (not enforced yet).
    */
   tier: 'development' | 'staging' | 'production';
   /**
-   * Gates a Release must pass before its rollout starts here.
+   * Gates a Release is to pass before its rollout starts here. Not enforced yet: the condition Enforced=False lists the gates set, and rollouts start without them.
    */
   promotion?: EnvironmentSpecPromotion;
   /**
@@ -29,7 +29,7 @@ export interface EnvironmentSpec {
    */
   config?: EnvironmentSpecConfig;
   /**
-   * Detection of changes made to owned objects outside Cutover.
+   * Detection of changes made to owned objects outside Cutover. Not implemented yet: nothing detects or corrects drift.
    * @default {}
    */
   drift?: EnvironmentSpecDrift;
@@ -41,29 +41,29 @@ export interface EnvironmentSpec {
 }
 
 /**
- * Gates a Release must pass before its rollout starts here.
+ * Gates a Release is to pass before its rollout starts here. Not enforced yet: the condition Enforced=False lists the gates set, and rollouts start without them.
  */
 export interface EnvironmentSpecPromotion {
   /**
-   * Environment a version must have Succeeded in first.
+   * Environment a version is to have Succeeded in first (not enforced yet).
    */
   from?: EnvironmentSpecPromotionFrom;
   /**
-   * How long the version must have run in the source environment after it Succeeded there.
+   * How long the version is to have run in the source environment after it Succeeded there (not enforced yet).
    */
   soak?: string;
   /**
-   * Distinct approvers (cutover.dev/approved-by) required; 1 for production and 0 otherwise when unset.
+   * Distinct approvers (cutover.dev/approved-by) to require; 1 for production and 0 otherwise when unset. Not enforced yet: the annotation is recorded but not read.
    */
   approvals?: number;
   /**
-   * Time windows in which rollouts may start; any time when empty.
+   * Time windows in which rollouts may start; any time when empty. Not enforced yet: rollouts start at any time.
    */
   windows?: PromotionWindow[];
 }
 
 /**
- * Environment a version must have Succeeded in first.
+ * Environment a version is to have Succeeded in first (not enforced yet).
  */
 export interface EnvironmentSpecPromotionFrom {
   /**
@@ -77,7 +77,7 @@ export interface EnvironmentSpecPromotionFrom {
 }
 
 /**
- * A recurring time window in which rollouts may start.
+ * A recurring time window in which rollouts may start (not enforced yet).
  */
 export interface PromotionWindow {
   /**
@@ -112,13 +112,13 @@ export interface EnvironmentSpecConfig {
    */
   secretRef?: LocalObjectReference;
   /**
-   * Checks on configuration keys; a failing rule blocks rollouts (condition ConfigValid).
+   * Checks on configuration keys; a failing rule is to block rollouts and set ConfigValid=False. Not enforced yet: the rules are validated on admission but never evaluated.
    */
   rules?: ConfigRule[];
 }
 
 /**
- * A check on one configuration key, evaluated before a rollout starts.
+ * A check on one configuration key, to be evaluated before a rollout starts (not enforced yet).
  */
 export interface ConfigRule {
   /**
@@ -154,11 +154,11 @@ export interface ConfigRule {
 }
 
 /**
- * Detection of changes made to owned objects outside Cutover.
+ * Detection of changes made to owned objects outside Cutover. Not implemented yet: nothing detects or corrects drift.
  */
 export interface EnvironmentSpecDrift {
   /**
-   * Correct restores the declared state; Report only sets the Drifted condition.
+   * Correct is to restore the declared state; Report only to set the Drifted condition. Neither is enforced yet.
    * @default "Report"
    */
   mode?: 'Correct' | 'Report';
@@ -193,7 +193,7 @@ export interface EnvironmentSpecDefaultsTraffic {
    */
   steps?: number[];
   /**
-   * Time held at each step while analysis runs.
+   * Time held at each step before the next one.
    * @default "2m"
    */
   stepDuration?: string;
@@ -208,7 +208,7 @@ export interface EnvironmentStatus {
    */
   observedGeneration?: number;
   /**
-   * Latest observations of the object's state (Ready, ConfigValid, Drifted, Reconciling, Stalled). Ready is the summary; Reconciling and Stalled follow kstatus.
+   * Latest observations of the object's state (Ready, Enforced (False while gates, config rules or drift are set but not enforced), Reconciling, Stalled; ConfigValid and Drifted are reserved and not set yet). Ready is the summary; Reconciling and Stalled follow kstatus.
    */
   conditions?: Condition[];
   /**

@@ -2,7 +2,7 @@
 import type { V1ObjectMeta, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { Condition, LocalObjectReference, SecretKeySelector } from './common.js';
 /**
- * A Release rolls one application out blue/green in one namespace: migrations, gradual traffic shifting under analysis, and automatic rollback.
+ * A Release rolls one application out blue/green in one namespace: expand and contract migrations around gradual traffic shifting, with promote and abort by annotation. Metric analysis and automatic rollback are not implemented yet.
  */
 export interface Release {
   apiVersion: 'cutover.dev/v1alpha1';
@@ -17,7 +17,7 @@ export interface Release {
  */
 export interface ReleaseSpec {
   /**
-   * Environment this Release deploys into; supplies promotion gates, configuration rules and defaults.
+   * Environment this Release deploys into; supplies defaults (traffic, policies). Its promotion gates and configuration rules are not enforced yet.
    */
   environmentRef: LocalObjectReference;
   /**
@@ -52,11 +52,11 @@ export interface ReleaseSpec {
    */
   migrations?: Migrations;
   /**
-   * RollbackPolicy evaluated at each step. Defaults to the Environment's.
+   * RollbackPolicy to evaluate at each step. Defaults to the Environment's. Not enforced yet: it must exist, but it is never evaluated and nothing rolls back automatically.
    */
   rollbackPolicyRef?: LocalObjectReference;
   /**
-   * BackupPolicy used for the backup taken before a destructive migration. Defaults to the Environment's.
+   * BackupPolicy for a backup before a destructive migration. Defaults to the Environment's. Not enforced yet: it must exist, but no backup is taken.
    */
   backupPolicyRef?: LocalObjectReference;
   /**
@@ -70,7 +70,7 @@ export interface ReleaseSpec {
    */
   scaleDownDelay?: string;
   /**
-   * Holds the rollout at its current step; analysis keeps running.
+   * Holds the rollout at its current traffic step until set back to false.
    * @default false
    */
   paused?: boolean;
@@ -109,7 +109,7 @@ export interface TrafficPolicy {
    */
   steps?: number[];
   /**
-   * Time held at each step while the RollbackPolicy is evaluated. Defaults to the Environment's spec.defaults.traffic.stepDuration.
+   * Time held at each step before the next one. Defaults to the Environment's spec.defaults.traffic.stepDuration. No RollbackPolicy is evaluated during the hold yet.
    */
   stepDuration?: string;
 }
@@ -127,7 +127,7 @@ export interface Migrations {
    */
   expand?: ExpandMigration;
   /**
-   * Migration run after 100% and the bake time; may be destructive, so a backup is taken first when the lint finds destructive statements. Once it ran, rollback means roll forward.
+   * Migration run after 100% and the bake time; may be destructive. Once it ran, rollback means roll forward. A backup before destructive statements is planned but not enforced yet: none is taken.
    */
   contract?: ContractMigration;
 }
@@ -160,7 +160,7 @@ export interface ExpandMigration {
 }
 
 /**
- * Migration run after 100% and the bake time; may be destructive, so a backup is taken first when the lint finds destructive statements. Once it ran, rollback means roll forward.
+ * Migration run after 100% and the bake time; may be destructive. Once it ran, rollback means roll forward. A backup before destructive statements is planned but not enforced yet: none is taken.
  */
 export interface ContractMigration {
   /**
@@ -204,7 +204,7 @@ export interface ReleaseStatus {
    */
   conditions?: Condition[];
   /**
-   * Where the rollout is.
+   * Where the rollout is. AwaitingApproval, WaitingForWindow and BackingUp are reserved for gates and backups that are not implemented yet.
    */
   phase?: ReleasePhase;
   /**
@@ -260,11 +260,11 @@ export interface ReleaseStatus {
    */
   migrations?: ReleaseStatusMigrations;
   /**
-   * Latest RollbackPolicy evaluation.
+   * Latest RollbackPolicy evaluation. Not written yet: metric analysis is not implemented.
    */
   analysis?: ReleaseStatusAnalysis;
   /**
-   * Why the last rollback happened.
+   * Why the last rollback happened. Today only the cutover.dev/abort annotation starts one; rollback from analysis is not implemented yet.
    */
   rollback?: ReleaseStatusRollback;
   /**
@@ -274,7 +274,7 @@ export interface ReleaseStatus {
 }
 
 /**
- * Where the rollout is.
+ * Where the rollout is. AwaitingApproval, WaitingForWindow and BackingUp are reserved for gates and backups that are not implemented yet.
  */
 export type ReleasePhase =
   | 'Pending'
@@ -334,7 +334,7 @@ export interface MigrationStatus {
 }
 
 /**
- * Latest RollbackPolicy evaluation.
+ * Latest RollbackPolicy evaluation. Not written yet: metric analysis is not implemented.
  */
 export interface ReleaseStatusAnalysis {
   /**
@@ -378,7 +378,7 @@ export interface Measurement {
 }
 
 /**
- * Why the last rollback happened.
+ * Why the last rollback happened. Today only the cutover.dev/abort annotation starts one; rollback from analysis is not implemented yet.
  */
 export interface ReleaseStatusRollback {
   /**

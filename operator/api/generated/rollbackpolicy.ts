@@ -2,7 +2,7 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { Condition } from './common.js';
 /**
- * A RollbackPolicy says which live signals, read from Prometheus while traffic shifts, roll a Release back.
+ * A RollbackPolicy says which live signals, read from Prometheus while traffic shifts, are to roll a Release back. Not implemented yet: nothing queries Prometheus and no Release rolls back automatically (condition Enforced).
  */
 export interface RollbackPolicy {
   apiVersion: 'cutover.dev/v1alpha1';
@@ -17,7 +17,7 @@ export interface RollbackPolicy {
  */
 export interface RollbackPolicySpec {
   /**
-   * Prometheus server the signals are read from.
+   * Prometheus server the signals are to be read from (not queried yet).
    */
   prometheus: RollbackPolicySpecPrometheus;
   /**
@@ -26,7 +26,7 @@ export interface RollbackPolicySpec {
    */
   interval?: string;
   /**
-   * Consecutive breaching evaluations that trigger a rollback.
+   * Consecutive breaching evaluations that are to trigger a rollback (not enforced yet).
    * @default 2
    */
   failureLimit?: number;
@@ -41,7 +41,7 @@ export interface RollbackPolicySpec {
    */
   onInconclusive?: 'Pause' | 'Rollback' | 'Continue';
   /**
-   * Signals evaluated at each interval; any breach counts toward failureLimit.
+   * Signals to evaluate at each interval; any breach counts toward failureLimit. Not enforced yet: never evaluated.
    */
   triggers: Trigger[];
   /**
@@ -52,7 +52,7 @@ export interface RollbackPolicySpec {
 }
 
 /**
- * Prometheus server the signals are read from.
+ * Prometheus server the signals are to be read from (not queried yet).
  */
 export interface RollbackPolicySpecPrometheus {
   /**
@@ -71,7 +71,7 @@ export interface RollbackPolicySpecPrometheus {
  */
 export interface Trigger {
   /**
-   * Unique name of the trigger, reported in status and events.
+   * Unique name of the trigger.
    */
   name: string;
   /**
@@ -101,7 +101,7 @@ export interface Trigger {
  */
 export interface RollbackPolicySpecDatabase {
   /**
-   * RunDownMigrations runs the down migrations of the expand step, and only while contract has not run; None leaves the schema alone.
+   * RunDownMigrations is to run the down migrations of the expand step, and only while contract has not run; None leaves the schema alone. Not enforced yet: no rollback runs down migrations.
    * @default "None"
    */
   onRollback?: 'None' | 'RunDownMigrations';
@@ -116,11 +116,11 @@ export interface RollbackPolicyStatus {
    */
   observedGeneration?: number;
   /**
-   * Latest observations of the object's state (Ready: Prometheus reachable and every query parses; Reconciling, Stalled). Ready is the summary; Reconciling and Stalled follow kstatus.
+   * Latest observations of the object's state (Ready (the spec was admitted; Prometheus is not contacted yet), Enforced (False: the policy is never evaluated yet), Reconciling, Stalled). Ready is the summary; Reconciling and Stalled follow kstatus.
    */
   conditions?: Condition[];
   /**
-   * When Prometheus and the queries were last checked.
+   * When Prometheus and the queries were last checked. Not written yet.
    */
   lastChecked?: string;
 }

@@ -28,23 +28,25 @@ export const BACKUP_PHASES = ['Running', 'Succeeded', 'Failed'] as const;
 
 const schedule = (description: string) =>
   named('BackupSchedule', obj(description, { schedule: required(cron('Cron schedule, five fields.')) }), {
-    doc: 'When a kind of backup runs.',
+    doc: 'When a kind of backup is to run (not enforced yet).',
   });
 
 const spec = obj('Desired state of the BackupPolicy.', {
   databaseSecretRef: required(secretKeyRef('Secret key holding the PostgreSQL connection URL to back up.')),
-  full: required(schedule('Full base backups (pg_basebackup).')),
+  full: required(schedule('Full base backups (pg_basebackup). Not enforced yet: none runs.')),
   incremental: schedule(
-    'Incremental backups: the WAL archived since the last full backup, so any point in time can be restored.',
+    'Incremental backups: the WAL archived since the last full backup, so any point in time can be restored. Not enforced yet: none runs.',
   ),
-  verify: schedule('Restore drills into a scratch database that prove the latest backup restores.'),
+  verify: schedule(
+    'Restore drills into a scratch database that prove the latest backup restores. Not enforced yet: none runs.',
+  ),
   timeZone: str("IANA time zone the schedules are read in; the kube-controller-manager's when unset.", {
     minLength: 1,
     maxLength: 64,
     pattern: '^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$',
   }),
   retention: obj(
-    'How long backups are kept.',
+    'How long backups are to be kept (not enforced yet).',
     {
       full: retention('Age after which full backups are deleted, e.g. 30d.', '30d'),
       incremental: retention('Age after which archived WAL is deleted, e.g. 7d.', '7d'),
@@ -78,12 +80,17 @@ const spec = obj('Desired state of the BackupPolicy.', {
       { rules: [rule('has(self.pvc) != has(self.s3)', `${PATH} must set exactly one of pvc or s3`)] },
     ),
   ),
-  suspend: bool('Stops scheduled backups and drills; on-demand backups before migrations still run.', false),
+  suspend: bool(
+    'Is to stop scheduled backups and drills while on-demand backups before migrations still run. Not enforced yet: no backup runs either way.',
+    false,
+  ),
 });
 
 const status = obj('Observed state of the BackupPolicy, written by the operator.', {
   observedGeneration: observedGeneration(),
-  conditions: conditions('Ready, LastBackupSucceeded, Verified, Reconciling, Stalled'),
+  conditions: conditions(
+    'Ready (database Secret and storage found), Enforced (False: no backup runs yet), Reconciling, Stalled; LastBackupSucceeded and Verified are reserved and not set yet',
+  ),
   lastFull: timestamp('When the last full backup finished.'),
   lastIncremental: timestamp('When the last incremental backup finished.'),
   lastVerified: timestamp('When the last restore drill succeeded.'),
@@ -111,7 +118,7 @@ export const backupPolicy = customResourceDefinition({
   plural: 'backuppolicies',
   shortName: 'bkp',
   description:
-    'A BackupPolicy schedules PostgreSQL backups (full, WAL, restore drills) and serves on-demand backups before destructive migrations.',
+    'A BackupPolicy describes PostgreSQL backups (full, WAL, restore drills) and the backup before destructive migrations. Not implemented yet: the operator checks the database Secret and storage, and runs no backup (condition Enforced).',
   printerColumns: [
     {
       name: 'Schedule',

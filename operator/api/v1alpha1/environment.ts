@@ -36,7 +36,7 @@ const CLOCK = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
 const window = named(
   'PromotionWindow',
   obj(
-    'A recurring time window in which rollouts may start.',
+    'A recurring time window in which rollouts may start (not enforced yet).',
     {
       days: required(
         list('Days of the week the window opens.', enumOf('Day of the week.', WEEKDAYS), {
@@ -73,7 +73,7 @@ const window = named(
 const configRule = named(
   'ConfigRule',
   obj(
-    'A check on one configuration key, evaluated before a rollout starts.',
+    'A check on one configuration key, to be evaluated before a rollout starts (not enforced yet).',
     {
       key: required(
         str('Key in the ConfigMap or Secret.', { pattern: CONFIG_KEY, minLength: 1, maxLength: 253 }),
@@ -120,29 +120,41 @@ const configRule = named(
 
 const spec = obj('Desired state of the Environment.', {
   tier: required(
-    enumOf('Kind of environment; production requires one approval unless approvals says otherwise.', TIERS),
-  ),
-  promotion: obj('Gates a Release must pass before its rollout starts here.', {
-    from: obj('Environment a version must have Succeeded in first.', {
-      namespace: objectName(
-        "Namespace of that Environment; this Environment's namespace when unset.",
-        DNS1123_LABEL,
-        63,
-      ),
-      name: required(objectName('Name of that Environment.')),
-    }),
-    soak: duration('How long the version must have run in the source environment after it Succeeded there.'),
-    approvals: int32(
-      'Distinct approvers (cutover.dev/approved-by) required; 1 for production and 0 otherwise when unset.',
-      { minimum: 0, maximum: 10 },
+    enumOf(
+      'Kind of environment. production is to require one approval unless promotion.approvals says otherwise (not enforced yet).',
+      TIERS,
     ),
-    windows: list('Time windows in which rollouts may start; any time when empty.', window, { maxItems: 20 }),
-  }),
+  ),
+  promotion: obj(
+    'Gates a Release is to pass before its rollout starts here. Not enforced yet: the condition Enforced=False lists the gates set, and rollouts start without them.',
+    {
+      from: obj('Environment a version is to have Succeeded in first (not enforced yet).', {
+        namespace: objectName(
+          "Namespace of that Environment; this Environment's namespace when unset.",
+          DNS1123_LABEL,
+          63,
+        ),
+        name: required(objectName('Name of that Environment.')),
+      }),
+      soak: duration(
+        'How long the version is to have run in the source environment after it Succeeded there (not enforced yet).',
+      ),
+      approvals: int32(
+        'Distinct approvers (cutover.dev/approved-by) to require; 1 for production and 0 otherwise when unset. Not enforced yet: the annotation is recorded but not read.',
+        { minimum: 0, maximum: 10 },
+      ),
+      windows: list(
+        'Time windows in which rollouts may start; any time when empty. Not enforced yet: rollouts start at any time.',
+        window,
+        { maxItems: 20 },
+      ),
+    },
+  ),
   config: obj('Application configuration and the rules it must satisfy.', {
     configMapRef: ref('ConfigMap with the application configuration.', 'ConfigMap'),
     secretRef: ref('Secret with the application secrets.', 'Secret'),
     rules: list(
-      'Checks on configuration keys; a failing rule blocks rollouts (condition ConfigValid).',
+      'Checks on configuration keys; a failing rule is to block rollouts and set ConfigValid=False. Not enforced yet: the rules are validated on admission but never evaluated.',
       configRule,
       {
         maxItems: 100,
@@ -152,10 +164,10 @@ const spec = obj('Desired state of the Environment.', {
     ),
   }),
   drift: obj(
-    'Detection of changes made to owned objects outside Cutover.',
+    'Detection of changes made to owned objects outside Cutover. Not implemented yet: nothing detects or corrects drift.',
     {
       mode: enumOf(
-        'Correct restores the declared state; Report only sets the Drifted condition.',
+        'Correct is to restore the declared state; Report only to set the Drifted condition. Neither is enforced yet.',
         DRIFT_MODES,
         {
           default: 'Report',
@@ -176,7 +188,7 @@ const spec = obj('Desired state of the Environment.', {
             'Percentages of traffic on the new version, strictly increasing, each 1-100, ending at 100.',
             [...DEFAULT_STEPS],
           ),
-          stepDuration: stepDuration('Time held at each step while analysis runs.', DEFAULT_STEP_DURATION),
+          stepDuration: stepDuration('Time held at each step before the next one.', DEFAULT_STEP_DURATION),
         },
         { default: {} },
       ),
@@ -187,7 +199,9 @@ const spec = obj('Desired state of the Environment.', {
 
 const status = obj('Observed state of the Environment, written by the operator.', {
   observedGeneration: observedGeneration(),
-  conditions: conditions('Ready, ConfigValid, Drifted, Reconciling, Stalled'),
+  conditions: conditions(
+    'Ready, Enforced (False while gates, config rules or drift are set but not enforced), Reconciling, Stalled; ConfigValid and Drifted are reserved and not set yet',
+  ),
   releases: list(
     'Releases deployed into this Environment.',
     named(
@@ -223,7 +237,7 @@ export const environment = customResourceDefinition({
   plural: 'environments',
   shortName: 'env',
   description:
-    'An Environment is a stage (development, staging, production) with promotion gates, configuration rules and defaults for the Releases deployed into it.',
+    'An Environment is a stage (development, staging, production) with defaults for the Releases deployed into it. Its promotion gates, configuration rules and drift settings are not enforced yet (condition Enforced).',
   printerColumns: [
     { name: 'Tier', type: 'string', jsonPath: '.spec.tier', description: 'Kind of environment.' },
     {
@@ -237,13 +251,13 @@ export const environment = customResourceDefinition({
       name: 'Config',
       type: 'string',
       jsonPath: '.status.conditions[?(@.type=="ConfigValid")].status',
-      description: 'Status of the ConfigValid condition.',
+      description: 'Status of the ConfigValid condition (not set yet).',
     },
     {
       name: 'Drifted',
       type: 'string',
       jsonPath: '.status.conditions[?(@.type=="Drifted")].status',
-      description: 'Status of the Drifted condition.',
+      description: 'Status of the Drifted condition (not set yet).',
     },
     ageColumn(),
   ],

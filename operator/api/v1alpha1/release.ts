@@ -105,7 +105,7 @@ function migrationStep(which: 'expand' | 'contract', description: string): JSONS
 const spec = obj('Desired state of the Release.', {
   environmentRef: required(
     ref(
-      'Environment this Release deploys into; supplies promotion gates, configuration rules and defaults.',
+      'Environment this Release deploys into; supplies defaults (traffic, policies). Its promotion gates and configuration rules are not enforced yet.',
       'Environment',
     ),
   ),
@@ -174,7 +174,7 @@ const spec = obj('Desired state of the Release.', {
           "Percentages of traffic on the new version, strictly increasing, each 1-100, ending at 100. Defaults to the Environment's spec.defaults.traffic.steps.",
         ),
         stepDuration: stepDuration(
-          "Time held at each step while the RollbackPolicy is evaluated. Defaults to the Environment's spec.defaults.traffic.stepDuration.",
+          "Time held at each step before the next one. Defaults to the Environment's spec.defaults.traffic.stepDuration. No RollbackPolicy is evaluated during the hold yet.",
         ),
       },
       {
@@ -203,7 +203,7 @@ const spec = obj('Desired state of the Release.', {
         ),
         contract: migrationStep(
           'contract',
-          'Migration run after 100% and the bake time; may be destructive, so a backup is taken first when the lint finds destructive statements. Once it ran, rollback means roll forward.',
+          'Migration run after 100% and the bake time; may be destructive. Once it ran, rollback means roll forward. A backup before destructive statements is planned but not enforced yet: none is taken.',
         ),
       },
       {
@@ -212,11 +212,11 @@ const spec = obj('Desired state of the Release.', {
     ),
   ),
   rollbackPolicyRef: ref(
-    "RollbackPolicy evaluated at each step. Defaults to the Environment's.",
+    "RollbackPolicy to evaluate at each step. Defaults to the Environment's. Not enforced yet: it must exist, but it is never evaluated and nothing rolls back automatically.",
     'RollbackPolicy',
   ),
   backupPolicyRef: ref(
-    "BackupPolicy used for the backup taken before a destructive migration. Defaults to the Environment's.",
+    "BackupPolicy for a backup before a destructive migration. Defaults to the Environment's. Not enforced yet: it must exist, but no backup is taken.",
     'BackupPolicy',
   ),
   progressDeadline: duration('Longest time a slot may take to become available before the rollout fails.', {
@@ -226,7 +226,7 @@ const spec = obj('Desired state of the Release.', {
   scaleDownDelay: duration('How long the old slot stays scaled up after promotion, for instant rollback.', {
     default: DEFAULT_SCALE_DOWN_DELAY,
   }),
-  paused: bool('Holds the rollout at its current step; analysis keeps running.', false),
+  paused: bool('Holds the rollout at its current traffic step until set back to false.', false),
 });
 
 const migrationStatus = named(
@@ -243,7 +243,13 @@ const migrationStatus = named(
 const status = obj('Observed state of the Release, written by the operator.', {
   observedGeneration: observedGeneration(),
   conditions: conditions('Ready, Reconciling, Stalled, Progressing'),
-  phase: named('ReleasePhase', enumOf('Where the rollout is.', RELEASE_PHASES)),
+  phase: named(
+    'ReleasePhase',
+    enumOf(
+      'Where the rollout is. AwaitingApproval, WaitingForWindow and BackingUp are reserved for gates and backups that are not implemented yet.',
+      RELEASE_PHASES,
+    ),
+  ),
   revision: str('Hash of spec.version and spec.template identifying the rollout in progress.', {
     maxLength: 64,
   }),
@@ -264,7 +270,7 @@ const status = obj('Observed state of the Release, written by the operator.', {
     expand: migrationStatus,
     contract: migrationStatus,
   }),
-  analysis: obj('Latest RollbackPolicy evaluation.', {
+  analysis: obj('Latest RollbackPolicy evaluation. Not written yet: metric analysis is not implemented.', {
     policy: objectName('RollbackPolicy evaluated.'),
     consecutiveFailures: int32('Breaching evaluations in a row.', { minimum: 0 }),
     lastEvaluation: timestamp('When the policy was last evaluated.'),
@@ -282,17 +288,20 @@ const status = obj('Observed state of the Release, written by the operator.', {
       { maxItems: 20 },
     ),
   }),
-  rollback: obj('Why the last rollback happened.', {
-    cause: named(
-      'RollbackCause',
-      enumOf('What started it: Aborted is the cutover.dev/abort annotation.', ROLLBACK_CAUSES),
-    ),
-    reason: str('Short explanation.', { maxLength: 1024 }),
-    metric: str('Trigger that breached.', { maxLength: 63 }),
-    value: str('Measured value.', { maxLength: 64 }),
-    threshold: str('Threshold it breached.', { maxLength: 64 }),
-    at: timestamp('When the rollback started.'),
-  }),
+  rollback: obj(
+    'Why the last rollback happened. Today only the cutover.dev/abort annotation starts one; rollback from analysis is not implemented yet.',
+    {
+      cause: named(
+        'RollbackCause',
+        enumOf('What started it: Aborted is the cutover.dev/abort annotation.', ROLLBACK_CAUSES),
+      ),
+      reason: str('Short explanation.', { maxLength: 1024 }),
+      metric: str('Trigger that breached.', { maxLength: 63 }),
+      value: str('Measured value.', { maxLength: 64 }),
+      threshold: str('Threshold it breached.', { maxLength: 64 }),
+      at: timestamp('When the rollback started.'),
+    },
+  ),
   history: list(
     'The last 10 rollouts, newest first.',
     named(
@@ -317,7 +326,7 @@ export const release = customResourceDefinition({
   plural: 'releases',
   shortName: 'rel',
   description:
-    'A Release rolls one application out blue/green in one namespace: migrations, gradual traffic shifting under analysis, and automatic rollback.',
+    'A Release rolls one application out blue/green in one namespace: expand and contract migrations around gradual traffic shifting, with promote and abort by annotation. Metric analysis and automatic rollback are not implemented yet.',
   printerColumns: [
     { name: 'App', type: 'string', jsonPath: '.spec.application', description: 'Application name.' },
     { name: 'Env', type: 'string', jsonPath: '.spec.environmentRef.name', description: 'Environment.' },

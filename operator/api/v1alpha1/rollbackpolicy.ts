@@ -35,7 +35,7 @@ const trigger = named(
     'One signal that counts as a breach. Set exactly one of builtin (with threshold) or query (with above and/or below).',
     {
       name: required(
-        str('Unique name of the trigger, reported in status and events.', {
+        str('Unique name of the trigger.', {
           pattern: DNS1123_LABEL,
           minLength: 1,
           maxLength: 63,
@@ -102,7 +102,7 @@ const trigger = named(
 
 const spec = obj('Desired state of the RollbackPolicy.', {
   prometheus: required(
-    obj('Prometheus server the signals are read from.', {
+    obj('Prometheus server the signals are to be read from (not queried yet).', {
       address: required(
         str('Base URL, e.g. http://prometheus.monitoring:9090.', {
           pattern: '^https?://[^\\s]+$',
@@ -113,11 +113,14 @@ const spec = obj('Desired state of the RollbackPolicy.', {
     }),
   ),
   interval: duration('Time between evaluations.', { default: '30s', atLeast: '1s' }),
-  failureLimit: int32('Consecutive breaching evaluations that trigger a rollback.', {
-    minimum: 1,
-    maximum: 100,
-    default: 2,
-  }),
+  failureLimit: int32(
+    'Consecutive breaching evaluations that are to trigger a rollback (not enforced yet).',
+    {
+      minimum: 1,
+      maximum: 100,
+      default: 2,
+    },
+  ),
   minRequestRate: num('Requests per second below which an evaluation is Inconclusive rather than a pass.', {
     minimum: 0,
     default: 1,
@@ -128,18 +131,22 @@ const spec = obj('Desired state of the RollbackPolicy.', {
     { default: 'Pause' },
   ),
   triggers: required(
-    list('Signals evaluated at each interval; any breach counts toward failureLimit.', trigger, {
-      minItems: 1,
-      maxItems: 32,
-      listType: 'map',
-      mapKeys: ['name'],
-    }),
+    list(
+      'Signals to evaluate at each interval; any breach counts toward failureLimit. Not enforced yet: never evaluated.',
+      trigger,
+      {
+        minItems: 1,
+        maxItems: 32,
+        listType: 'map',
+        mapKeys: ['name'],
+      },
+    ),
   ),
   database: obj(
     'What happens to the database on rollback.',
     {
       onRollback: enumOf(
-        'RunDownMigrations runs the down migrations of the expand step, and only while contract has not run; None leaves the schema alone.',
+        'RunDownMigrations is to run the down migrations of the expand step, and only while contract has not run; None leaves the schema alone. Not enforced yet: no rollback runs down migrations.',
         DATABASE_ROLLBACK_ACTIONS,
         { default: 'None' },
       ),
@@ -150,8 +157,10 @@ const spec = obj('Desired state of the RollbackPolicy.', {
 
 const status = obj('Observed state of the RollbackPolicy, written by the operator.', {
   observedGeneration: observedGeneration(),
-  conditions: conditions('Ready: Prometheus reachable and every query parses; Reconciling, Stalled'),
-  lastChecked: timestamp('When Prometheus and the queries were last checked.'),
+  conditions: conditions(
+    'Ready (the spec was admitted; Prometheus is not contacted yet), Enforced (False: the policy is never evaluated yet), Reconciling, Stalled',
+  ),
+  lastChecked: timestamp('When Prometheus and the queries were last checked. Not written yet.'),
 });
 
 export const rollbackPolicy = customResourceDefinition({
@@ -159,7 +168,7 @@ export const rollbackPolicy = customResourceDefinition({
   plural: 'rollbackpolicies',
   shortName: 'rbp',
   description:
-    'A RollbackPolicy says which live signals, read from Prometheus while traffic shifts, roll a Release back.',
+    'A RollbackPolicy says which live signals, read from Prometheus while traffic shifts, are to roll a Release back. Not implemented yet: nothing queries Prometheus and no Release rolls back automatically (condition Enforced).',
   printerColumns: [
     {
       name: 'Interval',
@@ -171,7 +180,7 @@ export const rollbackPolicy = customResourceDefinition({
       name: 'Failure-Limit',
       type: 'integer',
       jsonPath: '.spec.failureLimit',
-      description: 'Consecutive breaches that trigger a rollback.',
+      description: 'Consecutive breaches that are to trigger a rollback (not enforced yet).',
     },
     {
       name: 'On-Inconclusive',
