@@ -1,6 +1,9 @@
 // Pending, AwaitingApproval, WaitingForWindow: the Environment's gates decide
 // whether the rollout may touch anything. Nothing is acted on while one is shut.
+import { ENFORCED, NOT_IMPLEMENTED, notEnforcedMessage } from '../../api/conditions.js';
 import { evaluateGates } from '../../environment/gates.js';
+import { unenforcedParts } from '../../environment/plan.js';
+import { removeCondition } from '../../runtime/conditions.js';
 import type { Builder } from './builder.js';
 import { deploying } from './shift.js';
 
@@ -14,4 +17,29 @@ export function gate(b: Builder): Builder {
   return b.spec.expand
     ? b.phase('Migrating', 'ExpandMigrationStarting', 'running the expand migration before any traffic moves')
     : deploying(b);
+}
+
+/**
+ * Enforced=False while this Release relies on something the operator does not
+ * do yet: gates of its Environment that nothing evaluates, a RollbackPolicy
+ * that is never queried, a contract migration with no backup before it.
+ * Derived from the spec alone, so it never costs a status write of its own.
+ */
+export function enforcement(b: Builder): Builder {
+  const facts = b.obs.gates;
+  if (!facts) return b;
+  const env = facts.environment.object;
+  const parts = env ? unenforcedParts(env).filter((p) => !p.startsWith('spec.drift')) : [];
+  const gates = parts.map((p) => `Environment ${env?.metadata?.name ?? ''} ${p}`);
+  if (facts.rollbackPolicy)
+    gates.push(`RollbackPolicy ${facts.rollbackPolicy.name} (no analysis, no automatic rollback)`);
+  if (facts.backupPolicy && b.spec.contract)
+    gates.push(`BackupPolicy ${facts.backupPolicy.name} (no backup before the contract migration)`);
+  if (gates.length === 0) return b.set({ conditions: removeCondition(b.status.conditions, ENFORCED) });
+  return b.condition({
+    type: ENFORCED,
+    status: 'False',
+    reason: NOT_IMPLEMENTED,
+    message: notEnforcedMessage(gates),
+  });
 }

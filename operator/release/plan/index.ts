@@ -6,7 +6,7 @@
 import { ANNOTATIONS } from '../../api/annotations.js';
 import type { ReleaseStatus } from '../../api/generated/index.js';
 import { Builder, TERMINAL } from './builder.js';
-import { gate } from './gate.js';
+import { enforcement, gate } from './gate.js';
 import { migrate } from './migrate.js';
 import { backUp, bake, settleOldSlot } from './promote.js';
 import { finishRollback, rollBack } from './rollback.js';
@@ -19,7 +19,7 @@ export { canaryReplicas, stableReplicas } from '../traffic/index.js';
 
 /** The next status and actions for a Release. Pure: no I/O, no clock but `obs.now`. */
 export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Observation): Plan {
-  const b = new Builder(spec, obs, { ...current, observedGeneration: spec.generation });
+  const b = enforcement(new Builder(spec, obs, { ...current, observedGeneration: spec.generation }));
   if (current.revision !== spec.revision) return startRollout(b).done();
 
   const { phase = 'Pending' } = current;

@@ -1,12 +1,5 @@
 import type { ReleaseStatus, Slot } from '../../api/generated/index.js';
-import {
-  canaryReplicas,
-  planRelease,
-  stableReplicas,
-  type Action,
-  type Observation,
-  type RolloutSpec,
-} from './index.js';
+import { planRelease, type Action, type Observation, type RolloutSpec } from './index.js';
 
 const T0 = Date.parse('2026-11-28T10:00:00Z');
 
@@ -44,15 +37,6 @@ const stableV1: ReleaseStatus = {
 };
 
 const types = (actions: Action[]) => actions.map((a) => a.type);
-
-describe('replica arithmetic for the Replicas traffic mode', () => {
-  test('the new slot gets at least one pod while its weight is above zero', () => {
-    expect([0, 10, 25, 50, 100].map((w) => canaryReplicas(4, w))).toEqual([0, 1, 1, 2, 4]);
-    expect([0, 10, 25, 50, 100].map((w) => stableReplicas(4, w))).toEqual([4, 3, 3, 2, 0]);
-    expect(canaryReplicas(1, 10)).toBe(1);
-    expect(stableReplicas(1, 10)).toBe(1);
-  });
-});
 
 describe('starting a rollout', () => {
   test('the first rollout targets blue and waits for nothing', () => {
@@ -433,5 +417,123 @@ describe('whole rollouts through the state machine', () => {
       status: 'True',
       reason: 'ContractFailed',
     });
+  });
+});
+
+describe('one way back', () => {
+  const slots = {
+    blue: { revision: 'rev1', version: '1.0.0', replicas: 4, available: 4, rolledOut: true },
+    green: { revision: 'rev2', version: '2.0.0', replicas: 4, available: 4, rolledOut: true },
+  };
+
+  test('abort during the bake: the previous slot, still scaled, becomes stable again', () => {
+    const baking: ReleaseStatus = {
+      ...stableV1,
+      revision: 'rev2',
+      stableRevision: 'rev2',
+      stableVersion: '2.0.0',
+      activeSlot: 'green',
+      targetSlot: 'green',
+      phase: 'Baking',
+      phaseStartedAt: new Date(T0).toISOString(),
+      scaleDownAt: new Date(T0 + 600_000).toISOString(),
+      migrations: { contract: { phase: 'Pending', job: 'shop-contract-rev2' } },
+    };
+    const s = spec({ contract: { afterMs: 60_000 } });
+    const world = { slots, stableSelects: 'green' as const, previewSelects: 'green' as const, weight: 0 };
+    const p = planRelease(s, baking, obs({ ...world, annotations: { abort: 'now' } }, T0 + 1000));
+    expect(p.actions.filter((a) => a.type !== 'Event' && a.type !== 'ClearAnnotation')).toEqual([
+      { type: 'ApplyServices', stable: 'blue', preview: 'green' },
+      { type: 'ScaleSlot', slot: 'green', replicas: 0 },
+    ]);
+    expect(p.status).toMatchObject({
+      phase: 'RollingBack',
+      activeSlot: 'blue',
+      targetSlot: 'green',
+      stableVersion: '1.0.0',
+      stableRevision: 'rev1',
+    });
+    expect(p.status.scaleDownAt).toBeUndefined();
+  });
+
+  test('RollingBack writes again only when the cluster still disagrees after a grace period', () => {
+    const rolling: ReleaseStatus = {
+      ...stableV1,
+      revision: 'rev2',
+      targetSlot: 'green',
+      phase: 'RollingBack',
+      phaseStartedAt: new Date(T0).toISOString(),
+      rollback: { cause: 'Aborted', reason: 'aborted' },
+    };
+    const world = { slots, stableSelects: 'blue' as const, previewSelects: 'green' as const, weight: 0 };
+    const early = planRelease(spec(), rolling, obs(world, T0 + 100));
+    expect(early.actions).toEqual([]);
+    expect(early.status.phase).toBe('RollingBack');
+    expect(early.requeueAfterMs).toBe(4_900);
+    const late = planRelease(spec(), rolling, obs(world, T0 + 5_000));
+    expect(late.actions).toEqual([{ type: 'ScaleSlot', slot: 'green', replicas: 0 }]);
+  });
+
+  test('a superseded rollout in Replicas mode gives the stable slot its pods back, no route involved', () => {
+    const shifting: ReleaseStatus = {
+      ...stableV1,
+      revision: 'rev2',
+      targetSlot: 'green',
+      phase: 'Shifting',
+      currentStep: 2,
+      canaryWeight: 50,
+    };
+    const half = {
+      blue: { ...slots.blue, replicas: 2 },
+      green: { ...slots.green, replicas: 2 },
+    };
+    const p = planRelease(
+      spec({ mode: 'Replicas', version: '3.0.0', revision: 'rev3' }),
+      shifting,
+      obs({ slots: half, stableSelects: 'both', previewSelects: 'green' }),
+    );
+    expect(p.actions.filter((a) => a.type !== 'Event')).toEqual([
+      { type: 'ApplyServices', stable: 'blue', preview: 'green' },
+      { type: 'ScaleSlot', slot: 'blue', replicas: 4 },
+    ]);
+  });
+});
+
+describe('what is not enforced yet', () => {
+  const env = (over: Record<string, unknown> = {}) =>
+    ({
+      apiVersion: 'cutover.dev/v1alpha1',
+      kind: 'Environment',
+      metadata: { name: 'production', namespace: 'shop' },
+      spec: { tier: 'production', ...over },
+    }) as NonNullable<Observation['gates']>['environment']['object'];
+
+  test('a Release says which of its gates and policies nothing acts on', () => {
+    const gates = {
+      namespace: 'shop',
+      environment: { name: 'production', found: true, object: env() },
+      rollbackPolicy: { name: 'standard', found: true },
+      backupPolicy: { name: 'nightly', found: true },
+    };
+    const p = planRelease(spec({ contract: { afterMs: 0 } }), stableV1, obs({ gates }));
+    const enforced = p.status.conditions?.find((c) => c.type === 'Enforced');
+    expect(enforced).toMatchObject({ status: 'False', reason: 'NotImplemented' });
+    expect(enforced?.message).toContain('Environment production spec.promotion.approvals');
+    expect(enforced?.message).toContain('RollbackPolicy standard (no analysis, no automatic rollback)');
+    expect(enforced?.message).toContain('BackupPolicy nightly (no backup before the contract migration)');
+    // Unchanged inputs, unchanged condition: no status write of its own.
+    const again = planRelease(spec({ contract: { afterMs: 0 } }), p.status, obs({ gates }, T0 + 60_000));
+    expect(again.status.conditions).toEqual(
+      expect.arrayContaining([expect.objectContaining({ ...enforced })]),
+    );
+  });
+
+  test('a development Release without policies carries no such condition', () => {
+    const gates = {
+      namespace: 'shop',
+      environment: { name: 'dev', found: true, object: env({ tier: 'development' }) },
+    };
+    const p = planRelease(spec(), stableV1, obs({ gates }));
+    expect(p.status.conditions?.map((c) => c.type)).not.toContain('Enforced');
   });
 });
