@@ -152,7 +152,9 @@ test('Service: the selector switches once, at 100 %', async () => {
     metadata: { name: 'svc', namespace: ns },
   });
   expect(svc.spec?.selector).toEqual({ app: 'svc', slot: 'green' });
-  expect((await readRelease(api, ns, 'svc')).status?.currentStep).toBe(3);
+  // Service mode has one step, 100 %, however many the Release lists: the status is at its last one.
+  expect((await readRelease(api, ns, 'svc')).status?.currentStep).toBe(0);
+  expect((await readRelease(api, ns, 'svc')).status?.canaryWeight).toBe(100);
 });
 
 test('abort at 50 %: the weight is back to 0 at once and the Release is RolledBack', async () => {
