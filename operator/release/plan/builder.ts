@@ -109,11 +109,12 @@ export class Builder {
     return this;
   }
 
-  phase(phase: ReleasePhase, reason: string, message: string): this {
+  /** Moves to `phase`; `quiet` when an Event of this same call already says it. */
+  phase(phase: ReleasePhase, reason: string, message: string, { quiet = false } = {}): this {
     if (this.current.phase !== phase) {
       this.set({ phase, phaseStartedAt: iso(this.now) });
       const warning = phase === 'Failed' || phase === 'RolledBack' || phase === 'RollingBack';
-      this.event(warning ? 'Warning' : 'Normal', reason, message);
+      if (!quiet) this.event(warning ? 'Warning' : 'Normal', reason, message);
       // Each transition is a boundary: run again at once from the persisted status.
       this.after(0);
     }

@@ -7,16 +7,24 @@ import { removeCondition } from '../../runtime/conditions.js';
 import type { Builder } from './builder.js';
 import { deploying } from './shift.js';
 
-export function gate(b: Builder): Builder {
+export function gate(b: Builder, { starting = false } = {}): Builder {
   const g = b.obs.gates && evaluateGates(b.obs.gates, b.now);
   if (g) {
     if (g.recheckAfterMs !== undefined) b.after(g.recheckAfterMs);
     b.phase(g.phase, g.reason, g.message);
     return g.stalled ? b.health({ state: 'Stalled', reason: g.reason, message: g.message }) : b;
   }
+  // Entered in the call that started the rollout: its RolloutStarted Event already says where it goes.
   return b.spec.expand
-    ? b.phase('Migrating', 'ExpandMigrationStarting', 'running the expand migration before any traffic moves')
-    : deploying(b);
+    ? b.phase(
+        'Migrating',
+        'ExpandMigrationStarting',
+        'running the expand migration before any traffic moves',
+        {
+          quiet: starting,
+        },
+      )
+    : deploying(b, { quiet: starting });
 }
 
 /**

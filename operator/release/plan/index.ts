@@ -20,7 +20,12 @@ export { canaryReplicas, stableReplicas } from '../traffic/index.js';
 /** The next status and actions for a Release. Pure: no I/O, no clock but `obs.now`. */
 export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Observation): Plan {
   const b = enforcement(new Builder(spec, obs, { ...current, observedGeneration: spec.generation }));
-  if (current.revision !== spec.revision) return startRollout(b).done();
+  if (current.revision !== spec.revision) {
+    // Pending acts on nothing, so a rollout whose gates are open goes on in the
+    // same call: one status write and one Event fewer per rollout.
+    startRollout(b);
+    return (b.status.phase === 'Pending' ? gate(b, { starting: true }) : b).done();
+  }
 
   const { phase = 'Pending' } = current;
   if (obs.annotations.retry) {

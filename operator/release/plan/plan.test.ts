@@ -39,9 +39,10 @@ const stableV1: ReleaseStatus = {
 const types = (actions: Action[]) => actions.map((a) => a.type);
 
 describe('starting a rollout', () => {
-  test('the first rollout targets blue and waits for nothing', () => {
+  test('the first rollout targets blue, waits for nothing, and says so in one Event', () => {
     const p = planRelease(spec(), {}, obs());
-    expect(p.status).toMatchObject({ phase: 'Pending', revision: 'rev2', targetSlot: 'blue', attempt: 0 });
+    // Gates open: past Pending in the same call, which acted on nothing.
+    expect(p.status).toMatchObject({ phase: 'Deploying', revision: 'rev2', targetSlot: 'blue', attempt: 0 });
     expect(p.actions).toEqual([
       {
         type: 'Event',
@@ -56,7 +57,7 @@ describe('starting a rollout', () => {
   test('a later rollout targets the inactive slot at weight 0', () => {
     const p = planRelease(spec(), stableV1, obs());
     expect(p.status).toMatchObject({
-      phase: 'Pending',
+      phase: 'Deploying',
       targetSlot: 'green',
       canaryWeight: 0,
       stableVersion: '1.0.0',
@@ -64,17 +65,17 @@ describe('starting a rollout', () => {
   });
 
   test('a missing Environment stalls before anything is touched', () => {
-    const started = planRelease(spec(), stableV1, obs()).status;
-    const p = planRelease(
-      spec(),
-      started,
-      obs({ gates: { namespace: 'shop', environment: { name: 'production', found: false } } }),
-    );
-    expect(p.actions.filter((a) => a.type !== 'Event')).toEqual([]);
-    expect(p.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
-      status: 'True',
-      reason: 'EnvironmentNotFound',
-    });
+    const missing = obs({ gates: { namespace: 'shop', environment: { name: 'production', found: false } } });
+    const started = planRelease(spec(), stableV1, missing);
+    const p = planRelease(spec(), started.status, missing);
+    for (const plan of [started, p]) {
+      expect(plan.actions.filter((a) => a.type !== 'Event')).toEqual([]);
+      expect(plan.status.phase).toBe('Pending');
+      expect(plan.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+        status: 'True',
+        reason: 'EnvironmentNotFound',
+      });
+    }
   });
 });
 
@@ -243,7 +244,7 @@ describe('superseding', () => {
       { type: 'DeleteJob', name: 'shop-contract-rev2' },
     ]);
     expect(p.status).toMatchObject({
-      phase: 'Pending',
+      phase: 'Deploying',
       revision: 'rev3',
       targetSlot: 'green',
       canaryWeight: 0,

@@ -6,16 +6,30 @@ import { iso } from './builder.js';
 import { promote } from './promote.js';
 import { canaryReplicas } from '../traffic/index.js';
 
-export function deploying(b: Builder): Builder {
-  return b.phase('Deploying', 'Deploying', `deploying ${b.spec.version} to the ${b.target} slot`);
+/** A first rollout has nothing to shift from; Service mode switches all at once. */
+const stepped = (b: Builder) => b.hasStable && b.traffic.stepped;
+
+/** Replicas the target slot comes up with: the first step's share when replica counts carry the weight. */
+function deployReplicas(b: Builder): number {
+  const { spec } = b;
+  return stepped(b) && spec.mode === 'Replicas'
+    ? canaryReplicas(spec.replicas, spec.steps[0] ?? 100)
+    : spec.replicas;
+}
+
+// One message from the transition until the slot is available: a message that
+// changed on the next reconcile would be a status write of its own, and live
+// pod counts would be one per pod.
+const deployingMessage = (b: Builder) =>
+  `deploying ${b.spec.version} to the ${b.target} slot (${deployReplicas(b)} replicas)`;
+
+export function deploying(b: Builder, opts: { quiet?: boolean } = {}): Builder {
+  return b.phase('Deploying', 'Deploying', deployingMessage(b), opts);
 }
 
 export function deploy(b: Builder): Builder {
   const { spec, obs, target } = b;
-  // A first rollout has nothing to shift from; Service mode switches all at once.
-  const stepped = b.hasStable && b.traffic.stepped;
-  const want =
-    stepped && spec.mode === 'Replicas' ? canaryReplicas(spec.replicas, spec.steps[0] ?? 100) : spec.replicas;
+  const want = deployReplicas(b);
   const slot = obs.slots[target];
   if (!slot || slot.revision !== spec.revision || slot.replicas !== want) {
     b.act({ type: 'ApplySlot', slot: target, replicas: want });
@@ -29,14 +43,9 @@ export function deploy(b: Builder): Builder {
       return b.record('Failed').phase('Failed', 'ProgressDeadlineExceeded', message);
     }
     b.after(spec.progressDeadlineMs - elapsed);
-    return b.health({
-      state: 'Progressing',
-      reason: 'Deploying',
-      // No live counts here: a message that changes with every pod would be a status write per pod.
-      message: `waiting for the ${target} slot to become available (${want} replicas)`,
-    });
+    return b.health({ state: 'Progressing', reason: 'Deploying', message: deployingMessage(b) });
   }
-  if (!stepped) return promote(b);
+  if (!stepped(b)) return promote(b);
   if (obs.trafficProblem) {
     b.after(30_000);
     return b.health({ state: 'Stalled', reason: 'TrafficTargetInvalid', message: obs.trafficProblem });
