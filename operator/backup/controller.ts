@@ -10,7 +10,7 @@ import { planBackupPolicyStatus, type BackupPolicyObservation } from './plan.js'
 
 const RECHECK_MS = 30_000;
 
-export function backupPolicyController(m: Manager, { now = () => now() }: Clock = {}): Controller {
+export function backupPolicyController(m: Manager, { now = () => new Date() }: Clock = {}): Controller {
   const policies = m.informer<BackupPolicy>(BACKUP_POLICIES);
   return {
     kind: 'BackupPolicy',

@@ -10,7 +10,7 @@ import { planEnvironmentStatus, type EnvironmentObservation } from './plan.js';
 
 const RECHECK_MS = 30_000;
 
-export function environmentController(m: Manager, { now = () => now() }: Clock = {}): Controller {
+export function environmentController(m: Manager, { now = () => new Date() }: Clock = {}): Controller {
   const environments = m.informer<Environment>(ENVIRONMENTS);
   const rollbackPolicies = m.informer<RollbackPolicy>(ROLLBACK_POLICIES);
   const backupPolicies = m.informer<BackupPolicy>(BACKUP_POLICIES);

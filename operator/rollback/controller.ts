@@ -4,7 +4,7 @@ import type { Clock, Controller, Manager } from '../runtime/manager.js';
 import { commitStatus } from '../runtime/reconcile.js';
 import { planRollbackPolicyStatus } from './plan.js';
 
-export function rollbackPolicyController(m: Manager, { now = () => now() }: Clock = {}): Controller {
+export function rollbackPolicyController(m: Manager, { now = () => new Date() }: Clock = {}): Controller {
   const policies = m.informer<RollbackPolicy>(ROLLBACK_POLICIES);
   return {
     kind: 'RollbackPolicy',
