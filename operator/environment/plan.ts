@@ -31,7 +31,16 @@ export function referenceChecks(env: Environment, obs: EnvironmentObservation): 
  * nothing looks for drift. Empty when the spec asks for none of them.
  */
 export function unenforcedParts(env: Environment): string[] {
-  const { promotion, config, drift, tier } = env.spec;
+  const parts = unenforcedGates(env);
+  // The schema defaults drift to Report, so every admitted Environment asks
+  // for it; Report promises a Drifted condition that nothing sets yet.
+  if (env.spec.drift?.mode) parts.push(`spec.drift (mode ${env.spec.drift.mode})`);
+  return parts;
+}
+
+/** The gates a Release in this Environment should pass and that nothing evaluates yet. */
+export function unenforcedGates(env: Environment): string[] {
+  const { promotion, config, tier } = env.spec;
   const parts: string[] = [];
   const approvals = requiredApprovals(env);
   if (approvals > 0) {
@@ -43,9 +52,6 @@ export function unenforcedParts(env: Environment): string[] {
   if (promotion?.from) parts.push('spec.promotion.from');
   if (promotion?.soak) parts.push('spec.promotion.soak');
   if (config?.rules?.length) parts.push('spec.config.rules');
-  // The schema defaults drift to Report, so every admitted Environment asks
-  // for it; Report promises a Drifted condition that nothing sets yet.
-  if (drift?.mode) parts.push(`spec.drift (mode ${drift.mode})`);
   return parts;
 }
 

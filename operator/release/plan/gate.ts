@@ -2,7 +2,7 @@
 // whether the rollout may touch anything. Nothing is acted on while one is shut.
 import { ENFORCED, NOT_IMPLEMENTED, notEnforcedMessage } from '../../api/conditions.js';
 import { evaluateGates } from '../../environment/gates.js';
-import { unenforcedParts } from '../../environment/plan.js';
+import { unenforcedGates } from '../../environment/plan.js';
 import { removeCondition } from '../../runtime/conditions.js';
 import type { Builder } from './builder.js';
 import { deploying } from './shift.js';
@@ -15,29 +15,28 @@ export function gate(b: Builder, { starting = false } = {}): Builder {
     return g.stalled ? b.health({ state: 'Stalled', reason: g.reason, message: g.message }) : b;
   }
   // Entered in the call that started the rollout: its RolloutStarted Event already says where it goes.
-  return b.spec.expand
-    ? b.phase(
-        'Migrating',
-        'ExpandMigrationStarting',
-        'running the expand migration before any traffic moves',
-        {
-          quiet: starting,
-        },
-      )
-    : deploying(b, { quiet: starting });
+  const quiet = { quiet: starting };
+  if (!b.spec.expand) return deploying(b, quiet);
+  return b.phase(
+    'Migrating',
+    'ExpandMigrationStarting',
+    'running the expand migration before any traffic moves',
+    quiet,
+  );
 }
 
 /**
  * Enforced=False while this Release relies on something the operator does not
  * do yet: gates of its Environment that nothing evaluates, a RollbackPolicy
  * that is never queried, a contract migration with no backup before it.
- * Derived from the spec alone, so it never costs a status write of its own.
+ * Derived from the specs of the Release and its Environment, so it costs no
+ * status write of its own.
  */
 export function enforcement(b: Builder): Builder {
   const facts = b.obs.gates;
   if (!facts) return b;
   const env = facts.environment.object;
-  const parts = env ? unenforcedParts(env).filter((p) => !p.startsWith('spec.drift')) : [];
+  const parts = env ? unenforcedGates(env) : [];
   const gates = parts.map((p) => `Environment ${env?.metadata?.name ?? ''} ${p}`);
   if (facts.rollbackPolicy)
     gates.push(`RollbackPolicy ${facts.rollbackPolicy.name} (no analysis, no automatic rollback)`);
