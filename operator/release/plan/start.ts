@@ -10,7 +10,9 @@ import type { RolloutSpec } from './types.js';
 /** A new revision: supersede whatever was in flight, then begin at Pending. */
 export function startRollout(b: Builder): Builder {
   const { spec, status: prev } = b;
-  if (prev.revision && prev.phase && !TERMINAL.includes(prev.phase)) supersede(b);
+  // A rollout already rolling back has moved its traffic and written its history.
+  const inFlight = prev.phase && !TERMINAL.includes(prev.phase) && prev.phase !== 'RollingBack';
+  if (prev.revision && inFlight) supersede(b);
   const target: Slot = b.hasStable ? otherSlot(b.stable) : 'blue';
   b.set({
     revision: spec.revision,
