@@ -80,6 +80,17 @@ function rssByMapping(pid: number | undefined): Record<string, number> | undefin
 async function main(): Promise<void> {
   await installCrds();
   const api = objectApi();
+  // An earlier run's namespace (2,000 Services, 1,000 Deployments) takes a
+  // minute or two to delete; measuring while it does would measure that too.
+  await waitFor(
+    async () => {
+      const list = await api.list('v1', 'Namespace');
+      return !list.items.some(
+        (n) => n.metadata?.name?.startsWith('bench-releases-') && n.metadata.deletionTimestamp,
+      );
+    },
+    { timeoutMs: 600_000, intervalMs: 2_000, description: 'earlier bench namespaces deleted' },
+  );
   const ns = await createNamespace('bench-releases', api);
   const op = await startOperator({
     leaseName: `bench-${process.pid}`,
