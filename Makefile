@@ -93,8 +93,8 @@ cluster-up: node ## start the local cluster (idempotent); kubeconfig in .cluster
 cluster-down: ## stop every process of the local cluster
 	@CUTOVER_CLUSTER_DIR=$(CLUSTER_DIR) bash test/cluster/down.sh
 
-run: build cluster-up ## run the operator against the local cluster
-	node dist/operator/cli.js operator
+run: build cluster-up ## run the operator against the local cluster (V8 flags as in config/manager)
+	node --max-semi-space-size=2 dist/operator/cli.js operator
 
 demo: node_modules/.install-stamp prometheus cluster-up build ## the release story on the local cluster: samples, v1, then v2 with migrations and live steps
 	@tsx test/demo.ts

@@ -21,6 +21,7 @@ import { waitFor } from '../test/harness/wait.js';
 import { environment, httpRoute, readRelease, release, setVersion } from '../test/release/fixtures.js';
 import { previewWeight, type HTTPRoute } from '../operator/release/traffic/route.js';
 import { KubeClient } from '../operator/runtime/client.js';
+import { kubeConfigAccess } from '../operator/runtime/kubeconfig.js';
 
 const { values } = parseArgs({
   options: { rollouts: { type: 'string', default: '5' }, aborts: { type: 'string', default: '20' } },
@@ -105,7 +106,7 @@ async function main(): Promise<void> {
       () => undefined,
     );
     // The annotation goes through the API directly: a kubectl process start would dominate the figure.
-    const client = new KubeClient(kubeConfig());
+    const client = new KubeClient(kubeConfigAccess(kubeConfig()));
     const aborts: number[] = [];
     for (let i = 0; i < Number(values.aborts); i++) {
       await setVersion(api, ns, 'ab', `2.0.${i}`);

@@ -49,9 +49,9 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     server.close();
     return 0;
   }
-  log.info({ source: kc.source, server: kc.config.getCurrentCluster()?.server }, 'kubeconfig loaded');
+  log.info({ source: kc.source, server: kc.access.server }, 'kubeconfig loaded');
 
-  const manager = new Manager(kc.config, log, metrics, { workers: opts.workers });
+  const manager = new Manager(kc.access, log, metrics, { workers: opts.workers });
   state.manager = manager;
   registerControllers(manager, log, metrics, { migrateImage: opts.migrateImage });
   let leader: LeaderElector | undefined;
@@ -60,7 +60,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     // while a new pod waits for the old one's lease to expire.
     const identity = opts.identity ?? process.env.POD_NAME ?? hostname();
     leader = new LeaderElector(
-      new KubeClient(kc.config),
+      new KubeClient(kc.access),
       { namespace: opts.leaseNamespace, name: opts.leaseName, identity },
       log,
       {
@@ -104,14 +104,14 @@ function signalled(): { promise: Promise<string> } {
 /** Calls fn until it succeeds (backoff 1 s → 60 s) or `until` settles first. */
 async function retryUntil<T>(
   until: Promise<unknown>,
-  fn: () => T,
+  fn: () => Promise<T>,
   onError: (err: Error, delayMs: number) => void,
 ): Promise<T | undefined> {
   let stop = false;
   void until.then(() => (stop = true));
   for (let delay = 1000; !stop; delay = Math.min(60_000, delay * 2)) {
     try {
-      return fn();
+      return await fn();
     } catch (err) {
       onError(err instanceof Error ? err : new Error(String(err)), delay);
       await Promise.race([new Promise((r) => setTimeout(r, delay)), until]);

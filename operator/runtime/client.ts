@@ -2,8 +2,9 @@
 // APIs hide subresources and patch content types behind middleware; every write
 // the operator makes goes through here instead, so there is one place that
 // sets the field manager, counts writes and maps errors.
-import { HttpMethod, RequestContext, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
-import { fetch, type Dispatcher } from 'undici';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { fetch, type Response } from 'undici';
+import type { ClusterAccess, Connection } from './kubeconfig.js';
 
 export const FIELD_MANAGER = 'cutover';
 
@@ -76,47 +77,55 @@ const AUTH_TTL_MS = 30_000;
 const USER_AGENT = 'cutover-operator/v1alpha1';
 
 export class KubeClient {
-  private pool: Promise<Dispatcher | undefined> | undefined;
-  private auth: { headers: Record<string, string>; at: number } | undefined;
+  private conn: { at: number; value: Promise<Connection> } | undefined;
 
   constructor(
-    readonly config: KubeConfig,
+    readonly access: ClusterAccess,
     private readonly observer: WriteObserver = {},
     private readonly timeoutMs = 30_000,
   ) {}
 
   get server(): string {
-    const cluster = this.config.getCurrentCluster();
-    if (!cluster) throw new Error('the kubeconfig has no current cluster');
-    return cluster.server;
+    return this.access.server;
   }
 
   /**
-   * One connection pool for the client's life. client-node builds a new undici
-   * Agent for every request it authenticates, which means a TLS handshake per
-   * request and agents that linger in memory; TLS settings do not change for a
-   * loaded kubeconfig, so the first one is kept.
+   * Headers and connection pool, re-read every 30 s so rotated tokens and
+   * certificates are picked up without running an exec plugin or reading a
+   * token file per request. The pool itself lives as long as its TLS material.
    */
-  private dispatcher(): Promise<Dispatcher | undefined> {
-    this.pool ??= (async () => {
-      const ctx = new RequestContext(this.server, HttpMethod.GET);
-      await this.config.applySecurityAuthentication(ctx);
-      return ctx.getDispatcher() as Dispatcher | undefined;
-    })();
-    return this.pool;
+  private connection(): Promise<Connection> {
+    const now = Date.now();
+    if (!this.conn || now - this.conn.at > AUTH_TTL_MS) {
+      const value = this.access.connect();
+      this.conn = { at: now, value };
+      // A failed read (an exec plugin that failed) is retried by the next request, not cached.
+      value.catch(() => {
+        if (this.conn?.value === value) this.conn = undefined;
+      });
+    }
+    return this.conn.value;
   }
 
-  /** Authorization headers, re-read every 30 s so rotated tokens are picked up. */
-  private async authHeaders(): Promise<Record<string, string>> {
-    const now = Date.now();
-    if (!this.auth || now - this.auth.at > AUTH_TTL_MS) {
-      const opts: { headers?: Record<string, string>; auth?: string } = {};
-      await this.config.applyToHTTPSOptions(opts);
-      const headers: Record<string, string> = { ...opts.headers };
-      if (opts.auth) headers.authorization = `Basic ${Buffer.from(opts.auth).toString('base64')}`;
-      this.auth = { headers, at: now };
-    }
-    return this.auth.headers;
+  /**
+   * A GET whose body the caller reads as a stream (watches). `signal` ends it;
+   * there is no overall timeout, only the caller's own.
+   */
+  async stream(
+    path: string,
+    query: Record<string, string | undefined>,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    const url = new URL(this.server + path);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
+    const { headers, dispatcher } = await this.connection();
+    const res = await fetch(url, {
+      headers: { ...headers, accept: 'application/json', 'user-agent': USER_AGENT },
+      dispatcher,
+      signal,
+    });
+    if (!res.ok) throw await apiError('GET', url, res);
+    return res;
   }
 
   async request<T>(
@@ -126,8 +135,9 @@ export class KubeClient {
   ): Promise<T> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const conn = await this.connection();
     const headers: Record<string, string> = {
-      ...(await this.authHeaders()),
+      ...conn.headers,
       accept: 'application/json',
       'user-agent': USER_AGENT,
     };
@@ -141,22 +151,11 @@ export class KubeClient {
       method,
       headers,
       body,
-      dispatcher: await this.dispatcher(),
+      dispatcher: conn.dispatcher,
       signal: AbortSignal.timeout(this.timeoutMs),
     });
+    if (!res.ok) throw await apiError(method, url, res);
     const text = await res.text();
-    if (!res.ok) {
-      let reason = res.statusText;
-      let message = text;
-      try {
-        const status = JSON.parse(text) as { reason?: string; message?: string };
-        reason = status.reason ?? reason;
-        message = status.message ?? message;
-      } catch {
-        // not a Status object; keep the raw text
-      }
-      throw new ApiError(res.status, reason, `${method} ${url.pathname}: ${res.status} ${message}`);
-    }
     const result = (text ? JSON.parse(text) : undefined) as T;
     if (method !== 'GET' && method !== 'DELETE' && result && typeof result === 'object' && 'kind' in result) {
       this.observer.onWritten?.(result as KubernetesObject);
@@ -204,4 +203,19 @@ export class KubeClient {
   delete(ref: ResourceRef, propagationPolicy: 'Background' | 'Foreground' = 'Background'): Promise<unknown> {
     return this.request('DELETE', resourcePath(ref), { body: { propagationPolicy } });
   }
+}
+
+/** An ApiError from a failed response, with the apiserver's Status reason and message when it sent one. */
+async function apiError(method: string, url: URL, res: Response): Promise<ApiError> {
+  const text = await res.text().catch(() => '');
+  let reason = res.statusText;
+  let message = text;
+  try {
+    const status = JSON.parse(text) as { reason?: string; message?: string };
+    reason = status.reason ?? reason;
+    message = status.message ?? message;
+  } catch {
+    // not a Status object; keep the raw text
+  }
+  return new ApiError(res.status, reason, `${method} ${url.pathname}: ${res.status} ${message}`);
 }

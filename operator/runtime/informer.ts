@@ -1,10 +1,19 @@
-// A self-healing informer around client-node's ListWatch. ListWatch relists on
-// 410 and reconnects after its 30 s idle timeout by itself, but any other error
-// (connection refused while the apiserver restarts, 403, 404 for a missing CRD)
-// fires 'error' once and stops for good. Here every such stop is followed by a
-// restart after a short capped backoff, logged once per outage, not per retry.
-import { ListWatch, Watch, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
-import { resourcePath, type KubeClient, type ResourceRef } from './client.js';
+// A self-healing informer: list (in pages), then watch from the list's
+// resourceVersion, keeping a cache of the objects. 410 Gone relists; the end
+// of a watch (the server's timeout, or no byte for a while) resumes from the
+// last resourceVersion; any other error (connection refused while the
+// apiserver restarts, 403, 404 for a missing CRD) restarts it after a short
+// capped backoff, logged once per outage, not per retry.
+//
+// Why not client-node's ListWatch: its module graph (cache.js → serializer →
+// every generated model) costs ~15 MiB of RSS, its Watch builds a new
+// connection pool per watch and aborts after 30 s without data (one reconnect
+// per quiet resource every 30 s), and it reads each list in one piece. This
+// one shares the client's pool, asks for bookmarks so a quiet watch stays
+// open until the server's timeout, and lists 500 objects a page so the burst
+// of a relist is one page of JSON, not the whole collection.
+import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { ApiError, resourcePath, type KubeClient, type ResourceRef } from './client.js';
 import type { Logger } from './log.js';
 
 export type EventType = 'add' | 'update' | 'delete';
@@ -18,17 +27,32 @@ export interface InformerOptions {
   /** An API that may not be served (a CRD not installed): a 404 means "no objects", rechecked now and then. */
   optional?: boolean;
   onRestart?: (resource: string) => void;
+  /** Objects per list page. */
+  pageSize?: number;
+}
+
+/** A watch with no byte for this long is presumed dead; bookmarks arrive about once a minute. */
+const WATCH_IDLE_MS = 90_000;
+
+interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  object: T & { code?: number; reason?: string; message?: string };
 }
 
 export class Informer<T extends KubernetesObject> {
-  private lw: ListWatch<T> | undefined;
+  /** namespace → name → object, as the last list and the watch since left them. */
+  private readonly store = new Map<string, Map<string, T>>();
+  /** Where the watch resumes; '' means relist first. */
+  private resourceVersion = '';
   private readonly handlers: EventHandler<T>[] = [];
   private stopped = false;
   private failing = false;
   private backoffMs: number;
   private timer: NodeJS.Timeout | undefined;
-  private errorsDuringStart = 0;
   private syncedOnce = false;
+  /** Bumped by every (re)start so a watch loop of an earlier start ends quietly. */
+  private run = 0;
+  private abort: AbortController | undefined;
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
 
@@ -76,12 +100,12 @@ export class Informer<T extends KubernetesObject> {
   /** Records the object a write of ours returned. */
   remember(obj: T): void {
     const key = `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
-    const cached = this.lw?.get(obj.metadata?.name ?? '', obj.metadata?.namespace);
+    const cached = this.cached(obj.metadata?.name ?? '', obj.metadata?.namespace);
     if (newer(obj, cached)) this.written.set(key, trimForCache(structuredClone(obj)) as T);
   }
 
   get(name: string, namespace?: string): T | undefined {
-    const cached = this.lw?.get(name, namespace);
+    const cached = this.cached(name, namespace);
     const key = `${namespace ?? ''}/${name}`;
     const mine = this.written.get(key);
     if (!mine) return cached;
@@ -91,61 +115,185 @@ export class Informer<T extends KubernetesObject> {
   }
 
   list(namespace?: string): readonly T[] {
-    const items = this.lw?.list(namespace) ?? [];
+    const items =
+      namespace === undefined
+        ? [...this.store.values()].flatMap((m) => [...m.values()])
+        : [...(this.store.get(namespace)?.values() ?? [])];
     if (this.written.size === 0) return items;
     return items.map((o) => this.get(o.metadata?.name ?? '', o.metadata?.namespace) ?? o);
   }
 
+  private cached(name: string, namespace: string | undefined): T | undefined {
+    return this.store.get(namespace ?? '')?.get(name);
+  }
+
+  /** Resolves once the first list is in the cache, or after reporting why it is not (a restart is then scheduled). */
   async start(): Promise<void> {
     this.stopped = false;
-    const path = resourcePath(this.ref);
-    const listFn = async () => {
-      const list = await this.client.request<KubernetesListObject<T>>('GET', path, {
-        query: { labelSelector: this.opts.labelSelector },
-      });
-      list.items.forEach(trimForCache);
-      return list;
-    };
-    this.lw = new ListWatch<T>(
-      path,
-      new TrimmingWatch(this.client.config),
-      listFn,
-      false,
-      this.opts.labelSelector,
-    );
-    this.lw.on('add', (o) => this.emit('add', o));
-    this.lw.on('update', (o) => this.emit('update', o));
-    this.lw.on('delete', (o) => this.emit('delete', o));
-    this.lw.on('error', (err) => this.onError(err));
     await this.connect();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.run++;
     if (this.timer) clearTimeout(this.timer);
-    await this.lw?.stop();
+    this.abort?.abort();
   }
 
   private emit(type: EventType, obj: T): void {
     for (const h of this.handlers) h(type, obj);
   }
 
+  /** A fresh list, then the watch loop in the background. */
   private async connect(): Promise<void> {
-    if (this.stopped || !this.lw) return;
-    const errorsBefore = this.errorsDuringStart;
-    await this.lw.start();
-    // ListWatch.start() resolves once the list is in and the watch is open, or
-    // right after reporting an error; only the former counts as a sync.
-    if (this.errorsDuringStart === errorsBefore && !this.stopped) {
-      if (this.failing) this.log.info({ resource: this.resource }, 'watch recovered');
-      this.failing = false;
-      this.syncedOnce = true;
-      this.backoffMs = this.minBackoffMs;
+    if (this.stopped) return;
+    const run = ++this.run;
+    try {
+      await this.relist(run);
+    } catch (err) {
+      if (run === this.run) this.onError(err);
+      return;
+    }
+    if (run !== this.run) return;
+    if (this.failing) this.log.info({ resource: this.resource }, 'watch recovered');
+    this.failing = false;
+    this.syncedOnce = true;
+    this.backoffMs = this.minBackoffMs;
+    void this.watchLoop(run);
+  }
+
+  private async watchLoop(run: number): Promise<void> {
+    try {
+      while (run === this.run) {
+        if (!this.resourceVersion) await this.relist(run);
+        if (run !== this.run) return;
+        await this.watchOnce(run);
+      }
+    } catch (err) {
+      if (run === this.run) this.onError(err);
     }
   }
 
+  /** Lists page by page and brings the cache in line: adds, updates and deletes for what changed. */
+  private async relist(run: number): Promise<void> {
+    const path = resourcePath(this.ref);
+    const fresh = new Map<string, Map<string, T>>();
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page = await this.client.request<KubernetesListObject<T>>('GET', path, {
+        query: {
+          labelSelector: this.opts.labelSelector,
+          limit: String(this.opts.pageSize ?? 500),
+          continue: cont,
+        },
+      });
+      if (run !== this.run) return;
+      for (const o of page.items) {
+        trimForCache(o);
+        const ns = o.metadata?.namespace ?? '';
+        let m = fresh.get(ns);
+        if (!m) fresh.set(ns, (m = new Map()));
+        m.set(o.metadata?.name ?? '', o);
+      }
+      cont = page.metadata?._continue || undefined;
+      // The list's resourceVersion is the snapshot every page belongs to (the first page's).
+      rv ||= page.metadata?.resourceVersion ?? '';
+    } while (cont);
+    const old = new Map(this.store);
+    this.store.clear();
+    for (const [ns, m] of fresh) this.store.set(ns, m);
+    this.resourceVersion = rv;
+    for (const [ns, before] of old) {
+      for (const [name, o] of before) {
+        if (!fresh.get(ns)?.has(name)) {
+          this.written.delete(`${ns}/${name}`);
+          this.emit('delete', o);
+        }
+      }
+    }
+    for (const [ns, m] of fresh) for (const [name, o] of m) this.announce(o, old.get(ns)?.get(name));
+  }
+
+  /** Watches from the current resourceVersion until the server ends the watch or it goes quiet. */
+  private async watchOnce(run: number): Promise<void> {
+    const abort = new AbortController();
+    this.abort = abort;
+    let idle = setTimeout(() => abort.abort(), WATCH_IDLE_MS);
+    try {
+      // Like client-go: the server ends each watch after 5–10 min so connections spread over apiservers.
+      const res = await this.client.stream(
+        resourcePath(this.ref),
+        {
+          watch: 'true',
+          resourceVersion: this.resourceVersion,
+          allowWatchBookmarks: 'true',
+          timeoutSeconds: String(300 + Math.floor(Math.random() * 300)),
+          labelSelector: this.opts.labelSelector,
+        },
+        abort.signal,
+      );
+      if (!res.body) return;
+      const decoder = new TextDecoder();
+      let buffered = '';
+      for await (const chunk of res.body) {
+        clearTimeout(idle);
+        idle = setTimeout(() => abort.abort(), WATCH_IDLE_MS);
+        buffered += decoder.decode(chunk, { stream: true });
+        for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          if (run !== this.run) return;
+          if (line.trim()) this.apply(JSON.parse(line) as WatchEvent<T>);
+          if (!this.resourceVersion) return;
+        }
+      }
+    } catch (err) {
+      // Our own abort: stopped, or quiet too long (resume from the last resourceVersion).
+      if (abort.signal.aborted) return;
+      throw err;
+    } finally {
+      clearTimeout(idle);
+      abort.abort();
+    }
+  }
+
+  private apply(e: WatchEvent<T>): void {
+    const obj = e.object;
+    if (e.type === 'ERROR') {
+      // 410 Gone: our resourceVersion fell out of the apiserver's window; relist.
+      if (obj.code === 410) {
+        this.resourceVersion = '';
+        return;
+      }
+      throw new ApiError(obj.code ?? 500, obj.reason ?? 'WatchError', obj.message ?? 'watch error');
+    }
+    this.resourceVersion = obj.metadata?.resourceVersion ?? this.resourceVersion;
+    if (e.type === 'BOOKMARK') return;
+    trimForCache(obj);
+    const ns = obj.metadata?.namespace ?? '';
+    const name = obj.metadata?.name ?? '';
+    let m = this.store.get(ns);
+    if (e.type === 'DELETED') {
+      if (!m?.delete(name)) return;
+      if (m.size === 0) this.store.delete(ns);
+      this.written.delete(`${ns}/${name}`);
+      this.emit('delete', obj);
+      return;
+    }
+    if (!m) this.store.set(ns, (m = new Map()));
+    const before = m.get(name);
+    m.set(name, obj);
+    this.announce(obj, before);
+  }
+
+  /** add for a new object, update for a changed one, nothing for the same version. */
+  private announce(obj: T, before: T | undefined): void {
+    if (!before) this.emit('add', obj);
+    else if (before.metadata?.resourceVersion !== obj.metadata?.resourceVersion) this.emit('update', obj);
+  }
+
   private onError(err: unknown): void {
-    this.errorsDuringStart++;
     if (this.stopped) return;
     let delay: number;
     if (this.opts.optional && statusOf(err) === 404) {
@@ -169,7 +317,7 @@ export class Informer<T extends KubernetesObject> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      void this.connect().catch((e: unknown) => this.onError(e));
+      void this.connect();
     }, delay);
     this.timer.unref();
   }
@@ -193,18 +341,6 @@ export function trimForCache(obj: KubernetesObject): KubernetesObject {
 }
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
-
-/** A Watch whose events are trimmed before ListWatch caches them. */
-class TrimmingWatch extends Watch {
-  override watch(...[path, query, callback, done]: Parameters<Watch['watch']>): ReturnType<Watch['watch']> {
-    return super.watch(
-      path,
-      query,
-      (phase, obj: KubernetesObject, raw) => callback(phase, trimForCache(obj), raw),
-      done,
-    );
-  }
-}
 
 /**
  * resourceVersions are opaque strings to clients in general; the apiserver

@@ -2,9 +2,10 @@
 // guard. Controllers declare what they watch; the manager turns events into
 // keys, runs reconcilers only while this replica leads, and resyncs everything
 // when it becomes leader so a standby picks up exactly where the leader was.
-import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { KubeClient, type ResourceRef } from './client.js';
 import { Informer, describeError } from './informer.js';
+import type { ClusterAccess } from './kubeconfig.js';
 import type { LeaderElector } from './leader.js';
 import type { Logger } from './log.js';
 import type { OperatorMetrics } from './metrics.js';
@@ -68,12 +69,12 @@ export class Manager {
   private started = false;
 
   constructor(
-    config: KubeConfig,
+    access: ClusterAccess,
     private readonly log: Logger,
     private readonly metrics: OperatorMetrics,
     private readonly opts: ManagerOptions = {},
   ) {
-    this.client = new KubeClient(config, {
+    this.client = new KubeClient(access, {
       onWrite: (verb, resource) => {
         if (this.leader && !this.leader.isLeader()) throw new NotLeaderError();
         this.metrics.apiWrites.inc({ verb, resource });
