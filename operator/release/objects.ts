@@ -43,7 +43,7 @@ export function slotDeployment(rel: Release, slot: Slot, replicas: number, revis
   };
 }
 
-export function services(rel: Release, stable: Slot | 'both', preview: Slot): V1Service[] {
+export function services(rel: Release, stable: Slot | 'both', preview?: Slot): V1Service[] {
   const app = rel.spec.application;
   const port = rel.spec.service?.port ?? 80;
   const targetPort = rel.spec.service?.targetPort ?? port;
@@ -53,10 +53,8 @@ export function services(rel: Release, stable: Slot | 'both', preview: Slot): V1
     metadata: meta(rel, name),
     spec: { selector, ports: [{ name: 'http', port, targetPort }] },
   });
-  return [
-    svc(stableServiceName(app), stable === 'both' ? { app } : { app, slot: stable }),
-    svc(previewServiceName(app), { app, slot: preview }),
-  ];
+  const stableService = svc(stableServiceName(app), stable === 'both' ? { app } : { app, slot: stable });
+  return preview ? [stableService, svc(previewServiceName(app), { app, slot: preview })] : [stableService];
 }
 
 /** The slot a Service's selector points at: a slot, both slots, or none of ours. */

@@ -6,7 +6,8 @@
 import type { Slot } from '../../api/generated/index.js';
 
 export type TrafficAction =
-  | { type: 'ApplyServices'; stable: Slot | 'both'; preview: Slot }
+  /** Without `preview`, only the stable Service: a first rollout has nothing to preview. */
+  | { type: 'ApplyServices'; stable: Slot | 'both'; preview?: Slot }
   | { type: 'ScaleSlot'; slot: Slot; replicas: number }
   | { type: 'SetWeight'; weight: number; stable: Slot; canary: Slot };
 
@@ -45,10 +46,12 @@ export interface TrafficProvider {
 }
 
 /** Services pointing at `stable` and `preview`, unless they already do. */
-export function services(v: TrafficView, stable: Slot | 'both', preview: Slot): TrafficAction[] {
-  return v.stableSelects === stable && v.previewSelects === preview
-    ? []
-    : [{ type: 'ApplyServices', stable, preview }];
+export function services(v: TrafficView, stable: Slot | 'both', preview?: Slot): TrafficAction[] {
+  const settled = v.stableSelects === stable && (preview === undefined || v.previewSelects === preview);
+  if (settled) return [];
+  return [
+    preview === undefined ? { type: 'ApplyServices', stable } : { type: 'ApplyServices', stable, preview },
+  ];
 }
 
 /** Scale `slot` to `replicas`, unless its Deployment already asks for that many. */
@@ -62,7 +65,14 @@ export function selectStable(v: TrafficView): TrafficAction[] {
   return [...services(v, v.stable, v.canary), ...(short ? scaleTo(v, v.stable, v.replicas) : [])];
 }
 
-/** Promotion in every mode: both Services on the new slot, which runs at full size. */
+/**
+ * Promotion in every mode: both Services on the new slot, which runs at full
+ * size. A first rollout gets no preview Service: nothing is previewed yet, and
+ * every ClusterIP Service is an allocation the apiserver makes one at a time
+ * (half of what a bulk apply of new Releases waits for). The next rollout
+ * creates it when it first needs it.
+ */
 export function selectCanary(v: TrafficView): TrafficAction[] {
-  return [...services(v, v.canary, v.canary), ...scaleTo(v, v.canary, v.replicas)];
+  const preview = v.stable === v.canary ? undefined : v.canary;
+  return [...services(v, v.canary, preview), ...scaleTo(v, v.canary, v.replicas)];
 }

@@ -47,9 +47,24 @@ describe('GatewayAPI', () => {
     ]);
   });
 
-  test('a first rollout never weighs the route', () => {
-    const first = view({ stable: 'blue', canary: 'blue', routeWeight: undefined, slotReplicas: { blue: 4 } });
-    expect(gatewayApi.promote(first)).toEqual([{ type: 'ApplyServices', stable: 'blue', preview: 'blue' }]);
+  test('a first rollout never weighs the route, and gets no preview Service', () => {
+    const first = view({
+      stable: 'blue',
+      canary: 'blue',
+      routeWeight: undefined,
+      stableSelects: undefined,
+      previewSelects: undefined,
+      slotReplicas: { blue: 4 },
+    });
+    expect(gatewayApi.promote(first)).toEqual([{ type: 'ApplyServices', stable: 'blue' }]);
+  });
+
+  test('the second rollout creates the preview Service before the first weight moves', () => {
+    const second = view({ previewSelects: undefined });
+    expect(gatewayApi.setWeight(second, 10)).toEqual([
+      { type: 'ApplyServices', stable: 'blue', preview: 'green' },
+      { type: 'SetWeight', weight: 10, stable: 'blue', canary: 'green' },
+    ]);
   });
 
   test('rollback is the route patch first, and only that when the stable slot is intact', () => {
