@@ -7,8 +7,11 @@ import { removeCondition } from '../../runtime/conditions.js';
 import type { Builder } from './builder.js';
 import { deploying } from './shift.js';
 
+/** The first gate that is shut, if any. */
+export const shutGate = (b: Builder) => b.obs.gates && evaluateGates(b.obs.gates, b.now);
+
 export function gate(b: Builder, { starting = false } = {}): Builder {
-  const g = b.obs.gates && evaluateGates(b.obs.gates, b.now);
+  const g = shutGate(b);
   if (g) {
     if (g.recheckAfterMs !== undefined) b.after(g.recheckAfterMs);
     b.phase(g.phase, g.reason, g.message);

@@ -6,7 +6,7 @@
 import { ANNOTATIONS } from '../../api/annotations.js';
 import type { ReleaseStatus } from '../../api/generated/index.js';
 import { Builder, TERMINAL } from './builder.js';
-import { enforcement, gate } from './gate.js';
+import { enforcement, gate, shutGate } from './gate.js';
 import { migrate } from './migrate.js';
 import { backUp, bake, settleOldSlot } from './promote.js';
 import { finishRollback, rollBack } from './rollback.js';
@@ -23,7 +23,11 @@ export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Obse
   if (current.revision !== spec.revision) {
     // Pending acts on nothing, so a rollout whose gates are open goes on in the
     // same call: one status write and one Event fewer per rollout.
-    startRollout(b);
+    // A first rollout with nothing in its way is news once, when it succeeds,
+    // like a new object healthy from birth: at a thousand new Releases the
+    // start Events alone would be a thousand writes.
+    const quiet = !current.stableRevision && !spec.expand && !shutGate(b);
+    startRollout(b, { quiet });
     return (b.status.phase === 'Pending' ? gate(b, { starting: true }) : b).done();
   }
 

@@ -39,18 +39,11 @@ const stableV1: ReleaseStatus = {
 const types = (actions: Action[]) => actions.map((a) => a.type);
 
 describe('starting a rollout', () => {
-  test('the first rollout targets blue, waits for nothing, and says so in one Event', () => {
+  test('the first rollout targets blue, waits for nothing, and is news only when it succeeds', () => {
     const p = planRelease(spec(), {}, obs());
     // Gates open: past Pending in the same call, which acted on nothing.
     expect(p.status).toMatchObject({ phase: 'Deploying', revision: 'rev2', targetSlot: 'blue', attempt: 0 });
-    expect(p.actions).toEqual([
-      {
-        type: 'Event',
-        kind: 'Normal',
-        reason: 'RolloutStarted',
-        message: 'rolling out 2.0.0 to the blue slot',
-      },
-    ]);
+    expect(p.actions).toEqual([]);
     expect(p.requeueAfterMs).toBe(0);
   });
 
@@ -68,6 +61,8 @@ describe('starting a rollout', () => {
     const missing = obs({ gates: { namespace: 'shop', environment: { name: 'production', found: false } } });
     const started = planRelease(spec(), stableV1, missing);
     const p = planRelease(spec(), started.status, missing);
+    // Held at a gate, a first rollout says it has started.
+    expect(started.actions).toEqual([expect.objectContaining({ type: 'Event', reason: 'RolloutStarted' })]);
     for (const plan of [started, p]) {
       expect(plan.actions.filter((a) => a.type !== 'Event')).toEqual([]);
       expect(plan.status.phase).toBe('Pending');

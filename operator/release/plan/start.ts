@@ -8,7 +8,7 @@ import { restoreStable } from './rollback.js';
 import type { RolloutSpec } from './types.js';
 
 /** A new revision: supersede whatever was in flight, then begin at Pending. */
-export function startRollout(b: Builder): Builder {
+export function startRollout(b: Builder, opts: { quiet?: boolean } = {}): Builder {
   const { spec, status: prev } = b;
   // A rollout already rolling back has moved its traffic and written its history.
   const inFlight = prev.phase && !TERMINAL.includes(prev.phase) && prev.phase !== 'RollingBack';
@@ -34,7 +34,7 @@ export function startRollout(b: Builder): Builder {
       `version ${spec.version} is what the ${b.stable} slot serves`,
     );
   }
-  return b.phase('Pending', 'RolloutStarted', `rolling out ${spec.version} to the ${target} slot`);
+  return b.phase('Pending', 'RolloutStarted', `rolling out ${spec.version} to the ${target} slot`, opts);
 }
 
 export function retry(b: Builder): Builder {
