@@ -242,7 +242,8 @@ test('the operator killed at every phase boundary still completes, and each Job 
     JSON.stringify({ spec: { ...migrations('kill', 'kill-expand', 'kill-contract'), version: '2.0.0' } }),
   );
   const phases: string[] = [];
-  let last = (await readRelease(api, ns, 'kill')).status?.phase ?? '';
+  // v1's phase, not a read after the patch: the operator may already have left it.
+  let last = 'Succeeded';
   for (;;) {
     const s = await waitFor(
       async () => {
