@@ -1,6 +1,7 @@
 // The operator runtime against the real local cluster: restarts, leader
 // election, an apiserver restart, resync without writes, per-object backoff,
 // and bad configuration. Each test runs the real operator binary.
+import type { KubernetesObject } from '@kubernetes/client-node';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,11 +95,25 @@ test('kill -9 mid-flight and restart: no status is written twice', async () => {
   // A control group rolled out without interruption gives the status writes per Release.
   const control = await namespace('rt-control');
   const m = 20;
+  // The Environment first, and in the operator's cache (it has reconciled it): a Release
+  // reconciled before its Environment is seen waits at the gate, which is one more write.
+  await createAll(api, [environment(control)]);
+  await waitFor(
+    async () => {
+      const env = await api.read<KubernetesObject & { status?: { observedGeneration?: number } }>({
+        apiVersion: 'cutover.dev/v1alpha1',
+        kind: 'Environment',
+        metadata: { name: 'dev', namespace: control },
+      });
+      return env.status?.observedGeneration !== undefined;
+    },
+    { timeoutMs: 30_000, description: 'the control Environment reconciled' },
+  );
   const beforeControl = await statusWrites();
-  await createAll(api, [
-    environment(control),
-    ...Array.from({ length: m }, (_, i) => release(control, `c-${i}`)),
-  ]);
+  await createAll(
+    api,
+    Array.from({ length: m }, (_, i) => release(control, `c-${i}`)),
+  );
   await waitFor(async () => (await countReady(api, control)) === m, {
     timeoutMs: 60_000,
     description: 'control group',
