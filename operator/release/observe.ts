@@ -14,6 +14,7 @@ import { ANNOTATIONS } from '../api/annotations.js';
 import { resolvePolicies } from '../api/defaults.js';
 import type { BackupPolicy, Environment, Release, RollbackPolicy, Slot } from '../api/generated/index.js';
 import type { GateFacts } from '../environment/gates.js';
+import { MigrationSetError, parseMigrationSet } from '../db/files.js';
 import { lintMigration } from '../db/lint.js';
 import { ownedBy } from '../runtime/apply.js';
 import { ApiError, type KubeClient } from '../runtime/client.js';
@@ -157,6 +158,15 @@ async function lintExpand(client: KubeClient, rel: Release): Promise<Observation
     return {
       unreadable: `ConfigMap "${ref.name}" with the expand migrations not found in namespace "${ns}"`,
     };
+  // The whole set, as the runner will read it: a bad file name fails here, before the Release enters Migrating.
+  const binary = Object.keys(cm.binaryData ?? {})[0];
+  if (binary) return { invalid: `ConfigMap "${ref.name}": ${binary}: is binary data, not a SQL migration` };
+  try {
+    parseMigrationSet(Object.entries(cm.data ?? {}).map(([name, sql]) => ({ name, sql })));
+  } catch (err) {
+    if (err instanceof MigrationSetError) return { invalid: `ConfigMap "${ref.name}": ${err.message}` };
+    throw err;
+  }
   const findings = Object.entries(cm.data ?? {})
     .filter(([name]) => name.endsWith('.up.sql'))
     .sort(([a], [b]) => a.localeCompare(b))

@@ -220,6 +220,22 @@ test('a destructive statement in expand is refused before any Job exists', async
   expect((await kubectl('-n', ns, 'get', 'deployments', '-l', 'app=drop', '-o', 'name')).trim()).toBe('');
 });
 
+test('a file the runner would refuse fails the Release before any Job exists, naming the file', async () => {
+  await database('odd');
+  await api.create(configMap('odd-expand', { '001_ok.up.sql': 'SELECT 1;', 'weird-name.sql': 'SELECT 2;' }));
+  await api.create(release(ns, 'odd', { mode: 'Service', extra: migrations('odd', 'odd-expand') }));
+  await waitFor(async () => (await readRelease(api, ns, 'odd')).status?.phase === 'Failed', {
+    timeoutMs: 30_000,
+    description: 'Failed',
+  });
+  const rel = await readRelease(api, ns, 'odd');
+  const ready = rel.status?.conditions?.find((c) => c.type === 'Ready');
+  expect(ready?.reason).toBe('InvalidMigrations');
+  expect(ready?.message).toContain('weird-name.sql');
+  expect((await kubectl('-n', ns, 'get', 'jobs', '-l', 'app=odd', '-o', 'name')).trim()).toBe('');
+  expect((await kubectl('-n', ns, 'get', 'deployments', '-l', 'app=odd', '-o', 'name')).trim()).toBe('');
+});
+
 test('the operator killed at every phase boundary still completes, and each Job is created once', async () => {
   const url = await database('kill');
   await api.create(configMap('kill-expand', { '001_k.up.sql': 'CREATE TABLE kill_expand (id int);' }));

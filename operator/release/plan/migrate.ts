@@ -50,6 +50,12 @@ function refuseExpand(b: Builder): boolean {
     b.after(30_000).health({ state: 'Stalled', reason: 'MigrationsUnreadable', message: lint.unreadable });
     return true;
   }
+  if (lint && 'invalid' in lint) {
+    const message = `the expand migrations are not a valid migration set: ${lint.invalid}; no Job was created`;
+    b.migration('expand', { phase: 'Failed', job: undefined, message });
+    b.record('Failed').phase('Failed', 'InvalidMigrations', message);
+    return true;
+  }
   if (lint && lint.findings.length > 0) {
     const message = `destructive statements in the expand migration (move them to contract): ${lint.findings.join('; ')}`;
     b.migration('expand', { phase: 'Failed', job: undefined, message });

@@ -102,6 +102,20 @@ describe('expand migration', () => {
     );
   });
 
+  test('a file the runner would refuse fails the Release before any Job exists, naming the file', () => {
+    const p = planRelease(
+      s,
+      migrating(),
+      obs({ expandLint: { invalid: 'ConfigMap "m": weird-name.sql: is not a migration file name' } }),
+    );
+    expect(types(p.actions)).not.toContain('CreateJob');
+    expect(p.status.phase).toBe('Failed');
+    const ready = p.status.conditions?.find((c) => c.type === 'Ready');
+    expect(ready?.reason).toBe('InvalidMigrations');
+    expect(ready?.message).toContain('weird-name.sql');
+    expect(p.status.migrations?.expand?.phase).toBe('Failed');
+  });
+
   test('a failed Job fails the Release with its message and moves no traffic', () => {
     const st = planRelease(s, migrating(), obs({ expandLint: { findings: [] } })).status;
     const p = planRelease(

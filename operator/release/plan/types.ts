@@ -47,8 +47,8 @@ export interface Observation {
   slots: Partial<Record<Slot, SlotObservation>>;
   /** Jobs under the names the current status expects, if they exist. */
   jobs: Partial<Record<MigrationPhase, JobObservation>>;
-  /** Findings of the expand lint (file:line rule), or why the files could not be read. */
-  expandLint?: { findings: string[] } | { unreadable: string };
+  /** Findings of the expand lint (file:line rule), why the set is not one the runner accepts, or why it could not be read. */
+  expandLint?: { findings: string[] } | { invalid: string } | { unreadable: string };
   /** The HTTPRoute, read fresh in the phases that weigh it (GatewayAPI mode). */
   route?: HTTPRoute;
   /** Weight the route currently gives the slot being rolled out, if it can be read. */
