@@ -16,8 +16,6 @@ import { readRoute } from './observe.js';
 export interface ActContext {
   client: KubeClient;
   migrateImage: string;
-  /** Called after each weight the route took. */
-  onWeight?(rel: Release, weight: number): void;
 }
 
 export async function act(
@@ -53,7 +51,6 @@ export async function act(
         break;
       case 'SetWeight':
         route = await setWeight(client, rel, route, a.weight);
-        ctx.onWeight?.(rel, a.weight);
         break;
       case 'CreateJob': {
         const job = migrationJob(rel, a.phase, a.name, spec.revision, ctx.migrateImage);

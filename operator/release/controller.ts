@@ -55,8 +55,6 @@ export function releaseController(
   const ctx: ActContext = {
     client: m.client,
     migrateImage: opts.migrateImage ?? DEFAULT_MIGRATE_IMAGE,
-    onWeight: (rel, weight) =>
-      rm.weight.set({ namespace: rel.metadata?.namespace ?? '', release: rel.metadata?.name ?? '' }, weight),
   };
   const inNamespace = (o: KubernetesObject) => releases.list(o.metadata?.namespace ?? '').map(keyOf);
 

@@ -158,19 +158,19 @@ async function lintExpand(client: KubeClient, rel: Release): Promise<Observation
     return {
       unreadable: `ConfigMap "${ref.name}" with the expand migrations not found in namespace "${ns}"`,
     };
-  // The whole set, as the runner will read it: a bad file name fails here, before the Release enters Migrating.
+  // The whole set, as the runner will read it: a bad file name fails before any Job exists.
   const binary = Object.keys(cm.binaryData ?? {})[0];
   if (binary) return { invalid: `ConfigMap "${ref.name}": ${binary}: is binary data, not a SQL migration` };
+  let set;
   try {
-    parseMigrationSet(Object.entries(cm.data ?? {}).map(([name, sql]) => ({ name, sql })));
+    set = parseMigrationSet(Object.entries(cm.data ?? {}).map(([name, sql]) => ({ name, sql })));
   } catch (err) {
     if (err instanceof MigrationSetError) return { invalid: `ConfigMap "${ref.name}": ${err.message}` };
     throw err;
   }
-  const findings = Object.entries(cm.data ?? {})
-    .filter(([name]) => name.endsWith('.up.sql'))
-    .sort(([a], [b]) => a.localeCompare(b))
-    .flatMap(([name, sql]) => lintMigration({ name, sql }, 'expand'))
+  // In the runner's order: by version.
+  const findings = set
+    .flatMap((m) => lintMigration(m.up, 'expand'))
     .map((f) => `${f.file}:${f.line} ${f.rule} (${f.statement})`);
   return { findings };
 }

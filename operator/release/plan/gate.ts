@@ -1,7 +1,7 @@
 // Pending, AwaitingApproval, WaitingForWindow: the Environment's gates decide
 // whether the rollout may touch anything. Nothing is acted on while one is shut.
 import { ENFORCED, NOT_IMPLEMENTED, notEnforcedMessage } from '../../api/conditions.js';
-import { evaluateGates } from '../../environment/gates.js';
+import { evaluateGates, type GateResult } from '../../environment/gates.js';
 import { unenforcedGates } from '../../environment/plan.js';
 import { removeCondition } from '../../runtime/conditions.js';
 import type { Builder } from './builder.js';
@@ -10,8 +10,11 @@ import { deploying } from './shift.js';
 /** The first gate that is shut, if any. */
 export const shutGate = (b: Builder) => b.obs.gates && evaluateGates(b.obs.gates, b.now);
 
-export function gate(b: Builder, { starting = false } = {}): Builder {
-  const g = shutGate(b);
+/** `starting`: entered in the call that started the rollout, whose gates it already evaluated (`shut`). */
+export function gate(
+  b: Builder,
+  { starting = false, shut: g = shutGate(b) }: { starting?: boolean; shut?: GateResult } = {},
+): Builder {
   if (g) {
     if (g.recheckAfterMs !== undefined) b.after(g.recheckAfterMs);
     b.phase(g.phase, g.reason, g.message);

@@ -26,9 +26,9 @@ export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Obse
     // A first rollout with nothing in its way is news once, when it succeeds,
     // like a new object healthy from birth: at a thousand new Releases the
     // start Events alone would be a thousand writes.
-    const quiet = !current.stableRevision && !spec.expand && !shutGate(b);
-    startRollout(b, { quiet });
-    return (b.status.phase === 'Pending' ? gate(b, { starting: true }) : b).done();
+    const shut = shutGate(b);
+    startRollout(b, { quiet: !current.stableRevision && !spec.expand && !shut });
+    return (b.status.phase === 'Pending' ? gate(b, { starting: true, shut }) : b).done();
   }
 
   const { phase = 'Pending' } = current;
