@@ -251,6 +251,7 @@ export interface EnvironmentRelease {
     | 'BackingUp'
     | 'Migrating'
     | 'Deploying'
+    | 'Verifying'
     | 'Shifting'
     | 'Baking'
     | 'Contracting'

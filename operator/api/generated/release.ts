@@ -2,7 +2,7 @@
 import type { V1ObjectMeta, V1PodTemplateSpec } from '@kubernetes/client-node';
 import type { Condition, LocalObjectReference, SecretKeySelector } from './common.js';
 /**
- * A Release rolls one application out blue/green in one namespace: expand and contract migrations around gradual traffic shifting, with promote and abort by annotation. Metric analysis and automatic rollback are not implemented yet.
+ * A Release rolls one application out blue/green in one namespace: expand and contract migrations around gradual traffic shifting, an optional verification Job before any traffic moves, RollbackPolicy analysis with automatic rollback, and promote and abort by annotation.
  */
 export interface Release {
   apiVersion: 'cutover.dev/v1alpha1';
@@ -52,7 +52,11 @@ export interface ReleaseSpec {
    */
   migrations?: Migrations;
   /**
-   * RollbackPolicy to evaluate at each step. Defaults to the Environment's. Not enforced yet: it must exist, but it is never evaluated and nothing rolls back automatically.
+   * A Job run once per revision after the new slot is available and before any traffic moves, against the Service <application>-preview (its URL in CUTOVER_PREVIEW_URL; CUTOVER_APP, CUTOVER_VERSION and CUTOVER_SLOT are set too). Its failure fails the rollout with the container's termination message.
+   */
+  verify?: Verification;
+  /**
+   * RollbackPolicy evaluated at each traffic step and during the bake; a breach rolls the Release back. Defaults to the Environment's; without one, steps advance on time alone.
    */
   rollbackPolicyRef?: LocalObjectReference;
   /**
@@ -109,7 +113,7 @@ export interface TrafficPolicy {
    */
   steps?: number[];
   /**
-   * Time held at each step before the next one. Defaults to the Environment's spec.defaults.traffic.stepDuration. No RollbackPolicy is evaluated during the hold yet.
+   * Time held at each step before the next one, while the RollbackPolicy is evaluated. Defaults to the Environment's spec.defaults.traffic.stepDuration.
    */
   stepDuration?: string;
 }
@@ -192,6 +196,29 @@ export interface ContractMigration {
 }
 
 /**
+ * A Job run once per revision after the new slot is available and before any traffic moves, against the Service <application>-preview (its URL in CUTOVER_PREVIEW_URL; CUTOVER_APP, CUTOVER_VERSION and CUTOVER_SLOT are set too). Its failure fails the rollout with the container's termination message.
+ */
+export interface Verification {
+  /**
+   * Container image of the verification suite.
+   */
+  image: string;
+  /**
+   * Entrypoint; the image default when unset.
+   */
+  command?: string[];
+  /**
+   * Arguments; the image default when unset.
+   */
+  args?: string[];
+  /**
+   * Deadline for the Job; exceeding it fails the rollout.
+   * @default "5m"
+   */
+  timeout?: string;
+}
+
+/**
  * Observed state of the Release, written by the operator.
  */
 export interface ReleaseStatus {
@@ -260,11 +287,15 @@ export interface ReleaseStatus {
    */
   migrations?: ReleaseStatusMigrations;
   /**
-   * Latest RollbackPolicy evaluation. Not written yet: metric analysis is not implemented.
+   * Progress of one Job: a migration or the verification.
+   */
+  verification?: MigrationStatus;
+  /**
+   * RollbackPolicy analysis of the rollout in progress. Written when the verdict or the count of breaches in a row changes, and at each step, not at every interval.
    */
   analysis?: ReleaseStatusAnalysis;
   /**
-   * Why the last rollback happened. Today only the cutover.dev/abort annotation starts one; rollback from analysis is not implemented yet.
+   * Why the last rollback happened: the abort annotation, a breach of the RollbackPolicy, or a failed verification.
    */
   rollback?: ReleaseStatusRollback;
   /**
@@ -283,6 +314,7 @@ export type ReleasePhase =
   | 'BackingUp'
   | 'Migrating'
   | 'Deploying'
+  | 'Verifying'
   | 'Shifting'
   | 'Baking'
   | 'Contracting'
@@ -298,25 +330,29 @@ export type Slot = 'blue' | 'green';
  */
 export interface ReleaseStatusMigrations {
   /**
-   * Progress of one migration.
+   * Progress of one Job: a migration or the verification.
    */
   expand?: MigrationStatus;
   /**
-   * Progress of one migration.
+   * Progress of one Job: a migration or the verification.
    */
   contract?: MigrationStatus;
+  /**
+   * Progress of one Job: a migration or the verification.
+   */
+  down?: MigrationStatus;
 }
 
 /**
- * Progress of one migration.
+ * Progress of one Job: a migration or the verification.
  */
 export interface MigrationStatus {
   /**
-   * Where the migration is.
+   * Where the Job is.
    */
   phase?: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Skipped';
   /**
-   * Name of the migration Job, deterministic per release revision.
+   * Name of the Job, deterministic per release revision.
    */
   job?: string;
   /**
@@ -334,7 +370,7 @@ export interface MigrationStatus {
 }
 
 /**
- * Latest RollbackPolicy evaluation. Not written yet: metric analysis is not implemented.
+ * RollbackPolicy analysis of the rollout in progress. Written when the verdict or the count of breaches in a row changes, and at each step, not at every interval.
  */
 export interface ReleaseStatusAnalysis {
   /**
@@ -342,11 +378,23 @@ export interface ReleaseStatusAnalysis {
    */
   policy?: string;
   /**
+   * Verdict of the last evaluation that changed something.
+   */
+  verdict?: 'Pass' | 'Fail' | 'Inconclusive';
+  /**
+   * The verdict in words: what breached, or why it was Inconclusive.
+   */
+  message?: string;
+  /**
    * Breaching evaluations in a row.
    */
   consecutiveFailures?: number;
   /**
-   * When the policy was last evaluated.
+   * Evaluations of this rollout so far, as of lastEvaluation.
+   */
+  evaluations?: number;
+  /**
+   * When the recorded evaluation ran.
    */
   lastEvaluation?: string;
   /**
@@ -372,17 +420,25 @@ export interface Measurement {
    */
   threshold?: string;
   /**
+   * The stable slot's value, for a trigger relative to it.
+   */
+  baseline?: string;
+  /**
    * Verdict of this reading.
    */
   result?: 'Pass' | 'Fail' | 'Inconclusive';
+  /**
+   * Why the reading is Inconclusive.
+   */
+  reason?: string;
 }
 
 /**
- * Why the last rollback happened. Today only the cutover.dev/abort annotation starts one; rollback from analysis is not implemented yet.
+ * Why the last rollback happened: the abort annotation, a breach of the RollbackPolicy, or a failed verification.
  */
 export interface ReleaseStatusRollback {
   /**
-   * What started it: Aborted is the cutover.dev/abort annotation.
+   * What started it: Aborted is the cutover.dev/abort annotation, AnalysisFailed a breach of the RollbackPolicy, VerificationFailed the verification Job.
    */
   cause?: RollbackCause;
   /**
@@ -390,7 +446,7 @@ export interface ReleaseStatusRollback {
    */
   reason?: string;
   /**
-   * Trigger that breached.
+   * Name of the trigger that breached.
    */
   metric?: string;
   /**

@@ -39,6 +39,7 @@ export const RELEASE_PHASES = [
   'BackingUp',
   'Migrating',
   'Deploying',
+  'Verifying',
   'Shifting',
   'Baking',
   'Contracting',
@@ -51,7 +52,7 @@ export const RELEASE_PHASES = [
 export const MIGRATION_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Skipped'] as const;
 export const ROLLOUT_OUTCOMES = ['Succeeded', 'RolledBack', 'Failed', 'Aborted'] as const;
 export const MEASUREMENT_RESULTS = ['Pass', 'Fail', 'Inconclusive'] as const;
-/** What started a rollback: a person (the abort annotation) or, later, analysis and verification. */
+/** What started a rollback: a person (the abort annotation), the RollbackPolicy's analysis, or the verification Job. */
 export const ROLLBACK_CAUSES = ['Aborted', 'AnalysisFailed', 'VerificationFailed'] as const;
 
 // Deployments are named <application>-blue / <application>-green, and a
@@ -174,7 +175,7 @@ const spec = obj('Desired state of the Release.', {
           "Percentages of traffic on the new version, strictly increasing, each 1-100, ending at 100. Defaults to the Environment's spec.defaults.traffic.steps.",
         ),
         stepDuration: stepDuration(
-          "Time held at each step before the next one. Defaults to the Environment's spec.defaults.traffic.stepDuration. No RollbackPolicy is evaluated during the hold yet.",
+          "Time held at each step before the next one, while the RollbackPolicy is evaluated. Defaults to the Environment's spec.defaults.traffic.stepDuration.",
         ),
       },
       {
@@ -211,8 +212,23 @@ const spec = obj('Desired state of the Release.', {
       },
     ),
   ),
+  verify: named(
+    'Verification',
+    obj(
+      "A Job run once per revision after the new slot is available and before any traffic moves, against the Service <application>-preview (its URL in CUTOVER_PREVIEW_URL; CUTOVER_APP, CUTOVER_VERSION and CUTOVER_SLOT are set too). Its failure fails the rollout with the container's termination message.",
+      {
+        image: required(str('Container image of the verification suite.', { minLength: 1, maxLength: 1024 })),
+        command: list('Entrypoint; the image default when unset.', str('One argument.'), { maxItems: 64 }),
+        args: list('Arguments; the image default when unset.', str('One argument.'), { maxItems: 64 }),
+        timeout: duration('Deadline for the Job; exceeding it fails the rollout.', {
+          default: '5m',
+          atLeast: '1s',
+        }),
+      },
+    ),
+  ),
   rollbackPolicyRef: ref(
-    "RollbackPolicy to evaluate at each step. Defaults to the Environment's. Not enforced yet: it must exist, but it is never evaluated and nothing rolls back automatically.",
+    "RollbackPolicy evaluated at each traffic step and during the bake; a breach rolls the Release back. Defaults to the Environment's; without one, steps advance on time alone.",
     'RollbackPolicy',
   ),
   backupPolicyRef: ref(
@@ -231,9 +247,9 @@ const spec = obj('Desired state of the Release.', {
 
 const migrationStatus = named(
   'MigrationStatus',
-  obj('Progress of one migration.', {
-    phase: enumOf('Where the migration is.', MIGRATION_PHASES),
-    job: objectName('Name of the migration Job, deterministic per release revision.'),
+  obj('Progress of one Job: a migration or the verification.', {
+    phase: enumOf('Where the Job is.', MIGRATION_PHASES),
+    job: objectName('Name of the Job, deterministic per release revision.'),
     startedAt: timestamp('When the Job started.'),
     finishedAt: timestamp('When the Job finished.'),
     message: str('Details of the last failure, if any.', { maxLength: 4096 }),
@@ -269,34 +285,47 @@ const status = obj('Observed state of the Release, written by the operator.', {
   migrations: obj('Progress of the migrations of the rollout in progress.', {
     expand: migrationStatus,
     contract: migrationStatus,
+    down: migrationStatus,
   }),
-  analysis: obj('Latest RollbackPolicy evaluation. Not written yet: metric analysis is not implemented.', {
-    policy: objectName('RollbackPolicy evaluated.'),
-    consecutiveFailures: int32('Breaching evaluations in a row.', { minimum: 0 }),
-    lastEvaluation: timestamp('When the policy was last evaluated.'),
-    lastMeasurements: list(
-      'Readings of the last evaluation, one per trigger.',
-      named(
-        'Measurement',
-        obj('One trigger reading.', {
-          trigger: required(str('Trigger name.', { maxLength: 63 })),
-          value: str('Measured value, formatted like the threshold.', { maxLength: 64 }),
-          threshold: str('Threshold it was compared with.', { maxLength: 64 }),
-          result: enumOf('Verdict of this reading.', MEASUREMENT_RESULTS),
-        }),
+  verification: migrationStatus,
+  analysis: obj(
+    'RollbackPolicy analysis of the rollout in progress. Written when the verdict or the count of breaches in a row changes, and at each step, not at every interval.',
+    {
+      policy: objectName('RollbackPolicy evaluated.'),
+      verdict: enumOf('Verdict of the last evaluation that changed something.', MEASUREMENT_RESULTS),
+      message: str('The verdict in words: what breached, or why it was Inconclusive.', { maxLength: 1024 }),
+      consecutiveFailures: int32('Breaching evaluations in a row.', { minimum: 0 }),
+      evaluations: int32('Evaluations of this rollout so far, as of lastEvaluation.', { minimum: 0 }),
+      lastEvaluation: timestamp('When the recorded evaluation ran.'),
+      lastMeasurements: list(
+        'Readings of the last evaluation, one per trigger.',
+        named(
+          'Measurement',
+          obj('One trigger reading.', {
+            trigger: required(str('Trigger name.', { maxLength: 63 })),
+            value: str('Measured value, formatted like the threshold.', { maxLength: 64 }),
+            threshold: str('Threshold it was compared with.', { maxLength: 64 }),
+            baseline: str("The stable slot's value, for a trigger relative to it.", { maxLength: 64 }),
+            result: enumOf('Verdict of this reading.', MEASUREMENT_RESULTS),
+            reason: str('Why the reading is Inconclusive.', { maxLength: 256 }),
+          }),
+        ),
+        { maxItems: 32 },
       ),
-      { maxItems: 20 },
-    ),
-  }),
+    },
+  ),
   rollback: obj(
-    'Why the last rollback happened. Today only the cutover.dev/abort annotation starts one; rollback from analysis is not implemented yet.',
+    'Why the last rollback happened: the abort annotation, a breach of the RollbackPolicy, or a failed verification.',
     {
       cause: named(
         'RollbackCause',
-        enumOf('What started it: Aborted is the cutover.dev/abort annotation.', ROLLBACK_CAUSES),
+        enumOf(
+          'What started it: Aborted is the cutover.dev/abort annotation, AnalysisFailed a breach of the RollbackPolicy, VerificationFailed the verification Job.',
+          ROLLBACK_CAUSES,
+        ),
       ),
       reason: str('Short explanation.', { maxLength: 1024 }),
-      metric: str('Trigger that breached.', { maxLength: 63 }),
+      metric: str('Name of the trigger that breached.', { maxLength: 63 }),
       value: str('Measured value.', { maxLength: 64 }),
       threshold: str('Threshold it breached.', { maxLength: 64 }),
       at: timestamp('When the rollback started.'),
@@ -326,7 +355,7 @@ export const release = customResourceDefinition({
   plural: 'releases',
   shortName: 'rel',
   description:
-    'A Release rolls one application out blue/green in one namespace: expand and contract migrations around gradual traffic shifting, with promote and abort by annotation. Metric analysis and automatic rollback are not implemented yet.',
+    'A Release rolls one application out blue/green in one namespace: expand and contract migrations around gradual traffic shifting, an optional verification Job before any traffic moves, RollbackPolicy analysis with automatic rollback, and promote and abort by annotation.',
   printerColumns: [
     { name: 'App', type: 'string', jsonPath: '.spec.application', description: 'Application name.' },
     { name: 'Env', type: 'string', jsonPath: '.spec.environmentRef.name', description: 'Environment.' },

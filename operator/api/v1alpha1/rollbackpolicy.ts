@@ -15,6 +15,7 @@ import {
   readyColumn,
   required,
   rule,
+  secretKeyRef,
   str,
   timestamp,
 } from '../schema.js';
@@ -22,6 +23,7 @@ import {
 export const BUILTIN_SIGNALS = ['LatencyP95', 'ErrorRate', 'CPU', 'Memory', 'DatabasePool'] as const;
 export const INCONCLUSIVE_ACTIONS = ['Pause', 'Rollback', 'Continue'] as const;
 export const DATABASE_ROLLBACK_ACTIONS = ['None', 'RunDownMigrations'] as const;
+export const BASELINES = ['Stable'] as const;
 
 const THRESHOLD = '^[0-9]+(\\.[0-9]+)?(ms|s|%)$';
 // The number in front of the unit, for the positivity check. Only evaluated
@@ -32,7 +34,7 @@ const GUARD = `!has(self.builtin) || !has(self.threshold) || !self.threshold.mat
 const trigger = named(
   'Trigger',
   obj(
-    'One signal that counts as a breach. Set exactly one of builtin (with threshold) or query (with above and/or below).',
+    'One signal that counts as a breach. Set exactly one of builtin (with threshold and/or relativeTo) or query (with above, below and/or relativeTo).',
     {
       name: required(
         str('Unique name of the trigger.', {
@@ -55,22 +57,51 @@ const trigger = named(
       ),
       above: num('A query result greater than this is a breach.', { minimum: 0 }),
       below: num('A query result less than this is a breach.', { minimum: 0, exclusiveMinimum: true }),
+      relativeTo: enumOf(
+        'Also compare the new slot with the stable slot over the same window: Stable reads the same signal for the stable slot and its version, and a value more than maxIncrease above it is a breach.',
+        BASELINES,
+      ),
+      maxIncrease: str(
+        'Largest allowed increase of the new slot over the stable slot, as a percentage of the stable value, e.g. 10%. Required with relativeTo.',
+        { pattern: '^[0-9]+(\\.[0-9]+)?%$', maxLength: 16 },
+      ),
+      databaseSecretRef: secretKeyRef(
+        "DatabasePool only: the Secret key holding the PostgreSQL URL to read pg_stat_activity from. Defaults to the Release's spec.migrations.databaseSecretRef.",
+      ),
     },
     {
       rules: [
         rule('has(self.builtin) != has(self.query)', `${PATH} must set exactly one of builtin or query`),
-        rule('!has(self.builtin) || has(self.threshold)', `${PATH}.threshold is required with builtin`, {
-          fieldPath: '.threshold',
-          reason: 'FieldValueRequired',
-        }),
+        rule(
+          '!has(self.builtin) || has(self.threshold) || has(self.relativeTo)',
+          `${PATH}.threshold (or relativeTo with maxIncrease) is required with builtin`,
+          { fieldPath: '.threshold', reason: 'FieldValueRequired' },
+        ),
+        rule(
+          'has(self.relativeTo) == has(self.maxIncrease)',
+          `${PATH}.relativeTo and maxIncrease go together`,
+          {
+            fieldPath: '.maxIncrease',
+          },
+        ),
+        rule(
+          "!has(self.relativeTo) || !has(self.builtin) || self.builtin != 'DatabasePool'",
+          `${PATH}.relativeTo does not apply to DatabasePool: both slots share one database`,
+          { fieldPath: '.relativeTo' },
+        ),
+        rule(
+          "!has(self.databaseSecretRef) || (has(self.builtin) && self.builtin == 'DatabasePool')",
+          `${PATH}.databaseSecretRef applies only to DatabasePool triggers`,
+          { fieldPath: '.databaseSecretRef' },
+        ),
         rule(
           '!has(self.threshold) || has(self.builtin)',
           `${PATH}.threshold applies only to builtin triggers; query triggers use above or below`,
           { fieldPath: '.threshold' },
         ),
         rule(
-          '!has(self.query) || has(self.above) || has(self.below)',
-          `${PATH}: a query trigger needs above, below or both`,
+          '!has(self.query) || has(self.above) || has(self.below) || has(self.relativeTo)',
+          `${PATH}: a query trigger needs above, below or relativeTo`,
           { fieldPath: '.query', reason: 'FieldValueRequired' },
         ),
         rule(
@@ -102,37 +133,43 @@ const trigger = named(
 
 const spec = obj('Desired state of the RollbackPolicy.', {
   prometheus: required(
-    obj('Prometheus server the signals are to be read from (not queried yet).', {
+    obj('Prometheus server the signals are read from, over its HTTP API.', {
       address: required(
         str('Base URL, e.g. http://prometheus.monitoring:9090.', {
           pattern: '^https?://[^\\s]+$',
           maxLength: 2048,
         }),
       ),
-      timeout: duration('Timeout of one query.', { default: '5s', atLeast: '1ms' }),
+      timeout: duration('Timeout of one query; a query that times out is retried once, then Inconclusive.', {
+        default: '5s',
+        atLeast: '1ms',
+      }),
     }),
   ),
-  interval: duration('Time between evaluations.', { default: '30s', atLeast: '1s' }),
-  failureLimit: int32(
-    'Consecutive breaching evaluations that are to trigger a rollback (not enforced yet).',
+  interval: duration('Time between evaluations while traffic shifts and during the bake.', {
+    default: '30s',
+    atLeast: '1s',
+  }),
+  failureLimit: int32('Consecutive breaching evaluations that roll the Release back.', {
+    minimum: 1,
+    maximum: 100,
+    default: 2,
+  }),
+  minRequestRate: num(
+    'Requests per second to the new slot below which LatencyP95 and ErrorRate are Inconclusive rather than a pass.',
     {
-      minimum: 1,
-      maximum: 100,
-      default: 2,
+      minimum: 0,
+      default: 1,
     },
   ),
-  minRequestRate: num('Requests per second below which an evaluation is Inconclusive rather than a pass.', {
-    minimum: 0,
-    default: 1,
-  }),
   onInconclusive: enumOf(
-    'What an Inconclusive evaluation does: Pause holds the step, Rollback treats it as a breach, Continue treats it as a pass.',
+    'What an Inconclusive evaluation does: Pause holds the step and keeps evaluating, Rollback counts it as a breach, Continue lets the step time run on (a step still never advances on an Inconclusive evaluation).',
     INCONCLUSIVE_ACTIONS,
     { default: 'Pause' },
   ),
   triggers: required(
     list(
-      'Signals to evaluate at each interval; any breach counts toward failureLimit. Not enforced yet: never evaluated.',
+      'Signals evaluated at each interval; an evaluation with any breach counts toward failureLimit.',
       trigger,
       {
         minItems: 1,
@@ -146,7 +183,7 @@ const spec = obj('Desired state of the RollbackPolicy.', {
     'What happens to the database on rollback.',
     {
       onRollback: enumOf(
-        'RunDownMigrations is to run the down migrations of the expand step, and only while contract has not run; None leaves the schema alone. Not enforced yet: no rollback runs down migrations.',
+        "RunDownMigrations runs the down files of exactly the versions the rolled-back revision's expand applied, after traffic is back on the stable slot, and only while the contract has not started; every expand file then needs its .down.sql, checked before the expand runs. None leaves the schema alone.",
         DATABASE_ROLLBACK_ACTIONS,
         { default: 'None' },
       ),
@@ -157,10 +194,8 @@ const spec = obj('Desired state of the RollbackPolicy.', {
 
 const status = obj('Observed state of the RollbackPolicy, written by the operator.', {
   observedGeneration: observedGeneration(),
-  conditions: conditions(
-    'Ready (the spec was admitted; Prometheus is not contacted yet), Enforced (False: the policy is never evaluated yet), Reconciling, Stalled',
-  ),
-  lastChecked: timestamp('When Prometheus and the queries were last checked. Not written yet.'),
+  conditions: conditions('Ready (Prometheus answered a probe query recently), Reconciling, Stalled'),
+  lastChecked: timestamp('When Prometheus was last probed, written when the result changes.'),
 });
 
 export const rollbackPolicy = customResourceDefinition({
@@ -168,7 +203,7 @@ export const rollbackPolicy = customResourceDefinition({
   plural: 'rollbackpolicies',
   shortName: 'rbp',
   description:
-    'A RollbackPolicy says which live signals, read from Prometheus while traffic shifts, are to roll a Release back. Not implemented yet: nothing queries Prometheus and no Release rolls back automatically (condition Enforced).',
+    'A RollbackPolicy says which live signals, read from Prometheus while traffic shifts and during the bake, roll a Release back, and whether its down migrations run.',
   printerColumns: [
     {
       name: 'Interval',
@@ -180,7 +215,7 @@ export const rollbackPolicy = customResourceDefinition({
       name: 'Failure-Limit',
       type: 'integer',
       jsonPath: '.spec.failureLimit',
-      description: 'Consecutive breaches that are to trigger a rollback (not enforced yet).',
+      description: 'Consecutive breaches that roll a Release back.',
     },
     {
       name: 'On-Inconclusive',

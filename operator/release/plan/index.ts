@@ -55,6 +55,8 @@ export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Obse
       return migrate(b, 'expand').done();
     case 'Deploying':
       return deploy(b).done();
+    case 'Verifying':
+      return b.done();
     case 'Shifting':
       return shift(b).done();
     case 'Baking':
