@@ -26,6 +26,11 @@ export interface RollbackPolicySpec {
    */
   interval?: string;
   /**
+   * Range over which rates and the latency quantile are computed ([window] in the queries); at least two scrape intervals of the application, or the rates are empty and every evaluation Inconclusive.
+   * @default "1m"
+   */
+  window?: string;
+  /**
    * Consecutive breaching evaluations that roll the Release back.
    * @default 2
    */
@@ -36,7 +41,7 @@ export interface RollbackPolicySpec {
    */
   minRequestRate?: number;
   /**
-   * What an Inconclusive evaluation does: Pause holds the step and keeps evaluating, Rollback counts it as a breach, Continue lets the step time run on (a step still never advances on an Inconclusive evaluation).
+   * What an Inconclusive evaluation at the end of a step does: Pause holds the step and keeps evaluating until one passes; Continue moves on to the next traffic step, but promotion and the contract still wait for a passing evaluation; Rollback counts it as a breach.
    * @default "Pause"
    */
   onInconclusive?: 'Pause' | 'Rollback' | 'Continue';

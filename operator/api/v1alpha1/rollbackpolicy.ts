@@ -150,6 +150,10 @@ const spec = obj('Desired state of the RollbackPolicy.', {
     default: '30s',
     atLeast: '1s',
   }),
+  window: duration(
+    'Range over which rates and the latency quantile are computed ([window] in the queries); at least two scrape intervals of the application, or the rates are empty and every evaluation Inconclusive.',
+    { default: '1m', atLeast: '1s' },
+  ),
   failureLimit: int32('Consecutive breaching evaluations that roll the Release back.', {
     minimum: 1,
     maximum: 100,
@@ -163,7 +167,7 @@ const spec = obj('Desired state of the RollbackPolicy.', {
     },
   ),
   onInconclusive: enumOf(
-    'What an Inconclusive evaluation does: Pause holds the step and keeps evaluating, Rollback counts it as a breach, Continue lets the step time run on (a step still never advances on an Inconclusive evaluation).',
+    'What an Inconclusive evaluation at the end of a step does: Pause holds the step and keeps evaluating until one passes; Continue moves on to the next traffic step, but promotion and the contract still wait for a passing evaluation; Rollback counts it as a breach.',
     INCONCLUSIVE_ACTIONS,
     { default: 'Pause' },
   ),
