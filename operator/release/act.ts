@@ -8,7 +8,7 @@ import { createOnce, remove, scale } from '../runtime/apply.js';
 import type { KubeClient } from '../runtime/client.js';
 import { recordEvent } from '../runtime/status.js';
 import { previewServiceName, slotName, stableServiceName } from './names.js';
-import { migrationJob, services, slotDeployment } from './objects.js';
+import { downMigrationJob, migrationJob, services, slotDeployment, verifyJob } from './objects.js';
 import type { Action, Observation, RolloutSpec } from './plan/index.js';
 import { HTTPROUTES, weightPatch, type HTTPRoute } from './traffic/route.js';
 import { readRoute } from './observe.js';
@@ -53,7 +53,12 @@ export async function act(
         route = await setWeight(client, rel, route, a.weight);
         break;
       case 'CreateJob': {
-        const job = migrationJob(rel, a.phase, a.name, spec.revision, ctx.migrateImage);
+        const job =
+          a.kind === 'verify'
+            ? verifyJob(rel, a.name, spec.revision, a.slot)
+            : a.kind === 'down'
+              ? downMigrationJob(rel, a.name, spec.revision, ctx.migrateImage)
+              : migrationJob(rel, a.kind, a.name, spec.revision, ctx.migrateImage);
         const target = { apiVersion: 'batch/v1', resource: 'jobs', namespace, name: a.name };
         await createOnce(client, target, job as KubernetesObject, rel);
         break;

@@ -9,7 +9,10 @@ import type { Logger } from '../runtime/log.js';
 import { keyOf, type Controller, type InformerRef, type Manager } from '../runtime/manager.js';
 import type { OperatorMetrics } from '../runtime/metrics.js';
 import { writeStatus } from '../runtime/status.js';
+import { createAnalyzer } from '../rollback/analyze.js';
+import { createPrometheusClient } from '../rollback/prometheus.js';
 import { act, type ActContext } from './act.js';
+import { AnalysisSchedule, SecretCache, type Analyzer } from './analysis.js';
 import { ReleaseMetrics } from './metrics.js';
 import { DEFAULT_MIGRATE_IMAGE } from './objects.js';
 import { observe, type Sources } from './observe.js';
@@ -27,6 +30,8 @@ export interface ReleaseControllerOptions {
   migrateImage?: string;
   /** The clock every plan reads; tests and benchmarks may move it. */
   now?: () => Date;
+  /** What evaluates RollbackPolicies; the real one queries Prometheus and PostgreSQL. */
+  analyzer?: Analyzer;
 }
 
 export function releaseController(
@@ -42,14 +47,22 @@ export function releaseController(
     services: owned('v1', 'services', 'Service'),
     jobs: owned('batch/v1', 'jobs', 'Job'),
   };
+  const now = opts.now ?? (() => new Date());
+  const schedule = new AnalysisSchedule();
   const sources: Sources = {
     client: m.client,
-    now: opts.now ?? (() => new Date()),
+    now,
     deployments: m.informer<V1Deployment & KubernetesObject>(refs.deployments),
     services: m.informer<V1Service & KubernetesObject>(refs.services),
     jobs: m.informer<V1Job & KubernetesObject>(refs.jobs),
     rollbackPolicies: m.informer<RollbackPolicy>(ROLLBACK_POLICIES),
     backupPolicies: m.informer<BackupPolicy>(BACKUP_POLICIES),
+    analysis: {
+      client: m.client,
+      schedule,
+      secrets: new SecretCache(m.client, now),
+      analyzer: opts.analyzer ?? createAnalyzer({ prometheus: createPrometheusClient(), now }),
+    },
   };
   const rm = new ReleaseMetrics(metrics.registry);
   const ctx: ActContext = {
@@ -76,22 +89,24 @@ export function releaseController(
     ],
     async reconcile({ namespace, name }) {
       const rel = releases.get(name, namespace);
+      const key = `${namespace}/${name}`;
       // Being deleted: the garbage collector removes what it owns; nothing to roll out.
-      if (!rel || rel.metadata?.deletionTimestamp) return undefined;
+      if (!rel || rel.metadata?.deletionTimestamp) {
+        schedule.forget(key);
+        return undefined;
+      }
       const env = environments.get(rel.spec.environmentRef.name, namespace);
       const spec = resolveSpec(rel, env);
       const obs = await observe(sources, rel, spec, env);
       const plan = planRelease(spec, rel.status ?? {}, obs);
       const clears = plan.actions.filter((a) => a.type === 'ClearAnnotation');
-      await act(
-        ctx,
-        rel,
-        spec,
-        obs,
-        plan.actions.filter((a) => a.type !== 'ClearAnnotation'),
-      );
-      await writeStatus(m.client, RELEASES, rel, plan.status);
+      const effects = plan.actions.filter((a) => a.type !== 'ClearAnnotation');
+      if (plan.commitFirst) await writeStatus(m.client, RELEASES, rel, plan.status);
+      await act(ctx, rel, spec, obs, effects);
+      if (!plan.commitFirst) await writeStatus(m.client, RELEASES, rel, plan.status);
       await act(ctx, rel, spec, obs, clears);
+      if (plan.evaluateNow) schedule.force(key);
+      if (obs.analysis?.evaluation) rm.evaluated(obs.analysis.evaluation);
       rm.observe(rel, plan.status);
       if (plan.actions.length > 0)
         log.debug({ release: `${namespace}/${name}`, actions: plan.actions.map((a) => a.type) }, 'acted');

@@ -2,12 +2,15 @@
 // and a gauge that alerts while a contract migration has failed.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Release, ReleaseStatus } from '../api/generated/index.js';
+import type { Evaluation } from '../rollback/types.js';
 
 export class ReleaseMetrics {
   readonly rollouts: Counter<'outcome'>;
   readonly duration: Histogram<'outcome'>;
   readonly weight: Gauge<'namespace' | 'release'>;
   readonly degraded: Gauge<'namespace' | 'release'>;
+  readonly rollbacks: Counter<'cause' | 'trigger'>;
+  readonly evaluations: Counter<'result'>;
 
   constructor(registry: Registry) {
     this.rollouts = new Counter({
@@ -31,10 +34,26 @@ export class ReleaseMetrics {
     });
     this.degraded = new Gauge({
       name: 'cutover_release_degraded',
-      help: '1 while a Release is degraded (its contract migration failed): alert on it.',
+      help: '1 while a Release is degraded (its contract migration failed, or its RollbackPolicy breached after the contract started): alert on it.',
       labelNames: ['namespace', 'release'],
       registers: [registry],
     });
+    this.rollbacks = new Counter({
+      name: 'cutover_rollbacks_total',
+      help: 'Rollbacks started, by cause (Aborted, AnalysisFailed, VerificationFailed) and the trigger that breached ("" when none).',
+      labelNames: ['cause', 'trigger'],
+      registers: [registry],
+    });
+    this.evaluations = new Counter({
+      name: 'cutover_analysis_evaluations_total',
+      help: 'RollbackPolicy evaluations by verdict (Pass, Fail, Inconclusive).',
+      labelNames: ['result'],
+      registers: [registry],
+    });
+  }
+
+  evaluated(e: Evaluation): void {
+    this.evaluations.inc({ result: e.verdict });
   }
 
   /** Counts each newly recorded outcome once: the history grows by one entry per finished rollout. */
@@ -54,6 +73,10 @@ export class ReleaseMetrics {
           (Date.parse(after.finishedAt) - Date.parse(after.startedAt)) / 1000,
         );
       }
+    }
+    const rollback = next.rollback;
+    if (rollback?.at && rollback.at !== rel.status?.rollback?.at) {
+      this.rollbacks.inc({ cause: rollback.cause ?? 'Aborted', trigger: rollback.metric ?? '' });
     }
     if (next.canaryWeight !== undefined) this.weight.set(labels, next.canaryWeight);
     const degraded = next.conditions?.some((c) => c.type === 'Degraded' && c.status === 'True') ? 1 : 0;

@@ -14,7 +14,7 @@ export const previewServiceName = (app: string): string => `${app}-preview`;
 /** Job names fit the 63-character label value the Job controller copies onto pods. */
 export function jobName(
   app: string,
-  phase: 'expand' | 'contract',
+  phase: 'expand' | 'contract' | 'down' | 'verify',
   revision: string,
   attempt: number,
 ): string {

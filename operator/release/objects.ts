@@ -43,7 +43,7 @@ export function slotDeployment(rel: Release, slot: Slot, replicas: number, revis
   };
 }
 
-export function services(rel: Release, stable: Slot | 'both', preview?: Slot): V1Service[] {
+export function services(rel: Release, stable: Slot | 'both' | undefined, preview?: Slot): V1Service[] {
   const app = rel.spec.application;
   const port = rel.spec.service?.port ?? 80;
   const targetPort = rel.spec.service?.targetPort ?? port;
@@ -53,8 +53,10 @@ export function services(rel: Release, stable: Slot | 'both', preview?: Slot): V
     metadata: meta(rel, name),
     spec: { selector, ports: [{ name: 'http', port, targetPort }] },
   });
-  const stableService = svc(stableServiceName(app), stable === 'both' ? { app } : { app, slot: stable });
-  return preview ? [stableService, svc(previewServiceName(app), { app, slot: preview })] : [stableService];
+  const out: V1Service[] = [];
+  if (stable) out.push(svc(stableServiceName(app), stable === 'both' ? { app } : { app, slot: stable }));
+  if (preview) out.push(svc(previewServiceName(app), { app, slot: preview }));
+  return out;
 }
 
 /** The slot a Service's selector points at: a slot, both slots, or none of ours. */
@@ -73,6 +75,87 @@ const restrictedContainer = {
   capabilities: { drop: ['ALL'] },
 };
 
+/**
+ * The down migration of a rollback: the expand's own files, with their down
+ * halves, over exactly the versions this revision's expand recorded in the
+ * history table. Only the built-in runner knows which those are.
+ */
+export function downMigrationJob(
+  rel: Release,
+  name: string,
+  revision: string,
+  image = DEFAULT_MIGRATE_IMAGE,
+): V1Job {
+  const job = migrationJob(rel, 'expand', name, revision, image);
+  const pod = job.spec?.template.spec;
+  const container = pod?.containers[0];
+  if (!container || !pod?.volumes) throw new Error('a down migration needs expand.configMapRef');
+  container.command = [
+    'cutover',
+    'migrate',
+    '--dir',
+    '/migrations',
+    '--phase',
+    'contract',
+    '--down-revision',
+    revision,
+  ];
+  const labels = { 'cutover.dev/migration': 'down', 'cutover.dev/revision': revision };
+  return {
+    ...job,
+    metadata: { ...job.metadata, labels: { ...job.metadata?.labels, ...labels } },
+    spec: {
+      ...job.spec,
+      template: {
+        ...job.spec?.template,
+        metadata: { labels: { ...job.spec?.template.metadata?.labels, ...labels } },
+      },
+    },
+  } as V1Job;
+}
+
+/** The verification Job: the user's suite against the preview Service, before any traffic moves. */
+export function verifyJob(rel: Release, name: string, revision: string, slot: Slot): V1Job {
+  const v = rel.spec.verify;
+  if (!v) throw new Error('Release has no spec.verify');
+  const app = rel.spec.application;
+  const port = rel.spec.service?.port ?? 80;
+  const labels = { 'cutover.dev/verify': 'true', 'cutover.dev/revision': revision };
+  const env = {
+    CUTOVER_PREVIEW_URL: `http://${previewServiceName(app)}.${rel.metadata?.namespace ?? 'default'}.svc:${port}`,
+    CUTOVER_APP: app,
+    CUTOVER_VERSION: rel.spec.version,
+    CUTOVER_SLOT: slot,
+  };
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: meta(rel, name, labels),
+    spec: {
+      backoffLimit: 0,
+      activeDeadlineSeconds: Math.ceil(parseDuration(v.timeout ?? '5m') / 1000),
+      template: {
+        metadata: { labels: { ...MANAGED_BY, app, ...labels } },
+        spec: {
+          restartPolicy: 'Never',
+          securityContext: restrictedPod,
+          containers: [
+            {
+              name: 'verify',
+              image: v.image,
+              command: v.command,
+              args: v.args,
+              env: Object.entries(env).map(([name, value]) => ({ name, value })),
+              securityContext: restrictedContainer,
+              terminationMessagePolicy: 'FallbackToLogsOnError',
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
 export function migrationJob(
   rel: Release,
   phase: MigrationPhase,
@@ -89,7 +172,7 @@ export function migrationJob(
     name: 'migrate',
     image: native ? image : (step.image ?? image),
     ...(native
-      ? { command: ['cutover', 'migrate', '--dir', '/migrations', '--phase', phase] }
+      ? { command: ['cutover', 'migrate', '--dir', '/migrations', '--phase', phase, '--revision', revision] }
       : { command: step.command, args: step.args }),
     env: [
       {

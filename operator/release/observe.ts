@@ -14,12 +14,13 @@ import { ANNOTATIONS } from '../api/annotations.js';
 import { resolvePolicies } from '../api/defaults.js';
 import type { BackupPolicy, Environment, Release, RollbackPolicy, Slot } from '../api/generated/index.js';
 import type { GateFacts } from '../environment/gates.js';
-import { MigrationSetError, parseMigrationSet } from '../db/files.js';
+import { MigrationSetError, missingDownFiles, parseMigrationSet } from '../db/files.js';
 import { lintMigration } from '../db/lint.js';
 import { ownedBy } from '../runtime/apply.js';
 import { ApiError, type KubeClient } from '../runtime/client.js';
 import type { Informer } from '../runtime/informer.js';
 import { getOptional } from '../runtime/lookup.js';
+import { observeAnalysis, type AnalysisSources } from './analysis.js';
 import { jobName, previewServiceName, slotName, stableServiceName } from './names.js';
 import { selectedSlot } from './objects.js';
 import type { JobObservation, Observation, RolloutSpec, SlotObservation } from './plan/index.js';
@@ -36,7 +37,10 @@ export interface Sources {
   jobs: Cached<V1Job>;
   rollbackPolicies: Cached<RollbackPolicy>;
   backupPolicies: Cached<BackupPolicy>;
+  analysis: AnalysisSources;
 }
+
+const SETTLED = ['Succeeded', 'Failed', 'RolledBack'];
 
 export async function observe(
   src: Sources,
@@ -57,13 +61,20 @@ export async function observe(
     if (d && ownedBy(d, rel)) slots[slot] = slotObservation(d);
   }
   const jobs: Observation['jobs'] = {};
-  for (const m of ['expand', 'contract'] as const) {
-    const name = status.migrations?.[m]?.job ?? jobName(app, m, spec.revision, status.attempt ?? 0);
-    const job = src.jobs.get(name, ns);
-    if (job) jobs[m] = await jobObservation(src.client, job, rel);
+  const jobNames = {
+    expand: status.migrations?.expand?.job ?? jobName(app, 'expand', spec.revision, status.attempt ?? 0),
+    contract:
+      status.migrations?.contract?.job ?? jobName(app, 'contract', spec.revision, status.attempt ?? 0),
+    down: status.migrations?.down?.job,
+    verify: status.verification?.job,
+  };
+  for (const [kind, name] of Object.entries(jobNames) as Array<[keyof typeof jobNames, string | undefined]>) {
+    const job = name === undefined ? undefined : src.jobs.get(name, ns);
+    if (job) jobs[kind] = await jobObservation(src.client, job, rel);
   }
+  const now = src.now();
   const obs: Observation = {
-    now: src.now(),
+    now,
     slots,
     jobs,
     annotations: {
@@ -75,8 +86,17 @@ export async function observe(
     previewSelects: selectedSlot(src.services.get(previewServiceName(app), ns)) as Slot | undefined,
     gates: gateFacts(src, rel, env),
   };
+  const policyName = resolvePolicies(rel, env?.spec.defaults).rollback;
+  const rbp = policyName === undefined ? undefined : src.rollbackPolicies.get(policyName, ns);
+  if (current && rbp && !SETTLED.includes(phase ?? '')) {
+    obs.analysis = await observeAnalysis(src.analysis, rel, spec, rbp, now);
+  }
   if (current && (phase === 'Migrating' || phase === 'Pending') && !jobs.expand) {
-    obs.expandLint = await lintExpand(src.client, rel);
+    obs.expandLint = await lintExpand(
+      src.client,
+      rel,
+      obs.analysis?.downMigrations ? obs.analysis.policy : undefined,
+    );
   }
   // Only these moments read or move the route's weight; after promotion it is settled.
   const weighs =
@@ -149,8 +169,20 @@ async function failureMessage(client: KubeClient, job: V1Job, fallback: string |
   return fallback ?? 'the Job failed';
 }
 
-async function lintExpand(client: KubeClient, rel: Release): Promise<Observation['expandLint']> {
-  const ref = rel.spec.migrations?.expand?.configMapRef;
+/** `downPolicy`: the RollbackPolicy that will run the down files, which must then all exist. */
+async function lintExpand(
+  client: KubeClient,
+  rel: Release,
+  downPolicy: string | undefined,
+): Promise<Observation['expandLint']> {
+  const expand = rel.spec.migrations?.expand;
+  const needsDown =
+    downPolicy === undefined
+      ? ''
+      : `RollbackPolicy ${downPolicy} runs down migrations on rollback (database.onRollback: RunDownMigrations)`;
+  if (expand && !expand.configMapRef && needsDown)
+    return { invalid: `${needsDown}, which needs the built-in runner: expand.configMapRef, not an image` };
+  const ref = expand?.configMapRef;
   if (!ref) return undefined;
   const ns = rel.metadata?.namespace ?? '';
   const cm = await getOptional<V1ConfigMap>(client, 'v1', 'configmaps', ns, ref.name);
@@ -167,6 +199,13 @@ async function lintExpand(client: KubeClient, rel: Release): Promise<Observation
   } catch (err) {
     if (err instanceof MigrationSetError) return { invalid: `ConfigMap "${ref.name}": ${err.message}` };
     throw err;
+  }
+  const [missing] = needsDown ? missingDownFiles(set) : [];
+  if (missing) {
+    const down = missing.replace(/\.up\.sql$/, '.down.sql');
+    return {
+      invalid: `ConfigMap "${ref.name}": ${missing} has no ${down}; ${needsDown}, so every expand file needs one`,
+    };
   }
   // In the runner's order: by version.
   const findings = set

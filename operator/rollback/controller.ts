@@ -2,17 +2,31 @@ import type { RollbackPolicy } from '../api/generated/index.js';
 import { ROLLBACK_POLICIES } from '../api/kinds.js';
 import type { Clock, Controller, Manager } from '../runtime/manager.js';
 import { commitStatus } from '../runtime/reconcile.js';
-import { planRollbackPolicyStatus } from './plan.js';
+import { parseDuration } from '../runtime/duration.js';
+import { planRollbackPolicyStatus, type Probe } from './plan.js';
 
-export function rollbackPolicyController(m: Manager, { now = () => new Date() }: Clock = {}): Controller {
+/** How often a policy's Prometheus is probed: often enough that Ready means "recently". */
+export const PROBE_INTERVAL_MS = 60_000;
+
+export interface RollbackPolicyControllerOptions extends Clock {
+  probe: (address: string, timeoutMs: number) => Promise<Probe>;
+}
+
+export function rollbackPolicyController(
+  m: Manager,
+  { now = () => new Date(), probe }: RollbackPolicyControllerOptions,
+): Controller {
   const policies = m.informer<RollbackPolicy>(ROLLBACK_POLICIES);
   return {
     kind: 'RollbackPolicy',
     primary: ROLLBACK_POLICIES,
     async reconcile({ namespace, name }) {
       const rbp = policies.get(name, namespace);
-      if (rbp) await commitStatus(m.client, ROLLBACK_POLICIES, rbp, planRollbackPolicyStatus(rbp, now()));
-      return undefined;
+      if (!rbp) return undefined;
+      const { address, timeout = '5s' } = rbp.spec.prometheus;
+      const result = await probe(address, parseDuration(timeout));
+      await commitStatus(m.client, ROLLBACK_POLICIES, rbp, planRollbackPolicyStatus(rbp, result, now()));
+      return { requeueAfterMs: PROBE_INTERVAL_MS };
     },
   };
 }

@@ -1,47 +1,30 @@
-// RollbackPolicy status. The schema already rejects malformed triggers, so an
-// admitted policy is Ready in the sense that its spec is accepted. Nothing
-// evaluates it yet: no code queries Prometheus, so Ready must not claim the
-// server is reachable, and Enforced=False says the policy never acts.
-import { ENFORCED, NOT_IMPLEMENTED, notEnforcedMessage } from '../api/conditions.js';
+// RollbackPolicy status. The schema already rejects malformed triggers; Ready
+// says whether the policy's Prometheus answered the last probe, because a
+// policy whose server is unreachable holds every Release that uses it (their
+// evaluations are Inconclusive) rather than letting one promote unseen.
 import type { RollbackPolicy, RollbackPolicyStatus } from '../api/generated/index.js';
-import { setCondition, setHealth } from '../runtime/conditions.js';
+import { removeCondition, setHealth } from '../runtime/conditions.js';
+import { ENFORCED } from '../api/conditions.js';
 
-export function planRollbackPolicyStatus(rbp: RollbackPolicy, now: Date): RollbackPolicyStatus {
+export type Probe = { ok: true } | { ok: false; error: string };
+
+export function planRollbackPolicyStatus(rbp: RollbackPolicy, probe: Probe, now: Date): RollbackPolicyStatus {
   const prev = rbp.status ?? {};
   const generation = rbp.metadata?.generation;
   const n = rbp.spec.triggers.length;
   const triggers = `${n} trigger${n === 1 ? '' : 's'}`;
-  const conditions = setHealth(
-    prev.conditions,
-    {
-      state: 'Ready',
-      reason: 'Accepted',
-      message: `${triggers} accepted; Prometheus is not queried yet`,
-    },
-    generation,
-    now,
-  );
+  const health = probe.ok
+    ? { state: 'Ready' as const, reason: 'PrometheusReachable', message: `Prometheus answered; ${triggers}` }
+    : {
+        state: 'Stalled' as const,
+        reason: 'PrometheusUnreachable',
+        message: `Prometheus did not answer a probe query: ${probe.error}; Releases using this policy hold their steps (evaluations are Inconclusive)`,
+      };
   return {
     ...prev,
     observedGeneration: generation,
-    conditions: setCondition(
-      conditions,
-      {
-        type: ENFORCED,
-        status: 'False',
-        reason: NOT_IMPLEMENTED,
-        message: notEnforcedMessage(
-          [
-            `spec.triggers (${triggers})`,
-            'spec.failureLimit',
-            'spec.onInconclusive',
-            'spec.database.onRollback',
-          ],
-          'nothing queries Prometheus, so no Release is rolled back automatically',
-        ),
-      },
-      generation,
-      now,
-    ),
+    lastChecked: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    // Enforced=False said the policy was never evaluated; it is now.
+    conditions: removeCondition(setHealth(prev.conditions, health, generation, now), ENFORCED),
   };
 }

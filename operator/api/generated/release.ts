@@ -390,10 +390,6 @@ export interface ReleaseStatusAnalysis {
    */
   consecutiveFailures?: number;
   /**
-   * Evaluations of this rollout so far, as of lastEvaluation.
-   */
-  evaluations?: number;
-  /**
    * When the recorded evaluation ran.
    */
   lastEvaluation?: string;

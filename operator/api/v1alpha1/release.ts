@@ -295,7 +295,6 @@ const status = obj('Observed state of the Release, written by the operator.', {
       verdict: enumOf('Verdict of the last evaluation that changed something.', MEASUREMENT_RESULTS),
       message: str('The verdict in words: what breached, or why it was Inconclusive.', { maxLength: 1024 }),
       consecutiveFailures: int32('Breaching evaluations in a row.', { minimum: 0 }),
-      evaluations: int32('Evaluations of this rollout so far, as of lastEvaluation.', { minimum: 0 }),
       lastEvaluation: timestamp('When the recorded evaluation ran.'),
       lastMeasurements: list(
         'Readings of the last evaluation, one per trigger.',

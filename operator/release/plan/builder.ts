@@ -24,6 +24,8 @@ export const iso = (d: Date): string => d.toISOString();
 export class Builder {
   readonly actions: Action[] = [];
   requeueAfterMs: number | undefined;
+  private evaluate = false;
+  private commit = false;
   private current: ReleaseStatus;
 
   constructor(
@@ -129,7 +131,19 @@ export class Builder {
     return this.set({ conditions: setCondition(this.current.conditions, c, this.spec.generation, this.now) });
   }
 
-  migration(phase: MigrationPhase, patch: Partial<MigrationStatus>): this {
+  /** Ask for an evaluation on the next reconcile, which comes at once. */
+  evaluateNow(): this {
+    this.evaluate = true;
+    return this.after(0);
+  }
+
+  /** The status of this call is written before its actions run. */
+  commitFirst(): this {
+    this.commit = true;
+    return this;
+  }
+
+  migration(phase: MigrationPhase | 'down', patch: Partial<MigrationStatus>): this {
     const m = this.current.migrations ?? {};
     return this.set({ migrations: { ...m, [phase]: { ...m[phase], ...patch } } });
   }
@@ -146,7 +160,13 @@ export class Builder {
   }
 
   done(): Plan {
-    return { status: this.current, actions: this.actions, requeueAfterMs: this.requeueAfterMs };
+    return {
+      status: this.current,
+      actions: this.actions,
+      requeueAfterMs: this.requeueAfterMs,
+      ...(this.evaluate ? { evaluateNow: true } : {}),
+      ...(this.commit ? { commitFirst: true } : {}),
+    };
   }
 }
 

@@ -5,13 +5,15 @@
 // the next call, from the persisted status and fresh observation, carries on.
 import { ANNOTATIONS } from '../../api/annotations.js';
 import type { ReleaseStatus } from '../../api/generated/index.js';
+import { analyse } from './analysis.js';
 import { Builder, TERMINAL } from './builder.js';
 import { enforcement, gate, shutGate } from './gate.js';
 import { migrate } from './migrate.js';
-import { backUp, bake, settleOldSlot } from './promote.js';
+import { backUp, bake, followContract, settleOldSlot } from './promote.js';
 import { finishRollback, rollBack } from './rollback.js';
 import { deploy, shift } from './shift.js';
 import { retry, startRollout } from './start.js';
+import { verify } from './verify.js';
 import type { Observation, Plan, RolloutSpec } from './types.js';
 
 export type * from './types.js';
@@ -56,7 +58,7 @@ export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Obse
     case 'Deploying':
       return deploy(b).done();
     case 'Verifying':
-      return b.done();
+      return verify(b).done();
     case 'Shifting':
       return shift(b).done();
     case 'Baking':
@@ -64,12 +66,15 @@ export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Obse
     case 'BackingUp':
       return backUp(b).done();
     case 'Contracting':
+      // A breach now freezes the rollout instead of moving traffic (see rollBack).
+      if (analyse(b, { final: true }) === 'stopped') return b.done();
       return migrate(b, 'contract').done();
     case 'RollingBack':
       return finishRollback(b).done();
     case 'Succeeded':
       return settleOldSlot(b).done();
     case 'Failed':
+      return followContract(b).done();
     case 'RolledBack':
       return b.done();
   }

@@ -20,7 +20,7 @@ export function migrate(b: Builder, phase: MigrationPhase): Builder {
   if (!job) {
     if (phase === 'expand' && refuseExpand(b)) return b;
     b.migration(phase, { phase: 'Running', job: name, startedAt: iso(b.now) });
-    return b.act({ type: 'CreateJob', phase, name }).health(running);
+    return b.act({ type: 'CreateJob', kind: phase, name }).health(running);
   }
   if (!job.ownedByUs) {
     const message = `Job ${name} exists but is not owned by this Release; refusing to adopt it`;

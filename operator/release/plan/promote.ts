@@ -1,6 +1,7 @@
 // Promotion and what follows it: the new slot serves everything, the bake
 // holds before the contract migration, BackingUp sits between them, and the
 // previous slot is scaled away once scaleDownDelay has passed.
+import { analyse } from './analysis.js';
 import type { Builder } from './builder.js';
 import { iso } from './builder.js';
 
@@ -31,10 +32,14 @@ export function succeeded(b: Builder): Builder {
     .phase('Succeeded', 'RolloutSucceeded', `${b.spec.version} serves all traffic from the ${b.stable} slot`);
 }
 
+/** Baking: the new version serves everything; the analysis goes on, and the contract waits for a pass. */
 export function bake(b: Builder): Builder {
   const wait = (b.spec.contract?.afterMs ?? 0) - b.since(b.status.phaseStartedAt);
+  const verdict = analyse(b, { dueAt: wait > 0 ? undefined : b.now.getTime() + wait, final: true });
+  if (verdict === 'stopped') return b;
   settleOldSlot(b);
   if (wait > 0) return b.after(wait);
+  if (verdict === 'hold') return b;
   return backUp(b);
 }
 
@@ -58,4 +63,18 @@ export function settleOldSlot(b: Builder): Builder {
     b.event('Normal', 'ScaledDown', `the ${b.idle} slot is scaled to zero after scaleDownDelay`);
   }
   return b.set({ scaleDownAt: undefined });
+}
+
+/**
+ * Failed with the contract Job still running (a breach froze the rollout
+ * mid-contract): the Job is left to finish, and status says how it ended.
+ */
+export function followContract(b: Builder): Builder {
+  const contract = b.status.migrations?.contract;
+  const job = b.obs.jobs.contract;
+  if (contract?.phase !== 'Running' || !job || job.state === 'Running') return b;
+  const finishedAt = iso(b.now);
+  if (job.state === 'Failed')
+    return b.migration('contract', { phase: 'Failed', finishedAt, message: job.message ?? 'the Job failed' });
+  return b.migration('contract', { phase: 'Succeeded', finishedAt });
 }

@@ -1,7 +1,10 @@
-// One way back for every cause: the abort annotation today, failed analysis
-// and verification next. Traffic returns to the stable slot first (one route
-// patch, or the selector), then the failed slot is scaled away; RollingBack
-// holds until the cluster shows both, and RolledBack says so.
+// One way back for every cause: the abort annotation, a breach of the
+// RollbackPolicy, a failed verification. Traffic returns to the stable slot
+// first (one route patch, or the selector), then the failed slot is scaled
+// away, then, when the policy asks and the contract has not started, the down
+// migration of exactly what this revision's expand applied. RollingBack holds
+// until the cluster shows all of it, and RolledBack says so.
+import { jobName } from '../names.js';
 import type { Builder } from './builder.js';
 import { iso } from './builder.js';
 import type { RollbackRequest } from './types.js';
@@ -11,12 +14,8 @@ const RESETTLE_MS = 5_000;
 
 export function rollBack(b: Builder, req: RollbackRequest): Builder {
   const contract = b.status.migrations?.contract?.phase;
-  if (contract === 'Running' || contract === 'Succeeded' || contract === 'Failed') {
-    // Old code on a contracted schema is worse than the new code misbehaving.
-    const message = `${req.reason}; the contract migration has run: shifting traffic back would run the old version on the contracted schema; roll forward with a new version instead`;
-    b.event('Warning', 'ContractApplied', message);
-    return b.health({ state: 'Stalled', reason: 'ContractApplied', message });
-  }
+  if (contract === 'Running' || contract === 'Succeeded' || contract === 'Failed')
+    return contractApplied(b, req);
   if (b.status.phase === 'Baking') unpromote(b);
   restoreStable(b);
   if (b.hasStable && b.stable !== b.target) b.act({ type: 'ScaleSlot', slot: b.target, replicas: 0 });
@@ -24,14 +23,47 @@ export function rollBack(b: Builder, req: RollbackRequest): Builder {
     const job = b.status.migrations?.[m];
     if (job?.job && job.phase === 'Running') b.act({ type: 'DeleteJob', name: job.job });
   }
+  const verification = b.status.verification;
+  if (verification?.job && verification.phase === 'Running')
+    b.act({ type: 'DeleteJob', name: verification.job });
+  // Decided now and kept in status, so a policy edited mid-rollback changes nothing.
+  if (wantsDown(b)) {
+    b.migration('down', {
+      phase: 'Pending',
+      job: jobName(b.spec.app, 'down', b.spec.revision, b.status.attempt ?? 0),
+    });
+  }
   const { cause, reason, trigger, value, threshold } = req;
   b.set({
     canaryWeight: b.hasStable ? 0 : undefined,
     rollback: { cause, reason, metric: trigger, value, threshold, at: iso(b.now) },
   });
+  // A decision to roll back must survive a crash between the traffic patch and the status write.
+  if (cause !== 'Aborted') b.commitFirst();
   return b
     .record(cause === 'Aborted' ? 'Aborted' : 'RolledBack', { cause })
     .phase('RollingBack', cause, `${reason}; traffic is going back to the ${b.stable} slot`);
+}
+
+/** The expand ran (or may have, partly), and the policy asks for its down migration. */
+function wantsDown(b: Builder): boolean {
+  const expand = b.status.migrations?.expand?.phase;
+  return (b.obs.analysis?.downMigrations ?? false) && (expand === 'Running' || expand === 'Succeeded');
+}
+
+/**
+ * After the contract started, old code on a contracted schema is worse than the
+ * new code misbehaving. A person's abort is refused and the rollout goes on; a
+ * breach of the policy freezes it: traffic stays, the Release fails loudly.
+ */
+function contractApplied(b: Builder, req: RollbackRequest): Builder {
+  const message = `${req.reason}; the contract migration has started: shifting traffic back would run the old version on the contracted schema, so traffic stays on ${b.spec.version}; roll forward with a new version`;
+  if (req.cause === 'Aborted') {
+    b.event('Warning', 'ContractApplied', message);
+    return b.health({ state: 'Stalled', reason: 'ContractApplied', message });
+  }
+  b.condition({ type: 'Degraded', status: 'True', reason: 'ContractApplied', message });
+  return b.record('Failed', { cause: req.cause }).phase('Failed', 'ContractApplied', message);
 }
 
 /** The stable slot takes all traffic, in the way of the Release's traffic mode. */
@@ -56,19 +88,55 @@ function unpromote(b: Builder): void {
   });
 }
 
-/** RollingBack: done when traffic is on the stable slot and the failed slot asks for no pods. */
+/** RollingBack: done when traffic is on the stable slot, the failed slot asks for no pods, and any down migration ran. */
 export function finishRollback(b: Builder): Builder {
   const cause = b.status.rollback?.cause ?? 'Aborted';
+  if (b.hasStable && b.stable !== b.target) {
+    const target = b.obs.slots[b.target];
+    const pending = [
+      ...b.traffic.rollBack(b.view),
+      ...(target && target.replicas > 0 ? [{ type: 'ScaleSlot' as const, slot: b.target, replicas: 0 }] : []),
+    ];
+    if (pending.length > 0) {
+      const waited = b.since(b.status.phaseStartedAt);
+      if (waited >= RESETTLE_MS) b.act(...pending).after(RESETTLE_MS);
+      else b.after(RESETTLE_MS - waited);
+      return b;
+    }
+  }
   const done = `rolled back to the ${b.stable} slot (${b.status.stableVersion ?? 'no stable version'})`;
-  if (!b.hasStable || b.stable === b.target) return b.phase('RolledBack', cause, done);
-  const target = b.obs.slots[b.target];
-  const pending = [
-    ...b.traffic.rollBack(b.view),
-    ...(target && target.replicas > 0 ? [{ type: 'ScaleSlot' as const, slot: b.target, replicas: 0 }] : []),
-  ];
-  if (pending.length === 0) return b.phase('RolledBack', cause, done);
-  const waited = b.since(b.status.phaseStartedAt);
-  if (waited >= RESETTLE_MS) b.act(...pending).after(RESETTLE_MS);
-  else b.after(RESETTLE_MS - waited);
-  return b;
+  const down = b.status.migrations?.down;
+  if (!down?.job || down.phase === 'Succeeded' || down.phase === 'Failed')
+    return b.phase('RolledBack', cause, done);
+  return downMigration(b, down.job, cause, done);
+}
+
+/** Traffic is back and the failed slot gone: now the schema may follow. */
+function downMigration(b: Builder, name: string, cause: string, done: string): Builder {
+  const job = b.obs.jobs.down;
+  if (!job) {
+    if (b.status.migrations?.down?.phase === 'Pending') {
+      b.migration('down', { phase: 'Running', startedAt: iso(b.now) });
+      b.event(
+        'Normal',
+        'DownMigrationStarting',
+        `Job ${name} rolls back what the expand of ${b.spec.version} applied`,
+      );
+    }
+    return b.act({ type: 'CreateJob', kind: 'down', name });
+  }
+  if (!job.ownedByUs) {
+    const message = `Job ${name} exists but is not owned by this Release; the down migration did not run`;
+    b.migration('down', { phase: 'Failed', message });
+    return b.phase('RolledBack', 'DownMigrationFailed', `${done}; ${message}`);
+  }
+  if (job.state === 'Running') return b;
+  const finishedAt = iso(b.now);
+  if (job.state === 'Failed') {
+    const message = `down migration Job ${name} failed: ${job.message ?? 'no message'}; the expanded schema stays (the old version works with it)`;
+    b.migration('down', { phase: 'Failed', finishedAt, message });
+    return b.phase('RolledBack', 'DownMigrationFailed', `${done}; ${message}`);
+  }
+  b.migration('down', { phase: 'Succeeded', finishedAt });
+  return b.phase('RolledBack', cause, `${done}; the down migration of ${b.spec.version} ran`);
 }

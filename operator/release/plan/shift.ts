@@ -1,9 +1,11 @@
 // Deploying and Shifting: the target slot comes up with the new template, then
 // traffic moves to it step by step, each step held for stepDuration.
 import { ANNOTATIONS } from '../../api/annotations.js';
+import { analyse } from './analysis.js';
 import type { Builder } from './builder.js';
 import { iso } from './builder.js';
 import { promote } from './promote.js';
+import { verifying } from './verify.js';
 import { canaryReplicas } from '../traffic/index.js';
 
 /** A first rollout has nothing to shift from; Service mode switches all at once. */
@@ -45,6 +47,13 @@ export function deploy(b: Builder): Builder {
     b.after(spec.progressDeadlineMs - elapsed);
     return b.health({ state: 'Progressing', reason: 'Deploying', message: deployingMessage(b) });
   }
+  if (spec.verify && b.status.verification?.phase !== 'Succeeded') return verifying(b);
+  return firstStep(b);
+}
+
+/** The new slot is available (and verified): the first traffic step, or all at once. */
+export function firstStep(b: Builder): Builder {
+  const { obs } = b;
   if (!stepped(b)) return promote(b);
   if (obs.trafficProblem) {
     b.after(30_000);
@@ -86,6 +95,14 @@ export function shift(b: Builder): Builder {
   const weight = spec.steps[index] ?? 100;
   // Re-assert the step's weight: someone may have edited the route or scaled a slot.
   b.act(...b.traffic.setWeight(b.view, weight));
+  const held = b.since(b.status.stepStartedAt);
+  const over = !spec.paused && held >= spec.stepDurationMs;
+  // Full traffic is a promotion in all but name: it too waits for a passing evaluation.
+  const final = index + 1 >= spec.steps.length || spec.steps[index + 1] === 100;
+  const dueAt = over ? b.now.getTime() - (Number.isFinite(held) ? held - spec.stepDurationMs : 0) : undefined;
+  // Analysis runs while paused too: a pause holds traffic, not judgement.
+  const verdict = analyse(b, { dueAt, final });
+  if (verdict === 'stopped') return b;
   if (spec.paused) {
     return b.health({
       state: 'Progressing',
@@ -93,10 +110,9 @@ export function shift(b: Builder): Builder {
       message: `paused at ${weight}% (spec.paused)`,
     });
   }
-  const held = b.since(b.status.stepStartedAt);
-  if (held < spec.stepDurationMs) return b.after(spec.stepDurationMs - held);
-  if (index + 1 < spec.steps.length) return enterStep(b, index + 1);
-  return promote(b);
+  if (!over) return b.after(spec.stepDurationMs - held);
+  if (verdict === 'hold') return b;
+  return index + 1 < spec.steps.length ? enterStep(b, index + 1) : promote(b);
 }
 
 /** The highest step after `from` whose traffic the cluster already shows. */

@@ -3,10 +3,13 @@ import type { TrafficMode } from '../../api/defaults.js';
 import type { ReleaseStatus, RollbackCause, Slot } from '../../api/generated/index.js';
 import type { ControlAnnotation } from '../../api/annotations.js';
 import type { GateFacts } from '../../environment/gates.js';
+import type { Evaluation } from '../../rollback/types.js';
 import type { TrafficAction } from '../traffic/index.js';
 import type { HTTPRoute } from '../traffic/route.js';
 
 export type MigrationPhase = 'expand' | 'contract';
+/** Every Job a rollout may run: the two migrations, the down migration of a rollback, the verification. */
+export type JobKind = MigrationPhase | 'down' | 'verify';
 
 /** The Release spec with every default resolved (Environment defaults, durations in ms). */
 export interface RolloutSpec {
@@ -22,6 +25,8 @@ export interface RolloutSpec {
   scaleDownDelayMs: number;
   paused: boolean;
   expand: boolean;
+  /** spec.verify is set: a verification Job runs before any traffic moves. */
+  verify: boolean;
   contract: { afterMs: number } | undefined;
 }
 
@@ -46,7 +51,7 @@ export interface Observation {
   now: Date;
   slots: Partial<Record<Slot, SlotObservation>>;
   /** Jobs under the names the current status expects, if they exist. */
-  jobs: Partial<Record<MigrationPhase, JobObservation>>;
+  jobs: Partial<Record<JobKind, JobObservation>>;
   /** Findings of the expand lint (file:line rule), why the set is not one the runner accepts, or why it could not be read. */
   expandLint?: { findings: string[] } | { invalid: string } | { unreadable: string };
   /** The HTTPRoute, read fresh in the phases that weigh it (GatewayAPI mode). */
@@ -61,12 +66,30 @@ export interface Observation {
   gates?: GateFacts;
   /** A problem with the traffic target (an HTTPRoute without our backend, say). */
   trafficProblem?: string;
+  /** The Release's RollbackPolicy, when it has one the cache holds. */
+  analysis?: AnalysisObservation;
+}
+
+/** The RollbackPolicy as the plan needs it, and the evaluation this reconcile ran, if one was due. */
+export interface AnalysisObservation {
+  policy: string;
+  failureLimit: number;
+  onInconclusive: 'Pause' | 'Continue' | 'Rollback';
+  /** database.onRollback is RunDownMigrations. */
+  downMigrations: boolean;
+  /** Ran in this reconcile; absent when none was due. */
+  evaluation?: Evaluation;
+  /** When this process last evaluated the Release (absent after a restart). */
+  lastAt?: Date;
+  /** When the next evaluation is due, from now. */
+  nextInMs: number;
 }
 
 export type Action =
   | TrafficAction
   | { type: 'ApplySlot'; slot: Slot; replicas: number }
-  | { type: 'CreateJob'; phase: MigrationPhase; name: string }
+  | { type: 'CreateJob'; kind: MigrationPhase | 'down'; name: string }
+  | { type: 'CreateJob'; kind: 'verify'; name: string; slot: Slot }
   | { type: 'DeleteJob'; name: string }
   | { type: 'ClearAnnotation'; key: ControlAnnotation }
   | { type: 'Event'; kind: 'Normal' | 'Warning'; reason: string; message: string };
@@ -76,6 +99,10 @@ export interface Plan {
   actions: Action[];
   /** Come back after this long even if nothing changes (a step timer, a deadline). */
   requeueAfterMs?: number;
+  /** A decision needs an evaluation taken now (a step is over): run one on the next reconcile. */
+  evaluateNow?: boolean;
+  /** Write the status before acting: a rollback decision must survive a crash between the two. */
+  commitFirst?: boolean;
 }
 
 export interface RollbackRequest {

@@ -6,8 +6,11 @@
 import type { Slot } from '../../api/generated/index.js';
 
 export type TrafficAction =
-  /** Without `preview`, only the stable Service: a first rollout has nothing to preview. */
-  | { type: 'ApplyServices'; stable: Slot | 'both'; preview?: Slot }
+  /**
+   * Without `preview`, only the stable Service: a first rollout has nothing to
+   * preview. Without `stable`, only the preview Service (verification).
+   */
+  | { type: 'ApplyServices'; stable?: Slot | 'both'; preview?: Slot }
   | { type: 'ScaleSlot'; slot: Slot; replicas: number }
   | { type: 'SetWeight'; weight: number; stable: Slot; canary: Slot };
 
@@ -52,6 +55,11 @@ export function services(v: TrafficView, stable: Slot | 'both', preview?: Slot):
   return [
     preview === undefined ? { type: 'ApplyServices', stable } : { type: 'ApplyServices', stable, preview },
   ];
+}
+
+/** The preview Service on `slot`, leaving the stable Service as it is: verification moves no traffic. */
+export function preview(v: TrafficView, slot: Slot): TrafficAction[] {
+  return v.previewSelects === slot ? [] : [{ type: 'ApplyServices', preview: slot }];
 }
 
 /** Scale `slot` to `replicas`, unless its Deployment already asks for that many. */

@@ -1,0 +1,167 @@
+// The I/O side of analysis: which policy applies, whether an evaluation is due,
+// and running it. The schedule lives in memory: an evaluation is a requeue on
+// the work queue, not a timer per Release, and its time is not written to
+// status at every interval. After a restart every Release in flight is
+// evaluated at once, which is what a decision after a crash wants anyway.
+import type { V1Secret } from '@kubernetes/client-node';
+import type { Release, ReleasePhase, RollbackPolicy, RollbackPolicySpec } from '../api/generated/index.js';
+import type { KubeClient } from '../runtime/client.js';
+import { parseDuration } from '../runtime/duration.js';
+import { getOptional } from '../runtime/lookup.js';
+import { podResources } from '../rollback/queries.js';
+import type { AnalysisTarget, Evaluation } from '../rollback/types.js';
+import type { AnalysisObservation, RolloutSpec } from './plan/index.js';
+
+/** Phases during which the new version takes traffic and is judged. */
+export const ANALYSED: readonly ReleasePhase[] = ['Shifting', 'Baking', 'BackingUp', 'Contracting'];
+
+export interface Analyzer {
+  evaluate(
+    policy: RollbackPolicySpec,
+    target: AnalysisTarget,
+    opts: { windowMs: number },
+  ): Promise<Evaluation>;
+}
+
+/** When each Release was last evaluated by this process, and which asked for one now. */
+export class AnalysisSchedule {
+  private readonly last = new Map<string, number>();
+  private readonly forced = new Set<string>();
+
+  lastAt(key: string): Date | undefined {
+    const t = this.last.get(key);
+    return t === undefined ? undefined : new Date(t);
+  }
+
+  due(key: string, now: Date, intervalMs: number): boolean {
+    const t = this.last.get(key);
+    return this.forced.has(key) || t === undefined || now.getTime() - t >= intervalMs;
+  }
+
+  record(key: string, at: Date): void {
+    this.last.set(key, at.getTime());
+    this.forced.delete(key);
+  }
+
+  force(key: string): void {
+    this.forced.add(key);
+  }
+
+  forget(key: string): void {
+    this.last.delete(key);
+    this.forced.delete(key);
+  }
+
+  get size(): number {
+    return this.last.size;
+  }
+}
+
+export interface AnalysisSources {
+  client: KubeClient;
+  analyzer: Analyzer;
+  schedule: AnalysisSchedule;
+  secrets: SecretCache;
+}
+
+/** The policy as the plan reads it, with this reconcile's evaluation if one was due. */
+export async function observeAnalysis(
+  src: AnalysisSources,
+  rel: Release,
+  spec: RolloutSpec,
+  rbp: RollbackPolicy,
+  now: Date,
+): Promise<AnalysisObservation> {
+  const key = `${rel.metadata?.namespace ?? ''}/${rel.metadata?.name ?? ''}`;
+  const intervalMs = parseDuration(rbp.spec.interval ?? '30s');
+  const obs: AnalysisObservation = {
+    policy: rbp.metadata?.name ?? '',
+    failureLimit: rbp.spec.failureLimit ?? 2,
+    onInconclusive: rbp.spec.onInconclusive ?? 'Pause',
+    downMigrations: rbp.spec.database?.onRollback === 'RunDownMigrations',
+    nextInMs: intervalMs,
+    lastAt: src.schedule.lastAt(key),
+  };
+  const phase = rel.status?.phase;
+  if (!phase || !ANALYSED.includes(phase) || rel.status?.revision !== spec.revision) return obs;
+  if (!src.schedule.due(key, now, intervalMs)) {
+    obs.nextInMs = Math.max(0, (obs.lastAt?.getTime() ?? 0) + intervalMs - now.getTime());
+    return obs;
+  }
+  const target = await analysisTarget(src, rel, rbp, phase);
+  obs.evaluation = await src.analyzer.evaluate(policyFor(rbp.spec, phase), target, {
+    windowMs: parseDuration(rbp.spec.window ?? '1m'),
+  });
+  src.schedule.record(key, now);
+  obs.lastAt = now;
+  return obs;
+}
+
+/**
+ * After promotion the previous slot takes no traffic, so there is nothing to
+ * compare with: a relative trigger judges only its absolute part then, and a
+ * trigger that is only relative sits out.
+ */
+export function policyFor(spec: RollbackPolicySpec, phase: ReleasePhase): RollbackPolicySpec {
+  if (phase === 'Shifting') return spec;
+  const triggers = spec.triggers
+    .filter(
+      (t) => !t.relativeTo || t.threshold !== undefined || t.above !== undefined || t.below !== undefined,
+    )
+    .map((t) => ({ ...t, relativeTo: undefined, maxIncrease: undefined }));
+  return { ...spec, triggers };
+}
+
+async function analysisTarget(
+  src: AnalysisSources,
+  rel: Release,
+  rbp: RollbackPolicy,
+  phase: ReleasePhase,
+): Promise<AnalysisTarget> {
+  const namespace = rel.metadata?.namespace ?? '';
+  const status = rel.status ?? {};
+  const slot = status.targetSlot ?? 'blue';
+  const stable =
+    phase === 'Shifting' && status.activeSlot && status.activeSlot !== slot && status.stableVersion
+      ? { slot: status.activeSlot, version: status.stableVersion }
+      : undefined;
+  const databaseUrls = new Map<string, string>();
+  for (const t of rbp.spec.triggers) {
+    if (t.builtin !== 'DatabasePool') continue;
+    const ref = t.databaseSecretRef ?? rel.spec.migrations?.databaseSecretRef;
+    const url = ref && (await src.secrets.get(namespace, ref.name, ref.key));
+    if (url) databaseUrls.set(t.name, url);
+  }
+  return {
+    namespace,
+    app: rel.spec.application,
+    slot,
+    version: rel.spec.version,
+    stable,
+    resources: podResources(rel.spec.template),
+    databaseUrls,
+  };
+}
+
+/** Database URLs for DatabasePool, read by name and kept a minute: not one GET per evaluation. */
+export class SecretCache {
+  private readonly entries = new Map<string, { value: string | undefined; until: number }>();
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly now: () => Date,
+    private readonly ttlMs = 60_000,
+  ) {}
+
+  async get(namespace: string, name: string, key: string): Promise<string | undefined> {
+    const id = `${namespace}/${name}/${key}`;
+    const t = this.now().getTime();
+    const hit = this.entries.get(id);
+    if (hit && hit.until > t) return hit.value;
+    const secret = await getOptional<V1Secret>(this.client, 'v1', 'secrets', namespace, name);
+    const raw = secret?.data?.[key];
+    const value = raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8');
+    this.entries.set(id, { value, until: t + this.ttlMs });
+    return value;
+  }
+}

@@ -1,0 +1,273 @@
+import type { Evaluation } from '../../rollback/types.js';
+import { planRelease } from './index.js';
+import { T0, World, spec, stableV1 } from './world.testkit.js';
+
+const STEP = 60_000;
+const INTERVAL = 10_000;
+
+const pass = (): Omit<Evaluation, 'at'> => ({
+  verdict: 'Pass',
+  readings: [{ trigger: 'errors', result: 'Pass', value: '0%', threshold: '1%' }],
+  message: '1 trigger passes',
+});
+const errors = (value: string): Omit<Evaluation, 'at'> => ({
+  verdict: 'Fail',
+  readings: [{ trigger: 'errors', result: 'Fail', value, threshold: '1%' }],
+  message: `errors: ErrorRate ${value} > 1%`,
+});
+const inconclusive = (): Omit<Evaluation, 'at'> => ({
+  verdict: 'Inconclusive',
+  readings: [
+    {
+      trigger: 'errors',
+      result: 'Inconclusive',
+      reason: '0.2 req/s to the new slot, below minRequestRate 1',
+    },
+  ],
+  message: 'errors: Inconclusive (0.2 req/s to the new slot, below minRequestRate 1)',
+});
+
+function world(
+  over: Parameters<typeof spec>[0] = {},
+  policy: Partial<NonNullable<World['policy']>> = {},
+): World {
+  const w = new World(spec({ stepDurationMs: STEP, ...over }), stableV1);
+  w.slots = { blue: { revision: 'rev1', version: '1.0.0', replicas: 4 } };
+  [w.stable, w.preview] = ['blue', 'blue'];
+  w.policy = {
+    policy: 'standard',
+    failureLimit: 2,
+    onInconclusive: 'Pause',
+    downMigrations: false,
+    intervalMs: INTERVAL,
+    ...policy,
+  };
+  return w;
+}
+
+const done = (w: World) =>
+  w.status.revision === 'rev2' && ['Succeeded', 'RolledBack', 'Failed'].includes(w.status.phase ?? '');
+
+describe('analysis while traffic shifts', () => {
+  test('healthy metrics: every step advances only on an evaluation taken after it was due', () => {
+    const w = world();
+    const advanced: number[] = [];
+    w.run((x) => {
+      if (advanced.at(-1) !== x.weight) advanced.push(x.weight);
+      return done(x);
+    });
+    // The last 0: the stable Service takes over from the route at promotion.
+    expect(w.weights).toEqual([10, 25, 50, 100, 0]);
+    expect(w.status.analysis).toMatchObject({ policy: 'standard', verdict: 'Pass', consecutiveFailures: 0 });
+    // One evaluation at each step's end at the latest, besides those every interval.
+    for (let i = 1; i <= 4; i++) {
+      const due = T0 + i * STEP;
+      expect(w.evaluations.some((e) => e.at >= due && e.at < due + INTERVAL)).toBe(true);
+    }
+  });
+
+  test('error rate breaching at 25 %: rolled back after failureLimit evaluations, naming the trigger', () => {
+    const w = world();
+    w.evaluate = (x) => (x.weight === 25 ? errors('5%') : pass());
+    w.run(done);
+    expect(w.status.phase).toBe('RolledBack');
+    expect(w.weights).toEqual([10, 25, 0]);
+    expect(w.slots.green?.replicas).toBe(0);
+    expect(w.status.rollback).toMatchObject({
+      cause: 'AnalysisFailed',
+      metric: 'errors',
+      value: '5%',
+      threshold: '1%',
+    });
+    expect(w.status.rollback?.reason).toContain('2 breaching evaluations in a row');
+    expect(w.evaluations.filter((e) => e.verdict === 'Fail')).toHaveLength(2);
+    expect(w.status.history?.[0]).toMatchObject({ outcome: 'RolledBack', cause: 'AnalysisFailed' });
+  });
+
+  test('the rollback decision is written before traffic moves', () => {
+    const w = world();
+    w.evaluate = (x) => (x.weight === 25 ? errors('5%') : pass());
+    w.run((x) => x.status.analysis?.consecutiveFailures === 1);
+    w.now += INTERVAL;
+    const p = planRelease(w.s, w.status, w.observe());
+    expect(p.status.phase).toBe('RollingBack');
+    expect(p.commitFirst).toBe(true);
+    expect(p.actions[0]).toEqual({ type: 'SetWeight', weight: 0, stable: 'blue', canary: 'green' });
+  });
+
+  test('a breach that clears before failureLimit resets the count and the rollout goes on', () => {
+    const w = world({}, { failureLimit: 3 });
+    let n = 0;
+    w.evaluate = (x) => (x.weight === 25 && n++ < 2 ? errors('2%') : pass());
+    w.run(done);
+    expect(w.status.phase).toBe('Succeeded');
+    expect(w.status.analysis?.consecutiveFailures).toBe(0);
+  });
+
+  test('Inconclusive with Pause holds the step for as long as it lasts, then goes on', () => {
+    const w = world();
+    let quiet = true;
+    w.evaluate = (x) => (x.weight === 25 && quiet ? inconclusive() : pass());
+    w.run((x) => x.weight === 25 && x.now > T0 + 20 * STEP);
+    expect(w.weights).toEqual([10, 25]);
+    expect(w.status.conditions?.find((c) => c.type === 'Analysis')).toMatchObject({
+      status: 'False',
+      reason: 'Inconclusive',
+    });
+    quiet = false;
+    w.run(done);
+    expect(w.status.phase).toBe('Succeeded');
+    expect(w.weights).toEqual([10, 25, 50, 100, 0]);
+  });
+
+  test('Inconclusive with Continue moves through the steps but never to full traffic on it', () => {
+    const w = world({}, { onInconclusive: 'Continue' });
+    w.evaluate = inconclusive;
+    w.run((x) => x.now > T0 + 30 * STEP);
+    expect(w.weights).toEqual([10, 25, 50]);
+    expect(w.status.phase).toBe('Shifting');
+  });
+
+  test('Inconclusive with Rollback counts as a breach', () => {
+    const w = world({}, { onInconclusive: 'Rollback' });
+    w.evaluate = inconclusive;
+    w.run(done);
+    expect(w.status.phase).toBe('RolledBack');
+    expect(w.weights).toEqual([10, 0]);
+  });
+
+  test('spec.paused holds traffic, not judgement: a breach still rolls back', () => {
+    const w = world({ paused: true });
+    w.evaluate = (x) => (x.now > T0 + 5 * STEP ? errors('9%') : pass());
+    w.run(done);
+    expect(w.status.phase).toBe('RolledBack');
+    expect(w.weights).toEqual([10, 0]);
+  });
+
+  test('status.analysis is written when the verdict changes, not every interval', () => {
+    const w = world({ stepDurationMs: 10 * STEP });
+    let writes = 0;
+    let last = JSON.stringify(w.status);
+    w.run((x) => {
+      const now = JSON.stringify(x.status);
+      if (now !== last) writes++;
+      last = now;
+      return x.weight === 10 && x.now > T0 + 5 * STEP;
+    });
+    // 30 evaluations passed at this step; the status changed for the phases and the first verdict only.
+    expect(w.evaluations.length).toBeGreaterThan(25);
+    expect(writes).toBeLessThan(6);
+  });
+
+  test('a crash that loses the rollback actions: the restarted run finishes the rollback once', () => {
+    for (let crashAt = 0; crashAt < 30; crashAt++) {
+      const w = world();
+      w.evaluate = (x) => (x.weight === 25 ? errors('5%') : pass());
+      w.run(done, (i) => i === crashAt);
+      expect(w.status.phase).toBe('RolledBack');
+      expect(w.weights.at(-1)).toBe(0);
+      expect(w.status.history?.filter((h) => h.cause === 'AnalysisFailed')).toHaveLength(1);
+    }
+  });
+});
+
+describe('the bake and the contract', () => {
+  test('a breach during the bake brings the previous slot back', () => {
+    const w = world({ contract: { afterMs: 5 * STEP } });
+    w.evaluate = (x) => (x.status.phase === 'Baking' ? errors('4%') : pass());
+    w.run(done);
+    expect(w.status).toMatchObject({ phase: 'RolledBack', activeSlot: 'blue', stableVersion: '1.0.0' });
+    expect(w.stable).toBe('blue');
+    expect(w.jobsCreated).toEqual([]);
+  });
+
+  test('the contract waits for a passing evaluation at the end of the bake', () => {
+    const w = world({ contract: { afterMs: STEP } });
+    let quiet = true;
+    w.evaluate = (x) => (x.status.phase === 'Baking' && quiet ? inconclusive() : pass());
+    w.run((x) => x.status.phase === 'Baking' && x.now > T0 + 20 * STEP);
+    expect(w.jobsCreated).toEqual([]);
+    quiet = false;
+    w.run(done);
+    expect(w.jobsCreated).toEqual(['shop-contract-rev2']);
+  });
+
+  test('a breach after the contract started freezes the rollout: no traffic moves', () => {
+    const w = world({ contract: { afterMs: STEP } });
+    w.jobOutcome = () => 'Succeeded';
+    w.jobs.set('shop-contract-rev2', 'Running');
+    w.evaluate = (x) => (x.status.phase === 'Contracting' ? errors('7%') : pass());
+    w.run(done);
+    expect(w.status.phase).toBe('Failed');
+    expect(w.weights).toEqual([10, 25, 50, 100, 0]);
+    expect(w.stable).toBe('green');
+    const ready = w.status.conditions?.find((c) => c.type === 'Ready');
+    expect(ready).toMatchObject({ status: 'False', reason: 'ContractApplied' });
+    expect(w.status.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({
+      reason: 'ContractApplied',
+    });
+    // The contract Job is left to finish, and status follows it.
+    w.jobs.set('shop-contract-rev2', 'Succeeded');
+    w.run((x) => x.status.migrations?.contract?.phase === 'Succeeded');
+    expect(w.status.phase).toBe('Failed');
+  });
+});
+
+describe('down migrations', () => {
+  test('after traffic is back and the slot gone, the down Job runs once; then RolledBack', () => {
+    const w = world({ expand: true }, { downMigrations: true });
+    w.evaluate = (x) => (x.weight === 25 ? errors('5%') : pass());
+    const order: string[] = [];
+    w.run((x) => {
+      if (x.jobsCreated.includes('shop-down-rev2') && !order.includes('down')) {
+        order.push(`down at weight ${x.weight}, green ${x.slots.green?.replicas ?? 0}`);
+        order.push('down');
+      }
+      return done(x);
+    });
+    expect(order[0]).toBe('down at weight 0, green 0');
+    expect(w.jobsCreated).toEqual(['shop-expand-rev2', 'shop-down-rev2']);
+    expect(w.status.migrations?.down).toMatchObject({ phase: 'Succeeded', job: 'shop-down-rev2' });
+    expect(w.status.phase).toBe('RolledBack');
+  });
+
+  test('a failed down Job leaves the rollout RolledBack, saying the expanded schema stays', () => {
+    const w = world({ expand: true }, { downMigrations: true });
+    w.jobOutcome = (name) => (name.includes('-down-') ? 'Failed' : 'Succeeded');
+    w.evaluate = (x) => (x.weight === 10 ? errors('5%') : pass());
+    w.run(done);
+    expect(w.status.phase).toBe('RolledBack');
+    const ready = w.status.conditions?.find((c) => c.type === 'Ready');
+    expect(ready?.reason).toBe('DownMigrationFailed');
+    expect(ready?.message).toContain('the expanded schema stays');
+  });
+
+  test('without RunDownMigrations no down Job exists', () => {
+    const w = world({ expand: true });
+    w.evaluate = (x) => (x.weight === 25 ? errors('5%') : pass());
+    w.run(done);
+    expect(w.jobsCreated).toEqual(['shop-expand-rev2']);
+  });
+});
+
+describe('verification', () => {
+  test('a failing verification Job rolls back before any traffic moved', () => {
+    const w = world({ verify: true });
+    w.jobOutcome = (name) => (name.includes('-verify-') ? 'Failed' : 'Succeeded');
+    w.run(done);
+    expect(w.weights).toEqual([]);
+    expect(w.preview).toBe('green');
+    expect(w.status.verification).toMatchObject({ phase: 'Failed', job: 'shop-verify-rev2' });
+    expect(w.status.rollback).toMatchObject({ cause: 'VerificationFailed' });
+    expect(w.status.rollback?.reason).toContain('no traffic was moved');
+    expect(w.slots.green?.replicas).toBe(0);
+  });
+
+  test('a passing verification starts the steps', () => {
+    const w = world({ verify: true });
+    w.run(done);
+    expect(w.jobsCreated).toEqual(['shop-verify-rev2']);
+    expect(w.status.verification?.phase).toBe('Succeeded');
+    expect(w.weights).toEqual([10, 25, 50, 100, 0]);
+  });
+});

@@ -1,0 +1,102 @@
+// Analysis: each evaluation the controller ran is folded into status.analysis;
+// failureLimit breaches in a row roll the Release back; a traffic step, the
+// promotion and the contract go ahead only on a passing evaluation taken after
+// they became due, so nothing moves forward on data nobody saw.
+//
+// status.analysis is rewritten when the verdict or the count of breaches in a
+// row changes, or at a decision, never merely because an interval passed: a
+// thousand Releases under analysis would otherwise write a thousand times per
+// interval. Conditions name triggers, not live values, for the same reason.
+import type { Evaluation } from '../../rollback/types.js';
+import type { Builder } from './builder.js';
+import { iso } from './builder.js';
+import { rollBack } from './rollback.js';
+
+export type Verdict = 'go' | 'hold' | 'stopped';
+
+const MEASUREMENTS_LIMIT = 32;
+
+/**
+ * Folds in this reconcile's evaluation. `dueAt`: when the step (or bake)
+ * ended, if it has; `final`: going on would promote or contract.
+ */
+export function analyse(b: Builder, { dueAt, final }: { dueAt?: number; final: boolean }): Verdict {
+  const a = b.obs.analysis;
+  if (!a) return dueAt === undefined ? 'hold' : 'go';
+  b.after(a.nextInMs);
+  const ev = a.evaluation;
+  if (ev && fold(b, ev, dueAt !== undefined)) return 'stopped';
+  if (dueAt === undefined) return 'hold';
+  if (!ev || ev.at.getTime() < dueAt) {
+    // The decision needs evaluation taken now; one taken since it became due already held it.
+    const last = a.lastAt?.getTime() ?? -Infinity;
+    if (last < dueAt) b.evaluateNow();
+    return 'hold';
+  }
+  if (ev.verdict === 'Pass') return 'go';
+  if (ev.verdict === 'Inconclusive' && a.onInconclusive === 'Continue' && !final) return 'go';
+  return 'hold';
+}
+
+/** Records the evaluation; true when it rolled the Release back. */
+function fold(b: Builder, ev: Evaluation, decision: boolean): boolean {
+  const a = b.obs.analysis;
+  if (!a) return false;
+  const prev = b.status.analysis;
+  const breach = ev.verdict === 'Fail' || (ev.verdict === 'Inconclusive' && a.onInconclusive === 'Rollback');
+  let failures = prev?.policy === a.policy ? (prev.consecutiveFailures ?? 0) : 0;
+  if (breach) failures += 1;
+  else if (ev.verdict === 'Pass') failures = 0;
+  const changed =
+    prev?.policy !== a.policy || prev.verdict !== ev.verdict || (prev.consecutiveFailures ?? 0) !== failures;
+  if (changed || decision) {
+    b.set({
+      analysis: {
+        policy: a.policy,
+        verdict: ev.verdict,
+        message: ev.message.slice(0, 1024),
+        consecutiveFailures: failures,
+        lastEvaluation: iso(ev.at),
+        lastMeasurements: ev.readings.slice(0, MEASUREMENTS_LIMIT),
+      },
+    });
+  }
+  if (breach && failures >= a.failureLimit) {
+    const failed =
+      ev.readings.find((r) => r.result === 'Fail') ?? ev.readings.find((r) => r.result !== 'Pass');
+    rollBack(b, {
+      cause: 'AnalysisFailed',
+      reason: `RollbackPolicy ${a.policy}: ${ev.message} (${failures} breaching evaluation${failures === 1 ? '' : 's'} in a row)`,
+      trigger: failed?.trigger,
+      value: failed?.value,
+      threshold: failed?.threshold,
+    });
+    return true;
+  }
+  if (changed) {
+    const names = (r: string) =>
+      ev.readings
+        .filter((x) => x.result === r)
+        .map((x) => x.trigger)
+        .join(', ');
+    if (ev.verdict === 'Fail')
+      b.event('Warning', 'AnalysisBreached', `${ev.message} (${failures} of ${a.failureLimit})`);
+    else if (ev.verdict === 'Inconclusive')
+      b.event(
+        'Normal',
+        'AnalysisInconclusive',
+        `${ev.message}; the rollout holds until an evaluation passes`,
+      );
+    const message =
+      ev.verdict === 'Pass'
+        ? `RollbackPolicy ${a.policy}: every trigger passes`
+        : `RollbackPolicy ${a.policy}: ${ev.verdict === 'Fail' ? `${names('Fail')} breached (${failures} of ${a.failureLimit})` : `${names('Inconclusive')} Inconclusive`}; see status.analysis`;
+    b.condition({
+      type: 'Analysis',
+      status: ev.verdict === 'Pass' ? 'True' : 'False',
+      reason: ev.verdict === 'Pass' ? 'Passing' : ev.verdict === 'Fail' ? 'Breaching' : 'Inconclusive',
+      message,
+    });
+  }
+  return false;
+}
