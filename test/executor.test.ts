@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { MIGRATION_LABEL, STARTED_ANNOTATION, startExecutor, type Executor } from './harness/executor.js';
+import { JOB_LABEL, STARTED_ANNOTATION, startExecutor, type Executor } from './harness/executor.js';
 import { createNamespace } from './harness/kube.js';
 import { startPostgres } from './harness/postgres.js';
 import { waitFor } from './harness/wait.js';
@@ -84,7 +84,7 @@ function job(name: string, spec: JobSpec): KubernetesObject {
   } as KubernetesObject;
 }
 
-const migration = { [MIGRATION_LABEL]: 'expand' };
+const migration = { [JOB_LABEL]: 'expand' };
 
 describe('migration executor', () => {
   const clusterDir = mkdtempSync(join(tmpdir(), 'cutover-executor-cluster-'));

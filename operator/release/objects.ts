@@ -9,6 +9,9 @@ import type { MigrationPhase } from './plan/index.js';
 
 export const DEFAULT_MIGRATE_IMAGE = 'ghcr.io/cutover/cutover:0.1.0';
 
+/** On every Job a Release runs and on its pods: expand, contract, down or verify. */
+export const JOB_LABEL = 'cutover.dev/job';
+
 function meta(rel: Release, name: string, labels: Record<string, string> = {}) {
   return {
     name,
@@ -100,7 +103,7 @@ export function downMigrationJob(
     '--down-revision',
     revision,
   ];
-  const labels = { 'cutover.dev/migration': 'down', 'cutover.dev/revision': revision };
+  const labels = { [JOB_LABEL]: 'down', 'cutover.dev/migration': 'down', 'cutover.dev/revision': revision };
   return {
     ...job,
     metadata: { ...job.metadata, labels: { ...job.metadata?.labels, ...labels } },
@@ -120,7 +123,7 @@ export function verifyJob(rel: Release, name: string, revision: string, slot: Sl
   if (!v) throw new Error('Release has no spec.verify');
   const app = rel.spec.application;
   const port = rel.spec.service?.port ?? 80;
-  const labels = { 'cutover.dev/verify': 'true', 'cutover.dev/revision': revision };
+  const labels = { [JOB_LABEL]: 'verify', 'cutover.dev/revision': revision };
   const env = {
     CUTOVER_PREVIEW_URL: `http://${previewServiceName(app)}.${rel.metadata?.namespace ?? 'default'}.svc:${port}`,
     CUTOVER_APP: app,
@@ -166,7 +169,7 @@ export function migrationJob(
   const m = rel.spec.migrations;
   const step = m?.[phase];
   if (!m || !step) throw new Error(`Release has no ${phase} migration`);
-  const labels = { 'cutover.dev/migration': phase, 'cutover.dev/revision': revision };
+  const labels = { [JOB_LABEL]: phase, 'cutover.dev/migration': phase, 'cutover.dev/revision': revision };
   const native = step.configMapRef !== undefined;
   const container = {
     name: 'migrate',

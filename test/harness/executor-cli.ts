@@ -8,7 +8,7 @@ import { startExecutor } from './executor.js';
 const root = resolve(import.meta.dirname, '../..');
 
 const usage = `usage: executor-cli [--kubeconfig PATH] [--namespace NS]... [--source] [--quiet]
-  Runs the commands of pods labelled cutover.dev/migration on this machine.
+  Runs the commands of pods labelled cutover.dev/job on this machine.
   --source     run operator/cli.ts through tsx instead of the built dist/operator/cli.js
   --quiet      do not echo the commands' output`;
 
@@ -53,7 +53,7 @@ const executor = await startExecutor({
   log,
 }).catch((err: unknown) => fail(`cannot watch pods: ${err instanceof Error ? err.message : String(err)}`));
 log(
-  `watching pods labelled cutover.dev/migration${values.namespace ? ` in ${values.namespace.join(', ')}` : ''}`,
+  `watching pods labelled cutover.dev/job${values.namespace ? ` in ${values.namespace.join(', ')}` : ''}`,
 );
 
 let stopping = false;

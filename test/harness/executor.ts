@@ -1,7 +1,7 @@
 // Runs migration Job pods for real. KWOK only pretends to run containers, and a
 // migration that "succeeds" without touching PostgreSQL would make every test
 // of the release flow meaningless. So KWOK's stages (test/cluster/stages.yaml)
-// leave pods labelled cutover.dev/migration Running, and this executor plays
+// leave pods labelled cutover.dev/job (a Release's Jobs) Running, and this executor plays
 // their kubelet: it runs the command on this machine and reports the exit in
 // the pod's status, from which the Job controller completes or fails the Job
 // on its own.
@@ -29,7 +29,8 @@ import { kubeconfigPath } from './kube.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
-export const MIGRATION_LABEL = 'cutover.dev/migration';
+/** Pods of the Jobs a Release runs (migrations, verification): their commands must really run. */
+export const JOB_LABEL = 'cutover.dev/job';
 export const STARTED_ANNOTATION = 'cutover.dev/executor-started';
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
@@ -168,7 +169,7 @@ class PodExecutor implements Executor {
   }
 
   async #list(): Promise<string> {
-    const list = await this.#core.listPodForAllNamespaces({ labelSelector: MIGRATION_LABEL });
+    const list = await this.#core.listPodForAllNamespaces({ labelSelector: JOB_LABEL });
     for (const pod of list.items) this.#consider('ADDED', pod);
     return list.metadata?.resourceVersion ?? '';
   }
@@ -220,7 +221,7 @@ class PodExecutor implements Executor {
         else resolvePromise(latest);
       };
       const query = {
-        labelSelector: MIGRATION_LABEL,
+        labelSelector: JOB_LABEL,
         resourceVersion,
         allowWatchBookmarks: true,
         timeoutSeconds: WATCH_SECONDS,
