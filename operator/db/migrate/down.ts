@@ -1,5 +1,5 @@
 // Rolling back the last applied migrations with their down files.
-import type { Migration } from '../files.js';
+import { downFileFor, type Migration } from '../files.js';
 import { lintMigration } from '../lint.js';
 import { lintRefusal, MigrateError } from './errors.js';
 import { refuseChangedChecksums } from './history.js';
@@ -33,10 +33,7 @@ export async function runDown(
       );
     }
     if (!m.down) {
-      throw new MigrateError(
-        `cannot roll back ${m.up.name}: there is no ${m.up.name.replace(/\.up\.sql$/, '.down.sql')}`,
-        3,
-      );
+      throw new MigrateError(`cannot roll back ${m.up.name}: there is no ${downFileFor(m.up.name)}`, 3);
     }
     return { m, down: m.down };
   });
