@@ -24,7 +24,7 @@ const defaultIO: MigrateCommandIO = {
 export async function runMigrateCommand(args: string[], io: MigrateCommandIO = defaultIO): Promise<number> {
   let flags: Flags | 'help';
   try {
-    flags = parseFlags(args);
+    flags = parseFlags(args, io.env);
   } catch (err) {
     io.stderr(`cutover migrate: ${err instanceof Error ? err.message : String(err)}`);
     io.stderr(migrateUsage.trimEnd());
@@ -65,6 +65,7 @@ export async function runMigrateCommand(args: string[], io: MigrateCommandIO = d
       phase: flags.phase,
       dryRun: flags.dryRun,
       ...(flags.down === undefined ? {} : { down: flags.down }),
+      ...(flags.revision === undefined ? {} : { revision: flags.revision }),
       log,
     });
   } catch (err) {

@@ -2,8 +2,10 @@
 // usage error before anything is read or connected to.
 import { parseArgs } from 'node:util';
 import type { Phase } from './lint.js';
+import { REVISION } from './migrate/history.js';
 
-export const migrateUsage = `usage: cutover migrate --dir DIR [--phase expand|contract] [--dry-run] [--down N] [--lint-only]
+export const migrateUsage = `usage: cutover migrate --dir DIR [--phase expand|contract] [--dry-run] [--revision R]
+                      [--down N] [--lint-only]
 
 Applies DIR's NNN_name.up.sql files that are not yet in cutover_schema_migrations,
 each in a transaction of its own, under an advisory lock. DATABASE_URL names the database.
@@ -11,6 +13,8 @@ each in a transaction of its own, under an advisory lock. DATABASE_URL names the
   --dir DIR        the migration files (a mounted ConfigMap works as is)
   --phase PHASE    expand (default: destructive statements are refused) or contract
   --dry-run        run the pending files in one transaction and roll it back
+  --revision R     record Release revision R with each version applied
+                   (default: $CUTOVER_REVISION; R: a-z, 0-9 and -, at most 64)
   --down N         run the down files of the last N applied migrations, newest first
   --lint-only      lint every up file of DIR for PHASE; no database needed
 
@@ -23,9 +27,11 @@ export interface Flags {
   dryRun: boolean;
   down: number | undefined;
   lintOnly: boolean;
+  /** Only when applying: the revision to record. */
+  revision: string | undefined;
 }
 
-export function parseFlags(args: string[]): Flags | 'help' {
+export function parseFlags(args: string[], env: NodeJS.ProcessEnv = {}): Flags | 'help' {
   const { values, positionals } = parseArgs({
     args,
     strict: true,
@@ -36,6 +42,7 @@ export function parseFlags(args: string[]): Flags | 'help' {
       'dry-run': { type: 'boolean', default: false },
       down: { type: 'string' },
       'lint-only': { type: 'boolean', default: false },
+      revision: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -55,5 +62,33 @@ export function parseFlags(args: string[]): Flags | 'help' {
   if (values['lint-only'] && (values['dry-run'] || down !== undefined)) {
     throw new Error('--lint-only cannot be combined with --dry-run or --down');
   }
-  return { dir: values.dir, phase, dryRun: values['dry-run'], down, lintOnly: values['lint-only'] };
+  const applying = !values['lint-only'] && down === undefined;
+  if (!applying && values.revision !== undefined) {
+    throw new Error('--revision is recorded when applying; it cannot be combined with --down or --lint-only');
+  }
+  return {
+    dir: values.dir,
+    phase,
+    dryRun: values['dry-run'],
+    down,
+    lintOnly: values['lint-only'],
+    revision: applying ? revisionFrom(values.revision, env) : undefined,
+  };
+}
+
+/**
+ * The Job's environment may carry the revision for every mode, so the
+ * variable is only read when applying; an empty one counts as unset.
+ */
+function revisionFrom(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (flag !== undefined) return checkedRevision('--revision', flag);
+  const fromEnv = env.CUTOVER_REVISION;
+  return fromEnv ? checkedRevision('CUTOVER_REVISION', fromEnv) : undefined;
+}
+
+function checkedRevision(source: string, value: string): string {
+  if (!REVISION.test(value)) {
+    throw new Error(`${source} must be at most 64 of a-z, 0-9 and -, not starting with -, got '${value}'`);
+  }
+  return value;
 }

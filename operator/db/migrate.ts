@@ -5,11 +5,12 @@
 import type { Migration } from './files.js';
 import { runDown } from './migrate/down.js';
 import { describeError, MigrateError, scrubberFor } from './migrate/errors.js';
+import { REVISION } from './migrate/history.js';
 import { Session } from './migrate/session.js';
 import type { Connection, MigrateOptions, MigrateSummary } from './migrate/types.js';
 import { applyPending } from './migrate/up.js';
 
-export { HISTORY_TABLE, MIGRATION_LOCK_KEY } from './migrate/history.js';
+export { HISTORY_TABLE, MIGRATION_LOCK_KEY, REVISION } from './migrate/history.js';
 export { MigrateError, scrubberFor } from './migrate/errors.js';
 export type { Connection, MigrateOptions, MigrateSummary, MigrationRun } from './migrate/types.js';
 export type { Phase } from './lint.js';
@@ -22,6 +23,9 @@ export async function migrate(
   const scrub = scrubberFor(connection);
   if (options.down !== undefined && !(Number.isSafeInteger(options.down) && options.down > 0)) {
     throw new MigrateError(`down must be a positive integer, got ${String(options.down)}`, 3);
+  }
+  if (options.revision !== undefined && !REVISION.test(options.revision)) {
+    throw new MigrateError(`revision must match ${String(REVISION)}, got '${options.revision}'`, 3);
   }
   let session: Session | undefined;
   try {

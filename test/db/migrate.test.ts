@@ -74,6 +74,7 @@ interface HistoryRow {
   phase: string;
   applied_at: Date;
   duration_ms: number | null;
+  revision?: string | null;
 }
 
 async function history(url: string): Promise<HistoryRow[]> {
@@ -517,6 +518,79 @@ describe('migrate', () => {
   });
 });
 
+/** The history table as Cutover created it before the revision column. */
+const OLD_HISTORY_DDL = `CREATE TABLE cutover_schema_migrations (
+  version bigint PRIMARY KEY,
+  name text NOT NULL,
+  checksum text NOT NULL,
+  phase text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now(),
+  duration_ms integer
+)`;
+
+async function hasRevisionColumn(url: string): Promise<boolean> {
+  const [row] = await rows<{ n: string }>(
+    url,
+    "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'cutover_schema_migrations' AND column_name = 'revision'",
+  );
+  return row?.n === '1';
+}
+
+describe('migrate with a Release revision', () => {
+  const THIRD = {
+    '003_items.up.sql': 'CREATE TABLE items (id int);\n',
+    '003_items.down.sql': 'DROP TABLE items;\n',
+  };
+
+  it('records the revision that applied each version, and NULL without one', async () => {
+    const url = await freshDatabase();
+    await migrate(url, set(BASE), options({ revision: '5f3c2a1b9d' }));
+    await migrate(url, set({ ...BASE, ...THIRD }), options());
+    expect((await history(url)).map((r) => [r.version, r.revision])).toEqual([
+      ['1', '5f3c2a1b9d'],
+      ['2', '5f3c2a1b9d'],
+      ['3', null],
+    ]);
+  });
+
+  it('refuses a malformed revision before connecting', async () => {
+    const url = await freshDatabase();
+    for (const revision of ['', '-r1', 'R1', 'r_1', 'a'.repeat(65)]) {
+      const err = await refusal(migrate(url, set(BASE), options({ revision })));
+      expect([revision, err.exitCode]).toEqual([revision, 3]);
+    }
+    expect(await tableExists(url, 'cutover_schema_migrations')).toBe(false);
+    // 64 characters is the longest allowed.
+    await migrate(url, set(BASE), options({ revision: 'a'.repeat(64) }));
+    expect((await history(url)).map((r) => r.revision)).toEqual(['a'.repeat(64), 'a'.repeat(64)]);
+  });
+
+  it('adds the column to a history table created before it, and keeps its rows', async () => {
+    const url = await freshDatabase();
+    await withClient(url, async (c) => {
+      await c.query(OLD_HISTORY_DDL);
+      await c.query(BASE['001_users.up.sql']);
+      await c.query(
+        "INSERT INTO cutover_schema_migrations (version, name, checksum, phase) VALUES (1, 'users', $1, 'expand')",
+        [set(BASE)[0]?.checksum],
+      );
+    });
+
+    // A dry run leaves the table as it was.
+    await migrate(url, set(BASE), options({ dryRun: true, revision: 'r2' }));
+    expect(await hasRevisionColumn(url)).toBe(false);
+
+    const summary = await migrate(url, set(BASE), options({ revision: 'r2' }));
+    expect(summary.applied.map((r) => r.version)).toEqual([2]);
+    expect(summary.skipped).toBe(1);
+    expect(await hasRevisionColumn(url)).toBe(true);
+    expect((await history(url)).map((r) => [r.version, r.revision])).toEqual([
+      ['1', null],
+      ['2', 'r2'],
+    ]);
+  });
+});
+
 interface CliResult {
   code: number | null;
   stdout: string;
@@ -681,6 +755,32 @@ describe('cutover migrate (CLI)', () => {
   );
 
   it(
+    'records --revision, else CUTOVER_REVISION, with each version applied',
+    async () => {
+      const own = await freshDatabase();
+      const first = await files('revision-1', { '001_users.up.sql': BASE['001_users.up.sql'] });
+      const flagged = await cli(['--dir', first, '--revision', '5f3c2a1b9d'], {
+        DATABASE_URL: own,
+        CUTOVER_REVISION: 'ignored',
+      });
+      expect(flagged.code).toBe(0);
+
+      const second = await files('revision-2', BASE);
+      const badEnv = await cli(['--dir', second], { DATABASE_URL: own, CUTOVER_REVISION: 'Bad' });
+      expect(badEnv.code).toBe(2);
+      expect(badEnv.stderr).toContain('CUTOVER_REVISION must be');
+      const fromEnv = await cli(['--dir', second], { DATABASE_URL: own, CUTOVER_REVISION: 'e7a9' });
+      expect(fromEnv.code).toBe(0);
+
+      expect((await history(own)).map((r) => [r.version, r.revision])).toEqual([
+        ['1', '5f3c2a1b9d'],
+        ['2', 'e7a9'],
+      ]);
+    },
+    SLOW_MS,
+  );
+
+  it(
     'exits 2 on usage errors and a missing DATABASE_URL',
     async () => {
       const migrations = await files('usage', BASE);
@@ -691,6 +791,8 @@ describe('cutover migrate (CLI)', () => {
         [],
         ['--dir', migrations, '--phase', 'sideways'],
         ['--dir', migrations, '--down', '0'],
+        ['--dir', migrations, '--revision', 'Not_A_Hash'],
+        ['--dir', migrations, '--revision', 'r1', '--down', '1'],
         ['--bogus'],
       ]) {
         const result = await cli(args, { DATABASE_URL: url });

@@ -6,6 +6,8 @@ export interface MigrateOptions {
   phase: Phase;
   /** Run everything in one transaction and roll it back at the end. */
   dryRun?: boolean;
+  /** The Release revision to record with each version applied; see REVISION. */
+  revision?: string;
   /** Run the down files of the last N applied versions instead of applying. */
   down?: number;
   /** One human-readable progress line at a time. */
