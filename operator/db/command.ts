@@ -65,6 +65,7 @@ export async function runMigrateCommand(args: string[], io: MigrateCommandIO = d
       phase: flags.phase,
       dryRun: flags.dryRun,
       ...(flags.down === undefined ? {} : { down: flags.down }),
+      ...(flags.downRevision === undefined ? {} : { downRevision: flags.downRevision }),
       ...(flags.revision === undefined ? {} : { revision: flags.revision }),
       log,
     });

@@ -5,7 +5,7 @@ import type { Phase } from './lint.js';
 import { REVISION } from './migrate/history.js';
 
 export const migrateUsage = `usage: cutover migrate --dir DIR [--phase expand|contract] [--dry-run] [--revision R]
-                      [--down N] [--lint-only]
+                      [--down N | --down-revision R] [--lint-only]
 
 Applies DIR's NNN_name.up.sql files that are not yet in cutover_schema_migrations,
 each in a transaction of its own, under an advisory lock. DATABASE_URL names the database.
@@ -16,9 +16,13 @@ each in a transaction of its own, under an advisory lock. DATABASE_URL names the
   --revision R     record Release revision R with each version applied
                    (default: $CUTOVER_REVISION; R: a-z, 0-9 and -, at most 64)
   --down N         run the down files of the last N applied migrations, newest first
+  --down-revision R
+                   run the down files of the migrations revision R applied, newest
+                   first; when there are none, that is success
   --lint-only      lint every up file of DIR for PHASE; no database needed
 
-exit codes: 0 ok, 1 failed, 2 usage, 3 refused (lint, changed checksum, invalid migration set)
+exit codes: 0 ok, 1 failed, 2 usage,
+  3 refused (lint, changed checksum, invalid migration set, missing down file)
 `;
 
 export interface Flags {
@@ -26,6 +30,7 @@ export interface Flags {
   phase: Phase;
   dryRun: boolean;
   down: number | undefined;
+  downRevision: string | undefined;
   lintOnly: boolean;
   /** Only when applying: the revision to record. */
   revision: string | undefined;
@@ -41,6 +46,7 @@ export function parseFlags(args: string[], env: NodeJS.ProcessEnv = {}): Flags |
       phase: { type: 'string', default: 'expand' },
       'dry-run': { type: 'boolean', default: false },
       down: { type: 'string' },
+      'down-revision': { type: 'string' },
       'lint-only': { type: 'boolean', default: false },
       revision: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
@@ -59,18 +65,29 @@ export function parseFlags(args: string[], env: NodeJS.ProcessEnv = {}): Flags |
       throw new Error(`--down must be a positive integer, got '${values.down}'`);
     }
   }
-  if (values['lint-only'] && (values['dry-run'] || down !== undefined)) {
-    throw new Error('--lint-only cannot be combined with --dry-run or --down');
+  const downRevision =
+    values['down-revision'] === undefined
+      ? undefined
+      : checkedRevision('--down-revision', values['down-revision']);
+  if (down !== undefined && downRevision !== undefined) {
+    throw new Error('--down and --down-revision cannot be combined');
   }
-  const applying = !values['lint-only'] && down === undefined;
+  const rollingBack = down !== undefined || downRevision !== undefined;
+  if (values['lint-only'] && (values['dry-run'] || rollingBack)) {
+    throw new Error('--lint-only cannot be combined with --dry-run, --down or --down-revision');
+  }
+  const applying = !values['lint-only'] && !rollingBack;
   if (!applying && values.revision !== undefined) {
-    throw new Error('--revision is recorded when applying; it cannot be combined with --down or --lint-only');
+    throw new Error(
+      '--revision is recorded when applying; it cannot be combined with --down, --down-revision or --lint-only',
+    );
   }
   return {
     dir: values.dir,
     phase,
     dryRun: values['dry-run'],
     down,
+    downRevision,
     lintOnly: values['lint-only'],
     revision: applying ? revisionFrom(values.revision, env) : undefined,
   };

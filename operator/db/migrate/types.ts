@@ -10,6 +10,11 @@ export interface MigrateOptions {
   revision?: string;
   /** Run the down files of the last N applied versions instead of applying. */
   down?: number;
+  /**
+   * Run the down files of the versions this revision applied instead of
+   * applying; none is no error. Exclusive with `down`.
+   */
+  downRevision?: string;
   /** One human-readable progress line at a time. */
   log: (line: string) => void;
 }
@@ -27,7 +32,7 @@ export interface MigrateSummary {
   applied: MigrationRun[];
   /** Migrations of the set that were already applied. */
   skipped: number;
-  /** Down files run in this run, newest first; only with `down`. */
+  /** Down files run in this run, newest first; only with `down` or `downRevision`. */
   rolledBack?: MigrationRun[];
   dryRun: boolean;
 }
