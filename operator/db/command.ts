@@ -2,26 +2,12 @@
 // stdout; a failure is one line on stderr and in the Kubernetes termination
 // message, which the operator copies into the Release's condition.
 import { open } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { loadMigrationSet, MigrationSetError, type Migration } from './files.js';
+import { migrateUsage, parseFlags, type Flags } from './flags.js';
 import { destructiveFindings, lintMigration, type Finding, type Phase } from './lint.js';
 import { migrate, MigrateError, scrubberFor, type MigrateSummary } from './migrate.js';
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, refused: 3 } as const;
-
-export const migrateUsage = `usage: cutover migrate --dir DIR [--phase expand|contract] [--dry-run] [--down N] [--lint-only]
-
-Applies DIR's NNN_name.up.sql files that are not yet in cutover_schema_migrations,
-each in a transaction of its own, under an advisory lock. DATABASE_URL names the database.
-
-  --dir DIR        the migration files (a mounted ConfigMap works as is)
-  --phase PHASE    expand (default: destructive statements are refused) or contract
-  --dry-run        run the pending files in one transaction and roll it back
-  --down N         run the down files of the last N applied migrations, newest first
-  --lint-only      lint every up file of DIR for PHASE; no database needed
-
-exit codes: 0 ok, 1 failed, 2 usage, 3 refused (lint, changed checksum, invalid migration set)
-`;
 
 export interface MigrateCommandIO {
   env: NodeJS.ProcessEnv;
@@ -35,18 +21,10 @@ const defaultIO: MigrateCommandIO = {
   stderr: (line) => process.stderr.write(`${line}\n`),
 };
 
-interface Flags {
-  dir: string;
-  phase: Phase;
-  dryRun: boolean;
-  down: number | undefined;
-  lintOnly: boolean;
-}
-
 export async function runMigrateCommand(args: string[], io: MigrateCommandIO = defaultIO): Promise<number> {
   let flags: Flags | 'help';
   try {
-    flags = parseFlags(args);
+    flags = parseFlags(args, io.env);
   } catch (err) {
     io.stderr(`cutover migrate: ${err instanceof Error ? err.message : String(err)}`);
     io.stderr(migrateUsage.trimEnd());
@@ -87,6 +65,8 @@ export async function runMigrateCommand(args: string[], io: MigrateCommandIO = d
       phase: flags.phase,
       dryRun: flags.dryRun,
       ...(flags.down === undefined ? {} : { down: flags.down }),
+      ...(flags.downRevision === undefined ? {} : { downRevision: flags.downRevision }),
+      ...(flags.revision === undefined ? {} : { revision: flags.revision }),
       log,
     });
   } catch (err) {
@@ -101,39 +81,6 @@ export async function runMigrateCommand(args: string[], io: MigrateCommandIO = d
     `done${summary.dryRun ? ' (dry run, nothing kept)' : ''}: ${summary.applied.length} applied, ${summary.skipped} already applied${rolledBack}`,
   );
   return EXIT.ok;
-}
-
-function parseFlags(args: string[]): Flags | 'help' {
-  const { values, positionals } = parseArgs({
-    args,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      dir: { type: 'string' },
-      phase: { type: 'string', default: 'expand' },
-      'dry-run': { type: 'boolean', default: false },
-      down: { type: 'string' },
-      'lint-only': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
-  if (values.help) return 'help';
-  if (positionals.length > 0) throw new Error(`unexpected argument '${positionals[0] ?? ''}'`);
-  if (!values.dir) throw new Error('--dir is required');
-  const phase = values.phase;
-  if (phase !== 'expand' && phase !== 'contract')
-    throw new Error(`--phase must be expand or contract, got '${phase}'`);
-  let down: number | undefined;
-  if (values.down !== undefined) {
-    down = /^\d+$/.test(values.down) ? Number(values.down) : NaN;
-    if (!(Number.isSafeInteger(down) && down > 0)) {
-      throw new Error(`--down must be a positive integer, got '${values.down}'`);
-    }
-  }
-  if (values['lint-only'] && (values['dry-run'] || down !== undefined)) {
-    throw new Error('--lint-only cannot be combined with --dry-run or --down');
-  }
-  return { dir: values.dir, phase, dryRun: values['dry-run'], down, lintOnly: values['lint-only'] };
 }
 
 async function lintOnly(

@@ -5,9 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   checksumOf,
+  downFileFor,
   loadMigrationDir,
   loadMigrationSet,
   MigrationSetError,
+  missingDownFiles,
   parseMigrationSet,
 } from './files.js';
 
@@ -82,6 +84,32 @@ describe('parseMigrationSet', () => {
     expect(() => parseMigrationSet([file('001_a.up.sql'), file('001_a.up.sql')])).toThrow(
       '001_a.up.sql: appears twice',
     );
+  });
+});
+
+describe('downFileFor', () => {
+  it('keeps the version digits and the name as written', () => {
+    expect(downFileFor('001_users.up.sql')).toBe('001_users.down.sql');
+    expect(downFileFor('7_up-and-away.up.sql')).toBe('7_up-and-away.down.sql');
+  });
+});
+
+describe('missingDownFiles', () => {
+  it('names the up files without a down file, in version order', () => {
+    const set = parseMigrationSet([
+      file('010_ten.up.sql'),
+      file('002_two.up.sql'),
+      file('002_two.down.sql'),
+      file('1_one.up.sql'),
+    ]);
+    // Given out of order, still reported by version.
+    expect(missingDownFiles([...set].reverse())).toEqual(['1_one.up.sql', '010_ten.up.sql']);
+  });
+
+  it('is empty when every up file has its down file, and for an empty set', () => {
+    const set = parseMigrationSet([file('001_a.up.sql'), file('001_a.down.sql')]);
+    expect(missingDownFiles(set)).toEqual([]);
+    expect(missingDownFiles([])).toEqual([]);
   });
 });
 

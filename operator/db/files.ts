@@ -93,6 +93,22 @@ export function parseMigrationSet(files: readonly SqlFile[]): Migration[] {
     });
 }
 
+/** The down file that pairs with an up file: `001_users.up.sql` → `001_users.down.sql`. */
+export function downFileFor(upName: string): string {
+  return upName.replace(/\.up\.sql$/, '.down.sql');
+}
+
+/**
+ * The up files, in version order, that have no down file. The operator can
+ * refuse a set it could not roll back before any of it is applied.
+ */
+export function missingDownFiles(set: readonly Migration[]): string[] {
+  return [...set]
+    .sort((a, b) => a.version - b.version)
+    .filter((m) => !m.down)
+    .map((m) => m.up.name);
+}
+
 /**
  * Reads every file of a directory. A ConfigMap volume holds its keys as
  * symlinks into a hidden `..data` directory, so dot entries are skipped and

@@ -74,6 +74,7 @@ interface HistoryRow {
   phase: string;
   applied_at: Date;
   duration_ms: number | null;
+  revision?: string | null;
 }
 
 async function history(url: string): Promise<HistoryRow[]> {
@@ -517,6 +518,180 @@ describe('migrate', () => {
   });
 });
 
+/** The history table as Cutover created it before the revision column. */
+const OLD_HISTORY_DDL = `CREATE TABLE cutover_schema_migrations (
+  version bigint PRIMARY KEY,
+  name text NOT NULL,
+  checksum text NOT NULL,
+  phase text NOT NULL,
+  applied_at timestamptz NOT NULL DEFAULT now(),
+  duration_ms integer
+)`;
+
+async function hasRevisionColumn(url: string): Promise<boolean> {
+  const [row] = await rows<{ n: string }>(
+    url,
+    "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'cutover_schema_migrations' AND column_name = 'revision'",
+  );
+  return row?.n === '1';
+}
+
+describe('migrate with a Release revision', () => {
+  const THIRD = {
+    '003_items.up.sql': 'CREATE TABLE items (id int);\n',
+    '003_items.down.sql': 'DROP TABLE items;\n',
+  };
+
+  it('records the revision that applied each version, and NULL without one', async () => {
+    const url = await freshDatabase();
+    await migrate(url, set(BASE), options({ revision: '5f3c2a1b9d' }));
+    await migrate(url, set({ ...BASE, ...THIRD }), options());
+    expect((await history(url)).map((r) => [r.version, r.revision])).toEqual([
+      ['1', '5f3c2a1b9d'],
+      ['2', '5f3c2a1b9d'],
+      ['3', null],
+    ]);
+  });
+
+  it('refuses a malformed revision before connecting', async () => {
+    const url = await freshDatabase();
+    for (const revision of ['', '-r1', 'R1', 'r_1', 'a'.repeat(65)]) {
+      const err = await refusal(migrate(url, set(BASE), options({ revision })));
+      expect([revision, err.exitCode]).toEqual([revision, 3]);
+    }
+    expect(await tableExists(url, 'cutover_schema_migrations')).toBe(false);
+    // 64 characters is the longest allowed.
+    await migrate(url, set(BASE), options({ revision: 'a'.repeat(64) }));
+    expect((await history(url)).map((r) => r.revision)).toEqual(['a'.repeat(64), 'a'.repeat(64)]);
+  });
+
+  it('rolls back exactly the versions a revision applied, newest first, and again does nothing', async () => {
+    const url = await freshDatabase();
+    await migrate(url, set(BASE), options({ revision: 'r1' }));
+    await migrate(url, set({ ...BASE, ...THIRD }), options({ revision: 'r2' }));
+    const all = set({ ...BASE, ...THIRD });
+
+    const dry = await migrate(url, all, options({ downRevision: 'r2', dryRun: true }));
+    expect(dry.rolledBack?.map((r) => r.file)).toEqual(['003_items.down.sql']);
+    expect(await tableExists(url, 'items')).toBe(true);
+    expect((await history(url)).map((r) => r.version)).toEqual(['1', '2', '3']);
+
+    const r2 = options({ downRevision: 'r2' });
+    const summary = await migrate(url, all, r2);
+    expect(summary.rolledBack?.map((r) => r.file)).toEqual(['003_items.down.sql']);
+    expect(r2.lines).toContain('rolling back 1 migration(s) of revision r2, newest first');
+    expect(await tableExists(url, 'items')).toBe(false);
+    expect(await tableExists(url, 'orders')).toBe(true);
+    expect((await history(url)).map((r) => [r.version, r.revision])).toEqual([
+      ['1', 'r1'],
+      ['2', 'r1'],
+    ]);
+
+    const again = options({ downRevision: 'r2' });
+    expect(await migrate(url, all, again)).toEqual({
+      applied: [],
+      skipped: 0,
+      rolledBack: [],
+      dryRun: false,
+    });
+    expect(again.lines).toContain('nothing to roll back for revision r2');
+    expect((await history(url)).map((r) => r.version)).toEqual(['1', '2']);
+
+    const r1 = await migrate(url, all, options({ downRevision: 'r1' }));
+    expect(r1.rolledBack?.map((r) => [r.version, r.file])).toEqual([
+      [2, '002_orders.down.sql'],
+      [1, '001_users.down.sql'],
+    ]);
+    expect(await tableExists(url, 'users')).toBe(false);
+    expect(await history(url)).toEqual([]);
+  });
+
+  it('refuses before anything runs when a version of the revision cannot be rolled back', async () => {
+    const url = await freshDatabase();
+    await migrate(url, set(BASE), options({ revision: 'r1' }));
+    const before = await history(url);
+
+    // 002 would run first; it must not, since 001 cannot follow it.
+    const { '001_users.down.sql': _dropped, ...noDown } = BASE;
+    const missing = await refusal(migrate(url, set(noDown), options({ downRevision: 'r1' })));
+    expect(missing.exitCode).toBe(3);
+    expect(missing.message).toBe('cannot roll back 001_users.up.sql: there is no 001_users.down.sql');
+
+    const { '001_users.up.sql': _up, '001_users.down.sql': _down, ...notInSet } = BASE;
+    const absent = await refusal(migrate(url, set(notInSet), options({ downRevision: 'r1' })));
+    expect(absent.exitCode).toBe(3);
+    expect(absent.message).toContain('cannot roll back version 1 (users): it is not in this migration set');
+
+    const changed = await refusal(
+      migrate(
+        url,
+        set({ ...BASE, '001_users.up.sql': 'CREATE TABLE users (id bigint PRIMARY KEY);\n' }),
+        options({ downRevision: 'r1' }),
+      ),
+    );
+    expect(changed.exitCode).toBe(3);
+    expect(changed.message).toContain('001_users.up.sql was changed after it was applied');
+
+    const linted = await refusal(
+      migrate(
+        url,
+        set({ ...BASE, '002_orders.down.sql': 'BEGIN;\nDROP TABLE orders;\nCOMMIT;\n' }),
+        options({ downRevision: 'r1' }),
+      ),
+    );
+    expect(linted.message).toContain(
+      'refused by the contract lint: 002_orders.down.sql:1 transaction-control',
+    );
+
+    expect(await tableExists(url, 'orders')).toBe(true);
+    expect(await tableExists(url, 'users')).toBe(true);
+    expect(await history(url)).toEqual(before);
+  });
+
+  it('refuses a malformed downRevision, and downRevision with down', async () => {
+    const url = await freshDatabase();
+    await migrate(url, set(BASE), options({ revision: 'r1' }));
+    const malformed = await refusal(migrate(url, set(BASE), options({ downRevision: 'R1' })));
+    expect(malformed.exitCode).toBe(3);
+    const both = await refusal(migrate(url, set(BASE), options({ downRevision: 'r1', down: 1 })));
+    expect(both.exitCode).toBe(3);
+    expect(both.message).toContain('cannot be combined');
+    expect((await history(url)).map((r) => r.version)).toEqual(['1', '2']);
+  });
+
+  it('adds the column to a history table created before it, and keeps its rows', async () => {
+    const url = await freshDatabase();
+    await withClient(url, async (c) => {
+      await c.query(OLD_HISTORY_DDL);
+      await c.query(BASE['001_users.up.sql']);
+      await c.query(
+        "INSERT INTO cutover_schema_migrations (version, name, checksum, phase) VALUES (1, 'users', $1, 'expand')",
+        [set(BASE)[0]?.checksum],
+      );
+    });
+
+    // A dry run and a roll-back read the table as it is and leave it so.
+    await migrate(url, set(BASE), options({ dryRun: true, revision: 'r2' }));
+    const none = options({ downRevision: 'r2' });
+    expect((await migrate(url, set(BASE), none)).rolledBack).toEqual([]);
+    expect(none.lines).toContain('nothing to roll back for revision r2');
+    expect(await hasRevisionColumn(url)).toBe(false);
+
+    const summary = await migrate(url, set(BASE), options({ revision: 'r2' }));
+    expect(summary.applied.map((r) => r.version)).toEqual([2]);
+    expect(summary.skipped).toBe(1);
+    expect(await hasRevisionColumn(url)).toBe(true);
+    expect((await history(url)).map((r) => [r.version, r.revision])).toEqual([
+      ['1', null],
+      ['2', 'r2'],
+    ]);
+
+    const down = await migrate(url, set(BASE), options({ downRevision: 'r2' }));
+    expect(down.rolledBack?.map((r) => r.version)).toEqual([2]);
+    expect((await history(url)).map((r) => r.version)).toEqual(['1']);
+  });
+});
+
 interface CliResult {
   code: number | null;
   stdout: string;
@@ -681,6 +856,79 @@ describe('cutover migrate (CLI)', () => {
   );
 
   it(
+    'records --revision, else CUTOVER_REVISION, with each version applied',
+    async () => {
+      const own = await freshDatabase();
+      const first = await files('revision-1', { '001_users.up.sql': BASE['001_users.up.sql'] });
+      const flagged = await cli(['--dir', first, '--revision', '5f3c2a1b9d'], {
+        DATABASE_URL: own,
+        CUTOVER_REVISION: 'ignored',
+      });
+      expect(flagged.code).toBe(0);
+
+      const second = await files('revision-2', BASE);
+      const badEnv = await cli(['--dir', second], { DATABASE_URL: own, CUTOVER_REVISION: 'Bad' });
+      expect(badEnv.code).toBe(2);
+      expect(badEnv.stderr).toContain('CUTOVER_REVISION must be');
+      const fromEnv = await cli(['--dir', second], { DATABASE_URL: own, CUTOVER_REVISION: 'e7a9' });
+      expect(fromEnv.code).toBe(0);
+
+      expect((await history(own)).map((r) => [r.version, r.revision])).toEqual([
+        ['1', '5f3c2a1b9d'],
+        ['2', 'e7a9'],
+      ]);
+    },
+    SLOW_MS,
+  );
+
+  it(
+    'runs --down-revision, with --dry-run, and again as a success with nothing to do',
+    async () => {
+      const own = await freshDatabase();
+      const migrations = await files('down-revision', BASE);
+      expect((await cli(['--dir', migrations, '--revision', 'r1'], { DATABASE_URL: own })).code).toBe(0);
+
+      const dry = await cli(['--dir', migrations, '--down-revision', 'r1', '--dry-run'], {
+        DATABASE_URL: own,
+      });
+      expect(dry.code).toBe(0);
+      expect(dry.stdout).toContain('dry run, nothing kept');
+      expect(await tableExists(own, 'orders')).toBe(true);
+
+      const down = await cli(['--dir', migrations, '--down-revision', 'r1'], { DATABASE_URL: own });
+      expect(down.stderr).toBe('');
+      expect(down.code).toBe(0);
+      expect(down.stdout).toContain('2 rolled back');
+      expect(down.stdout.indexOf('running 002_orders.down.sql')).toBeLessThan(
+        down.stdout.indexOf('running 001_users.down.sql'),
+      );
+      expect(await tableExists(own, 'users')).toBe(false);
+
+      const again = await cli(['--dir', migrations, '--down-revision', 'r1'], { DATABASE_URL: own });
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain('nothing to roll back for revision r1');
+    },
+    SLOW_MS,
+  );
+
+  it(
+    'exits 3 on --down-revision when a down file is missing, naming it',
+    async () => {
+      const own = await freshDatabase();
+      const { '002_orders.down.sql': _dropped, ...noDown } = BASE;
+      const migrations = await files('down-revision-missing', noDown);
+      expect((await cli(['--dir', migrations, '--revision', 'r1'], { DATABASE_URL: own })).code).toBe(0);
+      const result = await cli(['--dir', migrations, '--down-revision', 'r1'], { DATABASE_URL: own });
+      expect(result.code).toBe(3);
+      expect(result.stderr.trim()).toBe(
+        'cutover migrate: cannot roll back 002_orders.up.sql: there is no 002_orders.down.sql',
+      );
+      expect(await tableExists(own, 'orders')).toBe(true);
+    },
+    SLOW_MS,
+  );
+
+  it(
     'exits 2 on usage errors and a missing DATABASE_URL',
     async () => {
       const migrations = await files('usage', BASE);
@@ -691,6 +939,12 @@ describe('cutover migrate (CLI)', () => {
         [],
         ['--dir', migrations, '--phase', 'sideways'],
         ['--dir', migrations, '--down', '0'],
+        ['--dir', migrations, '--revision', 'Not_A_Hash'],
+        ['--dir', migrations, '--revision', 'r1', '--down', '1'],
+        ['--dir', migrations, '--down-revision', 'r1', '--down', '1'],
+        ['--dir', migrations, '--down-revision', 'r1', '--lint-only'],
+        ['--dir', migrations, '--down-revision', 'r1', '--revision', 'r1'],
+        ['--dir', migrations, '--down-revision', '-r1'],
         ['--bogus'],
       ]) {
         const result = await cli(args, { DATABASE_URL: url });

@@ -15,10 +15,18 @@ export const MIGRATION_LOCK_KEY: bigint = BigInt.asIntN(
   BigInt(`0x${createHash('sha256').update(HISTORY_TABLE).digest('hex').slice(0, 16)}`),
 );
 
+/**
+ * A Release revision (a hash) as recorded in the history. Restricted so it is
+ * safe to print and to match on.
+ */
+export const REVISION = /^[a-z0-9][a-z0-9-]{0,63}$/;
+
 export interface HistoryRow {
   version: number;
   name: string;
   checksum: string;
+  /** The Release revision that applied it; null when none was given or the table predates the column. */
+  revision: string | null;
 }
 
 export const createHistory = (table: string): string => `CREATE TABLE IF NOT EXISTS ${table} (
@@ -27,8 +35,13 @@ export const createHistory = (table: string): string => `CREATE TABLE IF NOT EXI
   checksum text NOT NULL,
   phase text NOT NULL,
   applied_at timestamptz NOT NULL DEFAULT now(),
-  duration_ms integer
+  duration_ms integer,
+  revision text
 )`;
+
+/** History tables created before the revision column get it before their first new row. */
+export const addRevisionColumn = (table: string): string =>
+  `ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS revision text`;
 
 export function refuseChangedChecksums(
   migrations: readonly Migration[],

@@ -78,12 +78,32 @@ export class Session {
 
   /** Applied migrations, oldest first; empty when the history table does not exist yet. */
   async history(): Promise<HistoryRow[]> {
-    const exists = await this.query<{ t: string | null }>('SELECT to_regclass($1)::text AS t', [this.table]);
-    if (!exists.rows[0]?.t) return [];
-    const rows = await this.query<{ version: string; name: string; checksum: string }>(
-      `SELECT version::text AS version, name, checksum FROM ${this.table} ORDER BY applied_at, version`,
+    const shape = await this.query<{ t: string | null; has_revision: boolean }>(
+      `SELECT to_regclass($1)::text AS t, EXISTS (
+         SELECT 1 FROM pg_attribute
+         WHERE attrelid = to_regclass($1) AND attname = 'revision' AND NOT attisdropped
+       ) AS has_revision`,
+      [this.table],
     );
-    return rows.rows.map((r) => ({ version: Number(r.version), name: r.name, checksum: r.checksum }));
+    const [found] = shape.rows;
+    if (!found?.t) return [];
+    // Reading leaves an older table as it is: only applying adds the column,
+    // inside its transaction, so a dry run or a roll-back changes nothing here.
+    const revision = found.has_revision ? 'revision' : 'NULL::text AS revision';
+    const rows = await this.query<{
+      version: string;
+      name: string;
+      checksum: string;
+      revision: string | null;
+    }>(
+      `SELECT version::text AS version, name, checksum, ${revision} FROM ${this.table} ORDER BY applied_at, version`,
+    );
+    return rows.rows.map((r) => ({
+      version: Number(r.version),
+      name: r.name,
+      checksum: r.checksum,
+      revision: r.revision,
+    }));
   }
 
   async close(): Promise<void> {

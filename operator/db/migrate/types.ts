@@ -6,8 +6,15 @@ export interface MigrateOptions {
   phase: Phase;
   /** Run everything in one transaction and roll it back at the end. */
   dryRun?: boolean;
+  /** The Release revision to record with each version applied; see REVISION. */
+  revision?: string;
   /** Run the down files of the last N applied versions instead of applying. */
   down?: number;
+  /**
+   * Run the down files of the versions this revision applied instead of
+   * applying; none is no error. Exclusive with `down`.
+   */
+  downRevision?: string;
   /** One human-readable progress line at a time. */
   log: (line: string) => void;
 }
@@ -25,7 +32,7 @@ export interface MigrateSummary {
   applied: MigrationRun[];
   /** Migrations of the set that were already applied. */
   skipped: number;
-  /** Down files run in this run, newest first; only with `down`. */
+  /** Down files run in this run, newest first; only with `down` or `downRevision`. */
   rolledBack?: MigrationRun[];
   dryRun: boolean;
 }

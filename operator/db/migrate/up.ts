@@ -2,7 +2,7 @@
 import type { Migration } from '../files.js';
 import { lintMigration } from '../lint.js';
 import { lintRefusal } from './errors.js';
-import { createHistory, refuseChangedChecksums } from './history.js';
+import { addRevisionColumn, createHistory, refuseChangedChecksums } from './history.js';
 import { runFile } from './run-file.js';
 import type { Session } from './session.js';
 import type { MigrateOptions, MigrateSummary, MigrationRun } from './types.js';
@@ -14,6 +14,7 @@ export async function applyPending(
 ): Promise<MigrateSummary> {
   const { log, phase } = options;
   const dryRun = options.dryRun ?? false;
+  const revision = options.revision ?? null;
   const history = await session.history();
   const applied = new Map(history.map((row) => [row.version, row]));
   refuseChangedChecksums(migrations, applied);
@@ -35,10 +36,11 @@ export async function applyPending(
   if (dryRun) await session.query('BEGIN');
   try {
     await session.query(createHistory(session.table));
+    await session.query(addRevisionColumn(session.table));
     for (const m of pending) {
       const record = {
-        sql: `INSERT INTO ${session.table} (version, name, checksum, phase, duration_ms) VALUES ($1, $2, $3, $4, $5)`,
-        values: (ms: number) => [String(m.version), m.name, m.checksum, phase, ms],
+        sql: `INSERT INTO ${session.table} (version, name, checksum, phase, duration_ms, revision) VALUES ($1, $2, $3, $4, $5, $6)`,
+        values: (ms: number) => [String(m.version), m.name, m.checksum, phase, ms, revision],
       };
       const run = await runFile(session, m, m.up, dryRun, record, log);
       if (run) runs.push(run);
