@@ -53,6 +53,7 @@ export function createAnalyzer({ prometheus, poolUsage, now = () => new Date() }
   return {
     async evaluate(policy, target, { window = DEFAULT_WINDOW } = {}) {
       const at = now();
+      // A malformed window is the caller's bug: refuse it before anything is sent.
       rangeOf(window);
       const timeoutMs = parseDuration(policy.prometheus.timeout ?? DEFAULT_TIMEOUT);
       const minRequestRate = policy.minRequestRate ?? DEFAULT_MIN_REQUEST_RATE;
