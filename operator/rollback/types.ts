@@ -35,7 +35,12 @@ export interface AnalysisTarget {
   slot: string;
   version: string;
   /** Absent on a first rollout: relative triggers are then Inconclusive. */
-  stable?: { slot: string; version: string };
+  stable?: {
+    slot: string;
+    version: string;
+    /** The stable slot's own pod resources; without them its CPU and Memory are shares of the new slot's. */
+    resources?: { cpuCores?: number; memoryBytes?: number };
+  };
   /** CPU and memory limits (else requests) of one pod of the new slot, summed over its containers. */
   resources: { cpuCores?: number; memoryBytes?: number };
   /** The PostgreSQL URL a DatabasePool trigger reads, by trigger name; never logged. */

@@ -1,0 +1,190 @@
+// A client for Prometheus' instant query API, shared by the whole operator.
+// Problems with Prometheus are answers here, not exceptions: an unreachable
+// server makes a reading Inconclusive, it must not fail a reconcile.
+import { createLimiter, type Limiter } from './limiter.js';
+
+export interface Series {
+  labels: Readonly<Record<string, string>>;
+  value: number;
+}
+
+/** A scalar result comes back as one series without labels. */
+export type QueryResult = { ok: true; series: Series[] } | { ok: false; error: string };
+
+/** How one HTTP attempt ended; the first three are retried once. */
+export type QueryOutcome =
+  'timeout' | 'unreachable' | 'server-error' | 'rejected' | 'invalid-response' | 'success';
+
+const RETRIED: ReadonlySet<QueryOutcome> = new Set(['timeout', 'unreachable', 'server-error']);
+
+export const DEFAULT_MAX_CONCURRENT_QUERIES = 16;
+
+export interface PrometheusClientOptions {
+  /** Queries in flight at once, across every policy and server. Default 16. */
+  maxConcurrent?: number;
+  /** Called after every attempt, retries included, with its duration (queueing excluded). */
+  onQuery?: (durationMs: number, outcome: QueryOutcome) => void;
+  fetch?: typeof fetch;
+}
+
+export interface PrometheusClient {
+  /** Runs `promql` at `address`, giving each attempt `timeoutMs`. Never rejects. */
+  query(address: string, promql: string, timeoutMs: number): Promise<QueryResult>;
+}
+
+interface Endpoint {
+  url: string;
+  /** The address as messages show it: no user-info. */
+  shown: string;
+  headers: Record<string, string>;
+}
+
+interface Attempt {
+  outcome: QueryOutcome;
+  result: QueryResult;
+}
+
+export function createPrometheusClient(options: PrometheusClientOptions = {}): PrometheusClient {
+  const limiter: Limiter = createLimiter(options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT_QUERIES);
+  const fetchFn = options.fetch ?? fetch;
+
+  const once = (endpoint: Endpoint, promql: string, timeoutMs: number): Promise<Attempt> =>
+    limiter.run(async () => {
+      const started = performance.now();
+      const attempt = await send(fetchFn, endpoint, promql, timeoutMs);
+      options.onQuery?.(performance.now() - started, attempt.outcome);
+      return attempt;
+    });
+
+  return {
+    async query(address, promql, timeoutMs) {
+      const endpoint = endpointOf(address);
+      if (!endpoint) return { ok: false, error: 'the Prometheus address is not a valid http(s) URL' };
+      const first = await once(endpoint, promql, timeoutMs);
+      if (!RETRIED.has(first.outcome)) return first.result;
+      const second = await once(endpoint, promql, timeoutMs);
+      if (second.result.ok) return second.result;
+      return { ok: false, error: `${second.result.error} (retried once)` };
+    },
+  };
+}
+
+/**
+ * fetch refuses URLs with credentials, so user-info becomes a Basic
+ * Authorization header, and stays out of every message.
+ */
+function endpointOf(address: string): Endpoint | undefined {
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  if (url.username !== '' || url.password !== '') {
+    const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    headers.Authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
+    url.username = '';
+    url.password = '';
+  }
+  url.search = '';
+  url.hash = '';
+  const base = url.toString().replace(/\/+$/, '');
+  return { url: `${base}/api/v1/query`, shown: base, headers };
+}
+
+async function send(
+  fetchFn: typeof fetch,
+  endpoint: Endpoint,
+  promql: string,
+  timeoutMs: number,
+): Promise<Attempt> {
+  const fail = (outcome: QueryOutcome, why: string): Attempt => ({
+    outcome,
+    result: { ok: false, error: `Prometheus at ${endpoint.shown}: ${why}` },
+  });
+  // Prometheus is told the same deadline, so it stops evaluating when we stop waiting.
+  const url = `${endpoint.url}?query=${encodeURIComponent(promql)}&timeout=${Math.max(1, Math.round(timeoutMs))}ms`;
+  let status: number;
+  let text: string;
+  try {
+    const res = await fetchFn(url, { headers: endpoint.headers, signal: AbortSignal.timeout(timeoutMs) });
+    status = res.status;
+    text = await res.text();
+  } catch (err) {
+    const name = isRecord(err) ? err.name : undefined;
+    if (name === 'TimeoutError' || name === 'AbortError') {
+      return fail('timeout', `no answer within ${timeoutMs}ms`);
+    }
+    return fail('unreachable', networkReason(err));
+  }
+  const outcomeOfStatus: QueryOutcome = status >= 500 ? 'server-error' : 'rejected';
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    if (status >= 300 || status < 200) return fail(outcomeOfStatus, `HTTP ${status}`);
+    return fail('invalid-response', 'the answer is not JSON');
+  }
+  if (!isRecord(body) || body.status !== 'success' || status >= 300) {
+    const error = isRecord(body) && typeof body.error === 'string' ? body.error : `HTTP ${status}`;
+    const type = isRecord(body) && typeof body.errorType === 'string' ? `${body.errorType}: ` : '';
+    return fail(status >= 200 && status < 300 ? 'rejected' : outcomeOfStatus, `${type}${error}`);
+  }
+  const series = seriesOf(body.data);
+  if (!series) return fail('invalid-response', 'the answer is neither a vector nor a scalar');
+  return { outcome: 'success', result: { ok: true, series } };
+}
+
+function seriesOf(data: unknown): Series[] | undefined {
+  if (!isRecord(data)) return undefined;
+  if (data.resultType === 'scalar') {
+    const value = sampleValue(data.result);
+    return value === undefined ? undefined : [{ labels: {}, value }];
+  }
+  if (data.resultType !== 'vector' || !Array.isArray(data.result)) return undefined;
+  const series: Series[] = [];
+  for (const item of data.result as unknown[]) {
+    const value = isRecord(item) ? sampleValue(item.value) : undefined;
+    if (!isRecord(item) || !isRecord(item.metric) || value === undefined) return undefined;
+    const labels: Record<string, string> = {};
+    for (const [k, v] of Object.entries(item.metric)) labels[k] = String(v);
+    series.push({ labels, value });
+  }
+  return series;
+}
+
+/** `[timestamp, "1.5"]`; Prometheus writes infinities as `+Inf`/`-Inf`, which Number() does not read. */
+function sampleValue(pair: unknown): number | undefined {
+  if (!Array.isArray(pair) || pair.length !== 2 || typeof pair[1] !== 'string') return undefined;
+  const text: string = pair[1];
+  if (text === '+Inf' || text === 'Inf') return Number.POSITIVE_INFINITY;
+  if (text === '-Inf') return Number.NEGATIVE_INFINITY;
+  const value = Number(text);
+  return Number.isNaN(value) && text !== 'NaN' ? undefined : value;
+}
+
+const NETWORK_ERRORS: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'host not found',
+  EAI_AGAIN: 'host name lookup failed',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  UND_ERR_SOCKET: 'connection closed',
+};
+
+// fetch says only "fetch failed"; the reason is in its cause. Duck-typed:
+// errors from another realm (Node's own, seen from a VM context) fail instanceof.
+function networkReason(err: unknown): string {
+  const cause = isRecord(err) && isRecord(err.cause) ? err.cause : err;
+  if (!isRecord(cause)) return 'network error';
+  if (typeof cause.code === 'string')
+    return `${NETWORK_ERRORS[cause.code] ?? 'network error'} (${cause.code})`;
+  return typeof cause.message === 'string' && cause.message !== '' ? cause.message : 'network error';
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
