@@ -2,7 +2,10 @@
 import { backupPolicyController } from './backup/controller.js';
 import { environmentController } from './environment/controller.js';
 import { releaseController } from './release/controller.js';
+import { createAnalyzer, type Analyzer } from './rollback/analyze.js';
 import { rollbackPolicyController } from './rollback/controller.js';
+import { poolUsage } from './rollback/database.js';
+import { createPrometheusClient } from './rollback/prometheus.js';
 import type { Logger } from './runtime/log.js';
 import type { Manager } from './runtime/manager.js';
 import type { OperatorMetrics } from './runtime/metrics.js';
@@ -11,6 +14,8 @@ export interface ControllerOptions {
   migrateImage?: string;
   /** The clock every reconciler reads; defaults to the system's. */
   now?: () => Date;
+  /** Replaces the Prometheus and PostgreSQL reads of analysis (benchmarks). */
+  analyzer?: Analyzer;
 }
 
 export function registerControllers(
@@ -19,11 +24,28 @@ export function registerControllers(
   metrics: OperatorMetrics,
   opts: ControllerOptions = {},
 ): void {
+  // One client for the whole operator: its concurrency limit bounds the sockets
+  // a thousand Releases under analysis open to Prometheus.
+  const analyzer =
+    opts.analyzer ??
+    createAnalyzer({
+      prometheus: createPrometheusClient({
+        onQuery: (ms, outcome) => metrics.prometheusQueries.observe({ outcome }, ms / 1000),
+      }),
+      poolUsage,
+      now: opts.now,
+    });
   for (const c of [
-    releaseController(m, metrics, log, opts),
+    releaseController(m, metrics, log, { ...opts, analyzer }),
     environmentController(m, opts),
     backupPolicyController(m, opts),
-    rollbackPolicyController(m, opts),
+    rollbackPolicyController(m, {
+      now: opts.now,
+      probe: async (address, timeoutMs) => {
+        const r = await analyzer.probe(address, timeoutMs);
+        return r.ok ? { ok: true } : r;
+      },
+    }),
   ]) {
     m.register(c);
     log.debug({ kind: c.kind }, 'controller registered');

@@ -8,20 +8,13 @@ import type { Release, ReleasePhase, RollbackPolicy, RollbackPolicySpec } from '
 import type { KubeClient } from '../runtime/client.js';
 import { parseDuration } from '../runtime/duration.js';
 import { getOptional } from '../runtime/lookup.js';
-import { podResources } from '../rollback/queries.js';
-import type { AnalysisTarget, Evaluation } from '../rollback/types.js';
+import type { Analyzer } from '../rollback/analyze.js';
+import { podResources } from '../rollback/resources.js';
+import type { AnalysisTarget } from '../rollback/types.js';
 import type { AnalysisObservation, RolloutSpec } from './plan/index.js';
 
 /** Phases during which the new version takes traffic and is judged. */
 export const ANALYSED: readonly ReleasePhase[] = ['Shifting', 'Baking', 'BackingUp', 'Contracting'];
-
-export interface Analyzer {
-  evaluate(
-    policy: RollbackPolicySpec,
-    target: AnalysisTarget,
-    opts: { windowMs: number },
-  ): Promise<Evaluation>;
-}
 
 /** When each Release was last evaluated by this process, and which asked for one now. */
 export class AnalysisSchedule {
@@ -59,7 +52,7 @@ export class AnalysisSchedule {
 
 export interface AnalysisSources {
   client: KubeClient;
-  analyzer: Analyzer;
+  analyzer: Pick<Analyzer, 'evaluate'>;
   schedule: AnalysisSchedule;
   secrets: SecretCache;
 }
@@ -90,7 +83,7 @@ export async function observeAnalysis(
   }
   const target = await analysisTarget(src, rel, rbp, phase);
   obs.evaluation = await src.analyzer.evaluate(policyFor(rbp.spec, phase), target, {
-    windowMs: parseDuration(rbp.spec.window ?? '1m'),
+    window: rbp.spec.window ?? '1m',
   });
   src.schedule.record(key, now);
   obs.lastAt = now;

@@ -9,10 +9,9 @@ import type { Logger } from '../runtime/log.js';
 import { keyOf, type Controller, type InformerRef, type Manager } from '../runtime/manager.js';
 import type { OperatorMetrics } from '../runtime/metrics.js';
 import { writeStatus } from '../runtime/status.js';
-import { createAnalyzer } from '../rollback/analyze.js';
-import { createPrometheusClient } from '../rollback/prometheus.js';
+import type { Analyzer } from '../rollback/analyze.js';
 import { act, type ActContext } from './act.js';
-import { AnalysisSchedule, SecretCache, type Analyzer } from './analysis.js';
+import { AnalysisSchedule, SecretCache } from './analysis.js';
 import { ReleaseMetrics } from './metrics.js';
 import { DEFAULT_MIGRATE_IMAGE } from './objects.js';
 import { observe, type Sources } from './observe.js';
@@ -30,15 +29,15 @@ export interface ReleaseControllerOptions {
   migrateImage?: string;
   /** The clock every plan reads; tests and benchmarks may move it. */
   now?: () => Date;
-  /** What evaluates RollbackPolicies; the real one queries Prometheus and PostgreSQL. */
-  analyzer?: Analyzer;
+  /** What evaluates RollbackPolicies: Prometheus and PostgreSQL, shared with the RollbackPolicy controller. */
+  analyzer: Pick<Analyzer, 'evaluate'>;
 }
 
 export function releaseController(
   m: Manager,
   metrics: OperatorMetrics,
   log: Logger,
-  opts: ReleaseControllerOptions = {},
+  opts: ReleaseControllerOptions,
 ): Controller {
   const releases = m.informer<Release>(RELEASES);
   const environments = m.informer<Environment>(ENVIRONMENTS);
@@ -61,7 +60,7 @@ export function releaseController(
       client: m.client,
       schedule,
       secrets: new SecretCache(m.client, now),
-      analyzer: opts.analyzer ?? createAnalyzer({ prometheus: createPrometheusClient(), now }),
+      analyzer: opts.analyzer,
     },
   };
   const rm = new ReleaseMetrics(metrics.registry);

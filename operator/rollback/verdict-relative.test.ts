@@ -42,13 +42,10 @@ describe('judge, relative to the stable slot', () => {
       { result: 'Pass', value: '0', baseline: '0' },
     ],
     [
-      'anything against 0 is undefined',
+      'anything against 0 is beyond every maxIncrease',
       { trigger: queueGrowth, value: ok(3), stable: stable(ok(0)) },
-      {
-        result: 'Inconclusive',
-        baseline: '0',
-        reason: "the stable slot's value is 0; an increase over it is undefined",
-      },
+      { result: 'Fail', baseline: '0' },
+      'growth: 3 where the stable slot has 0',
     ],
     [
       'a negative baseline still reads as an increase',

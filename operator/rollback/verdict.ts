@@ -146,10 +146,12 @@ function relativePart(
   } catch {
     return { part: unsure(`invalid maxIncrease "${trigger.maxIncrease ?? ''}"`), baseline };
   }
+  // Any increase over a stable slot at 0 (no errors, say) is beyond every maxIncrease. Inconclusive
+  // here would hold every rollout of a healthy application, whose stable slot mostly serves no errors.
   if (base === 0) {
-    const part =
-      value > 0 ? unsure("the stable slot's value is 0; an increase over it is undefined") : undefined;
-    return { part: part ?? { result: 'Pass' }, baseline };
+    if (!(value > 0)) return { part: { result: 'Pass' }, baseline };
+    const breach = `where the stable slot has ${baseline}`;
+    return { part: { result: 'Fail', breach }, baseline };
   }
   // Against |base| so a negative baseline (a custom query) still reads as an increase.
   const increase = (value - base) / Math.abs(base);

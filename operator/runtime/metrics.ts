@@ -29,6 +29,13 @@ export class OperatorMetrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly prometheusQueries = new Histogram({
+    name: 'cutover_analysis_query_duration_seconds',
+    help: 'Prometheus queries of RollbackPolicy analysis, by outcome (success, timeout, unreachable, server-error, rejected, invalid-response); each attempt counts.',
+    labelNames: ['outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
   readonly leader = new Gauge({
     name: 'cutover_leader',
     help: '1 while this replica holds the leader lease.',

@@ -52,9 +52,7 @@ const executor = await startExecutor({
   echoOutput: !values.quiet,
   log,
 }).catch((err: unknown) => fail(`cannot watch pods: ${err instanceof Error ? err.message : String(err)}`));
-log(
-  `watching pods labelled cutover.dev/job${values.namespace ? ` in ${values.namespace.join(', ')}` : ''}`,
-);
+log(`watching pods labelled cutover.dev/job${values.namespace ? ` in ${values.namespace.join(', ')}` : ''}`);
 
 let stopping = false;
 const shutdown = (signal: NodeJS.Signals): void => {

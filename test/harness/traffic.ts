@@ -71,7 +71,11 @@ export class TrafficDriver {
       split.set(st.activeSlot, { slot: st.activeSlot, version: st.stableVersion, rps: this.rps * share });
     }
     if (!promoted && st.targetSlot && st.targetSlot !== st.activeSlot) {
-      split.set(st.targetSlot, { slot: st.targetSlot, version: rel.spec.version, rps: (this.rps * weight) / 100 });
+      split.set(st.targetSlot, {
+        slot: st.targetSlot,
+        version: rel.spec.version,
+        rps: (this.rps * weight) / 100,
+      });
     }
     const seen = new Set<string>();
     for (const s of split.values()) {

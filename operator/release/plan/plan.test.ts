@@ -1,5 +1,5 @@
-import type { ReleaseStatus, Slot } from '../../api/generated/index.js';
-import { planRelease, type Action, type Observation, type RolloutSpec } from './index.js';
+import type { ReleaseStatus } from '../../api/generated/index.js';
+import { planRelease, type Action, type Observation } from './index.js';
 import { T0, World, spec, stableV1 } from './world.testkit.js';
 
 function obs(over: Partial<Observation> = {}, at = T0): Observation {
