@@ -31,6 +31,13 @@ export class AnalysisSchedule {
     return this.forced.has(key) || t === undefined || now.getTime() - t >= intervalMs;
   }
 
+  /** How late a regular evaluation runs after its interval ended (undefined: first, or asked for). */
+  lateness(key: string, now: Date, intervalMs: number): number | undefined {
+    const t = this.last.get(key);
+    if (t === undefined || this.forced.has(key)) return undefined;
+    return Math.max(0, now.getTime() - (t + intervalMs));
+  }
+
   record(key: string, at: Date): void {
     this.last.set(key, at.getTime());
     this.forced.delete(key);
@@ -81,6 +88,7 @@ export async function observeAnalysis(
     obs.nextInMs = Math.max(0, (obs.lastAt?.getTime() ?? 0) + intervalMs - now.getTime());
     return obs;
   }
+  obs.latenessMs = src.schedule.lateness(key, now, intervalMs);
   const target = await analysisTarget(src, rel, rbp, phase);
   obs.evaluation = await src.analyzer.evaluate(policyFor(rbp.spec, phase), target, {
     window: rbp.spec.window ?? '1m',

@@ -105,7 +105,7 @@ export function releaseController(
       if (!plan.commitFirst) await writeStatus(m.client, RELEASES, rel, plan.status);
       await act(ctx, rel, spec, obs, clears);
       if (plan.evaluateNow) schedule.force(key);
-      if (obs.analysis?.evaluation) rm.evaluated(obs.analysis.evaluation);
+      if (obs.analysis?.evaluation) rm.evaluated(obs.analysis.evaluation, obs.analysis.latenessMs);
       rm.observe(rel, plan.status);
       if (plan.actions.length > 0)
         log.debug({ release: `${namespace}/${name}`, actions: plan.actions.map((a) => a.type) }, 'acted');

@@ -11,6 +11,7 @@ export class ReleaseMetrics {
   readonly degraded: Gauge<'namespace' | 'release'>;
   readonly rollbacks: Counter<'cause' | 'trigger'>;
   readonly evaluations: Counter<'result'>;
+  readonly lateness: Histogram;
 
   constructor(registry: Registry) {
     this.rollouts = new Counter({
@@ -50,10 +51,17 @@ export class ReleaseMetrics {
       labelNames: ['result'],
       registers: [registry],
     });
+    this.lateness = new Histogram({
+      name: 'cutover_analysis_lateness_seconds',
+      help: 'How long after its interval ended a regular evaluation ran: the work queue keeping up with analysis.',
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    });
   }
 
-  evaluated(e: Evaluation): void {
+  evaluated(e: Evaluation, latenessMs: number | undefined): void {
     this.evaluations.inc({ result: e.verdict });
+    if (latenessMs !== undefined) this.lateness.observe(latenessMs / 1000);
   }
 
   /** Counts each newly recorded outcome once: the history grows by one entry per finished rollout. */

@@ -81,6 +81,8 @@ export interface AnalysisObservation {
   evaluation?: Evaluation;
   /** When this process last evaluated the Release (absent after a restart). */
   lastAt?: Date;
+  /** How late this evaluation ran after its interval ended; for the metrics, not the plan. */
+  latenessMs?: number;
   /** When the next evaluation is due, from now. */
   nextInMs: number;
 }
