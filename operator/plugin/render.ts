@@ -191,10 +191,12 @@ function migrationLine(kind: string, m: MigrationStatus, p: Paint, now: Date): s
 
 function analysisLines(release: Release, p: Paint, now: Date): string[] {
   const a = release.status?.analysis;
-  // Nothing writes status.analysis yet; "no evaluation yet" would promise one.
-  if (!a) return [p('dim', 'none: metric analysis is not implemented yet')];
+  // Written at the first evaluation of a rollout under a RollbackPolicy.
+  if (!a) return [p('dim', 'none: no RollbackPolicy evaluation in this rollout')];
   const parts: string[] = [];
   if (a.policy) parts.push(`policy ${a.policy}`);
+  if (a.verdict)
+    parts.push(p(a.verdict === 'Pass' ? 'green' : a.verdict === 'Fail' ? 'red' : 'yellow', a.verdict));
   parts.push(a.lastEvaluation ? `last evaluation ${ago(a.lastEvaluation, now)}` : 'not evaluated yet');
   const failures = a.consecutiveFailures ?? 0;
   const failureText = `${failures} consecutive ${failures === 1 ? 'failure' : 'failures'}`;

@@ -84,13 +84,15 @@ export async function observeAnalysis(
   };
   const phase = rel.status?.phase;
   if (!phase || !ANALYSED.includes(phase) || rel.status?.revision !== spec.revision) return obs;
+  const policy = policyFor(rbp.spec, phase);
+  if (policy.triggers.length === 0) return { ...obs, idle: true };
   if (!src.schedule.due(key, now, intervalMs)) {
     obs.nextInMs = Math.max(0, (obs.lastAt?.getTime() ?? 0) + intervalMs - now.getTime());
     return obs;
   }
   obs.latenessMs = src.schedule.lateness(key, now, intervalMs);
   const target = await analysisTarget(src, rel, rbp, phase);
-  obs.evaluation = await src.analyzer.evaluate(policyFor(rbp.spec, phase), target, {
+  obs.evaluation = await src.analyzer.evaluate(policy, target, {
     window: rbp.spec.window ?? '1m',
   });
   src.schedule.record(key, now);

@@ -20,7 +20,7 @@ import { ownedBy } from '../runtime/apply.js';
 import { ApiError, type KubeClient } from '../runtime/client.js';
 import type { Informer } from '../runtime/informer.js';
 import { getOptional } from '../runtime/lookup.js';
-import { observeAnalysis, type AnalysisSources } from './analysis.js';
+import { ANALYSED, observeAnalysis, type AnalysisSources } from './analysis.js';
 import { jobName, previewServiceName, slotName, stableServiceName } from './names.js';
 import { selectedSlot } from './objects.js';
 import type { JobObservation, Observation, RolloutSpec, SlotObservation } from './plan/index.js';
@@ -90,6 +90,8 @@ export async function observe(
   const rbp = policyName === undefined ? undefined : src.rollbackPolicies.get(policyName, ns);
   if (current && rbp && !SETTLED.includes(phase ?? '')) {
     obs.analysis = await observeAnalysis(src.analysis, rel, spec, rbp, now);
+  } else if (current && policyName !== undefined && !rbp && ANALYSED.includes(phase ?? 'Pending')) {
+    obs.policyMissing = policyName;
   }
   if (current && (phase === 'Migrating' || phase === 'Pending') && !jobs.expand) {
     obs.expandLint = await lintExpand(

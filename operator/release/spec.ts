@@ -26,6 +26,7 @@ export function resolveSpec(rel: Release, env: Environment | undefined): Rollout
     scaleDownDelayMs: parseDuration(rel.spec.scaleDownDelay ?? DEFAULT_SCALE_DOWN_DELAY),
     paused: rel.spec.paused ?? false,
     expand: rel.spec.migrations?.expand !== undefined,
+    expandFiles: rel.spec.migrations?.expand?.configMapRef !== undefined,
     verify: rel.spec.verify !== undefined,
     contract: contract ? { afterMs: parseDuration(contract.after ?? DEFAULT_CONTRACT_AFTER) } : undefined,
   };

@@ -38,7 +38,7 @@ describe('planRollbackPolicyStatus', () => {
     );
     expect(ready(status)).toMatchObject({ status: 'False', reason: 'PrometheusUnreachable' });
     expect(ready(status)?.message).toContain('connect ECONNREFUSED 10.0.0.1:9090');
-    expect(ready(status)?.message).toContain('hold their steps');
+    expect(ready(status)?.message).toContain('Inconclusive, and onInconclusive decides (Pause)');
   });
 
   test('the Enforced=False of earlier versions goes: the policy is evaluated now', () => {

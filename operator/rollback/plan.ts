@@ -18,7 +18,7 @@ export function planRollbackPolicyStatus(rbp: RollbackPolicy, probe: Probe, now:
     : {
         state: 'Stalled' as const,
         reason: 'PrometheusUnreachable',
-        message: `Prometheus did not answer a probe query: ${probe.error}; Releases using this policy hold their steps (evaluations are Inconclusive)`,
+        message: `Prometheus did not answer a probe query: ${probe.error}; the evaluations of Releases using this policy are Inconclusive, and onInconclusive decides (${rbp.spec.onInconclusive ?? 'Pause'})`,
       };
   return {
     ...prev,

@@ -21,6 +21,8 @@ export interface StartPrometheusOptions {
   scrapeInterval?: PromDuration;
   /** Deadline for /-/ready. Default 60 s. */
   startTimeoutMs?: number;
+  /** Listen here instead of a free port: a Prometheus restarted where its clients expect it. */
+  port?: number;
 }
 
 export interface VectorSample {
@@ -67,7 +69,7 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
 
     let url = '';
     for (let attempt = 1; ; attempt += 1) {
-      const port = await freePort(HOST);
+      const port = options.port ?? (await freePort(HOST));
       url = `http://${HOST}:${port}`;
       const logPath = join(baseDir, 'prometheus.log');
       await rm(logPath, { force: true });
@@ -96,7 +98,8 @@ export async function startPrometheus(options: StartPrometheusOptions): Promise<
         if (!server.exitSignal.aborted) throw err;
         const log = await server.logTail();
         // freePort() cannot reserve the port; losing the race is not a failure.
-        if (attempt < PORT_ATTEMPTS && /address already in use/i.test(log)) continue;
+        if (options.port === undefined && attempt < PORT_ATTEMPTS && /address already in use/i.test(log))
+          continue;
         throw new Error(`${errorMessage(server.exitSignal.reason)}; log:\n${log}`, { cause: err });
       }
     }

@@ -18,6 +18,8 @@ export class TrafficDriver {
   private readonly behaviours = new Map<string, Behaviour>();
   private timer: NodeJS.Timeout | undefined;
   private streams = new Set<string>();
+  /** What each stream was last set to: app-metrics restarts its error spreading on every set. */
+  private applied = new Map<string, string>();
   /** Total requests per second across both slots. */
   rps: number;
 
@@ -81,14 +83,22 @@ export class TrafficDriver {
     for (const s of split.values()) {
       const key = `${s.slot}/${s.version}`;
       seen.add(key);
-      this.metrics.setTraffic({ app, ...s, ...(this.behaviours.get(s.version) ?? HEALTHY) });
+      this.set({ app, ...s, ...(this.behaviours.get(s.version) ?? HEALTHY) });
     }
     // A slot that no longer serves a version stops sending its requests.
     for (const key of this.streams) {
       if (seen.has(key)) continue;
       const [slot = '', version = ''] = key.split('/');
-      this.metrics.setTraffic({ app, slot, version, rps: 0, ...HEALTHY });
+      this.set({ app, slot, version, rps: 0, ...HEALTHY });
     }
     this.streams = seen;
+  }
+
+  private set(t: Parameters<AppMetricsServer['setTraffic']>[0]): void {
+    const key = `${t.slot}/${t.version}`;
+    const value = JSON.stringify(t);
+    if (this.applied.get(key) === value) return;
+    this.applied.set(key, value);
+    this.metrics.setTraffic(t);
   }
 }

@@ -52,11 +52,11 @@ export interface ReleaseSpec {
    */
   migrations?: Migrations;
   /**
-   * A Job run once per revision after the new slot is available and before any traffic moves, against the Service <application>-preview (its URL in CUTOVER_PREVIEW_URL; CUTOVER_APP, CUTOVER_VERSION and CUTOVER_SLOT are set too). Its failure fails the rollout with the container's termination message.
+   * A Job run once per rollout attempt after the new slot is available and before any traffic moves, against the Service <application>-preview (its URL in CUTOVER_PREVIEW_URL; CUTOVER_APP, CUTOVER_VERSION and CUTOVER_SLOT are set too). If it fails, the rollout rolls back (RolledBack, cause VerificationFailed) with the container's termination message in status.verification.
    */
   verify?: Verification;
   /**
-   * RollbackPolicy evaluated at each traffic step and during the bake; a breach rolls the Release back. Defaults to the Environment's; without one, steps advance on time alone.
+   * RollbackPolicy evaluated at each traffic step, during the bake and while the contract runs: failureLimit breaches in a row roll the Release back (after the contract started they fail it instead, leaving traffic where it is). Defaults to the Environment's; without one, steps advance on time alone.
    */
   rollbackPolicyRef?: LocalObjectReference;
   /**
@@ -196,7 +196,7 @@ export interface ContractMigration {
 }
 
 /**
- * A Job run once per revision after the new slot is available and before any traffic moves, against the Service <application>-preview (its URL in CUTOVER_PREVIEW_URL; CUTOVER_APP, CUTOVER_VERSION and CUTOVER_SLOT are set too). Its failure fails the rollout with the container's termination message.
+ * A Job run once per rollout attempt after the new slot is available and before any traffic moves, against the Service <application>-preview (its URL in CUTOVER_PREVIEW_URL; CUTOVER_APP, CUTOVER_VERSION and CUTOVER_SLOT are set too). If it fails, the rollout rolls back (RolledBack, cause VerificationFailed) with the container's termination message in status.verification.
  */
 export interface Verification {
   /**

@@ -21,7 +21,7 @@ export interface RollbackPolicySpec {
    */
   prometheus: RollbackPolicySpecPrometheus;
   /**
-   * Time between evaluations while traffic shifts and during the bake.
+   * Time between evaluations while traffic shifts, during the bake and while the contract runs; each step also ends on an evaluation of its own.
    * @default "30s"
    */
   interval?: string;
@@ -41,7 +41,7 @@ export interface RollbackPolicySpec {
    */
   minRequestRate?: number;
   /**
-   * What an Inconclusive evaluation at the end of a step does: Pause holds the step and keeps evaluating until one passes; Continue moves on to the next traffic step, but promotion and the contract still wait for a passing evaluation; Rollback counts it as a breach.
+   * What an Inconclusive evaluation does. Pause: a step that is over holds, evaluating, until one passes. Continue: a step that is over moves on to the next, but full traffic and the contract still wait for a passing evaluation. Rollback: any Inconclusive evaluation counts as a breach toward failureLimit.
    * @default "Pause"
    */
   onInconclusive?: 'Pause' | 'Rollback' | 'Continue';
@@ -137,7 +137,7 @@ export interface RollbackPolicyStatus {
    */
   conditions?: Condition[];
   /**
-   * When Prometheus was last probed, written when the result changes.
+   * When Prometheus was last probed (every 60 s).
    */
   lastChecked?: string;
 }

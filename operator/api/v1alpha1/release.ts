@@ -215,7 +215,7 @@ const spec = obj('Desired state of the Release.', {
   verify: named(
     'Verification',
     obj(
-      "A Job run once per revision after the new slot is available and before any traffic moves, against the Service <application>-preview (its URL in CUTOVER_PREVIEW_URL; CUTOVER_APP, CUTOVER_VERSION and CUTOVER_SLOT are set too). Its failure fails the rollout with the container's termination message.",
+      "A Job run once per rollout attempt after the new slot is available and before any traffic moves, against the Service <application>-preview (its URL in CUTOVER_PREVIEW_URL; CUTOVER_APP, CUTOVER_VERSION and CUTOVER_SLOT are set too). If it fails, the rollout rolls back (RolledBack, cause VerificationFailed) with the container's termination message in status.verification.",
       {
         image: required(str('Container image of the verification suite.', { minLength: 1, maxLength: 1024 })),
         command: list('Entrypoint; the image default when unset.', str('One argument.'), { maxItems: 64 }),
@@ -228,7 +228,7 @@ const spec = obj('Desired state of the Release.', {
     ),
   ),
   rollbackPolicyRef: ref(
-    "RollbackPolicy evaluated at each traffic step and during the bake; a breach rolls the Release back. Defaults to the Environment's; without one, steps advance on time alone.",
+    "RollbackPolicy evaluated at each traffic step, during the bake and while the contract runs: failureLimit breaches in a row roll the Release back (after the contract started they fail it instead, leaving traffic where it is). Defaults to the Environment's; without one, steps advance on time alone.",
     'RollbackPolicy',
   ),
   backupPolicyRef: ref(

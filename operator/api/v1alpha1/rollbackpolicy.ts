@@ -146,10 +146,13 @@ const spec = obj('Desired state of the RollbackPolicy.', {
       }),
     }),
   ),
-  interval: duration('Time between evaluations while traffic shifts and during the bake.', {
-    default: '30s',
-    atLeast: '1s',
-  }),
+  interval: duration(
+    'Time between evaluations while traffic shifts, during the bake and while the contract runs; each step also ends on an evaluation of its own.',
+    {
+      default: '30s',
+      atLeast: '1s',
+    },
+  ),
   window: duration(
     'Range over which rates and the latency quantile are computed ([window] in the queries); at least two scrape intervals of the application, or the rates are empty and every evaluation Inconclusive.',
     { default: '1m', atLeast: '1s' },
@@ -167,7 +170,7 @@ const spec = obj('Desired state of the RollbackPolicy.', {
     },
   ),
   onInconclusive: enumOf(
-    'What an Inconclusive evaluation at the end of a step does: Pause holds the step and keeps evaluating until one passes; Continue moves on to the next traffic step, but promotion and the contract still wait for a passing evaluation; Rollback counts it as a breach.',
+    'What an Inconclusive evaluation does. Pause: a step that is over holds, evaluating, until one passes. Continue: a step that is over moves on to the next, but full traffic and the contract still wait for a passing evaluation. Rollback: any Inconclusive evaluation counts as a breach toward failureLimit.',
     INCONCLUSIVE_ACTIONS,
     { default: 'Pause' },
   ),
@@ -199,7 +202,7 @@ const spec = obj('Desired state of the RollbackPolicy.', {
 const status = obj('Observed state of the RollbackPolicy, written by the operator.', {
   observedGeneration: observedGeneration(),
   conditions: conditions('Ready (Prometheus answered a probe query recently), Reconciling, Stalled'),
-  lastChecked: timestamp('When Prometheus was last probed, written when the result changes.'),
+  lastChecked: timestamp('When Prometheus was last probed (every 60 s).'),
 });
 
 export const rollbackPolicy = customResourceDefinition({

@@ -271,3 +271,101 @@ describe('verification', () => {
     expect(w.weights).toEqual([10, 25, 50, 100, 0]);
   });
 });
+
+describe('edges found in review', () => {
+  test('a new rollout starts with no breaches counted and no verification carried over', () => {
+    const w = world({ verify: true }, { failureLimit: 2 });
+    w.evaluate = (x) => (x.weight === 25 ? errors('5%') : pass());
+    w.run(done);
+    expect(w.status.phase).toBe('RolledBack');
+    // v3: one breach alone must not roll it back; it gets its own verification Job.
+    const v3 = new World(
+      spec({ version: '3.0.0', revision: 'rev3', stepDurationMs: STEP, verify: true }),
+      w.status,
+    );
+    v3.slots = w.slots;
+    [v3.stable, v3.preview, v3.policy] = [w.stable, w.preview, w.policy];
+    let breaches = 0;
+    v3.evaluate = () => (breaches++ === 0 ? errors('2%') : pass());
+    v3.run((x) => x.status.revision === 'rev3' && ['Succeeded', 'RolledBack'].includes(x.status.phase ?? ''));
+    expect(v3.status.phase).toBe('Succeeded');
+    expect(v3.jobsCreated).toEqual(['shop-verify-rev3']);
+  });
+
+  test('a breach during the bake of a first rollout freezes it: no previous version, no outage', () => {
+    const w = new World(spec({ stepDurationMs: STEP, contract: { afterMs: 5 * STEP } }), {});
+    w.policy = {
+      policy: 'standard',
+      failureLimit: 2,
+      onInconclusive: 'Pause',
+      downMigrations: false,
+      intervalMs: INTERVAL,
+    };
+    w.evaluate = (x) => (x.status.phase === 'Baking' ? errors('4%') : pass());
+    w.run((x) => x.status.revision === 'rev2' && x.status.phase === 'Failed');
+    expect(w.status.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('NoPreviousVersion');
+    expect(w.slots.blue?.replicas).toBe(4);
+    expect(w.jobsCreated).toEqual([]);
+  });
+
+  test('a breach in Contracting before the contract Job exists is still a rollback to the previous slot', () => {
+    const w = world({ contract: { afterMs: STEP } }, { failureLimit: 1 });
+    w.run((x) => x.status.phase === 'Contracting');
+    const creates = planRelease(w.s, w.status, { ...w.observe() });
+    expect(creates.actions.map((a) => a.type)).toContain('CreateJob');
+    // The Job was never created (a crash, say); the next evaluation breaches.
+    w.evaluate = () => errors('9%');
+    w.now += INTERVAL;
+    const p = planRelease(w.s, w.status, w.observe());
+    expect(p.status).toMatchObject({ phase: 'RollingBack', activeSlot: 'blue', stableVersion: '1.0.0' });
+    expect(p.actions.map((a) => a.type)).not.toContain('CreateJob');
+  });
+
+  test('the previous slot stays scaled through a bake longer than scaleDownDelay', () => {
+    const w = world({ contract: { afterMs: 30 * STEP }, scaleDownDelayMs: STEP });
+    w.evaluate = (x) => (x.status.phase === 'Baking' && x.now > T0 + 20 * STEP ? errors('4%') : pass());
+    w.run((x) => x.status.phase === 'RollingBack');
+    expect(w.slots.blue?.replicas).toBe(4);
+    w.run(done);
+    expect(w.status).toMatchObject({ phase: 'RolledBack', activeSlot: 'blue' });
+  });
+
+  test('a failed verification of a first rollout scales the unverified slot away', () => {
+    const w = new World(spec({ stepDurationMs: STEP, verify: true }), {});
+    w.jobOutcome = (name) => (name.includes('-verify-') ? 'Failed' : 'Succeeded');
+    w.run((x) => x.status.revision === 'rev2' && x.status.phase === 'RolledBack');
+    expect(w.slots.blue?.replicas).toBe(0);
+  });
+
+  test('a policy that disappears mid-rollout holds the step instead of advancing unjudged', () => {
+    const w = world();
+    w.run((x) => x.weight === 10);
+    w.policy = undefined;
+    const p = planRelease(w.s, w.status, {
+      ...w.observe(),
+      policyMissing: 'standard',
+      now: new Date(w.now + 10 * STEP),
+    });
+    expect(p.status.currentStep).toBe(0);
+    expect(p.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'RollbackPolicyNotFound',
+    });
+  });
+
+  test('nothing to judge after promotion (relative triggers only): the contract does not wait', () => {
+    const w = world({ contract: { afterMs: STEP } });
+    w.run((x) => x.status.phase === 'Baking');
+    const idle = { ...w.observe(), now: new Date(w.now + 2 * STEP) };
+    idle.analysis = {
+      policy: 'standard',
+      failureLimit: 2,
+      onInconclusive: 'Pause',
+      downMigrations: false,
+      nextInMs: INTERVAL,
+      idle: true,
+    };
+    const p = planRelease(w.s, w.status, idle);
+    expect(p.status.phase).toBe('Contracting');
+  });
+});

@@ -21,8 +21,13 @@ const MEASUREMENTS_LIMIT = 32;
  * ended, if it has; `final`: going on would promote or contract.
  */
 export function analyse(b: Builder, { dueAt, final }: { dueAt?: number; final: boolean }): Verdict {
+  if (b.obs.policyMissing) {
+    const message = `RollbackPolicy ${b.obs.policyMissing} not found: the rollout holds rather than go on unjudged`;
+    b.after(30_000).health({ state: 'Stalled', reason: 'RollbackPolicyNotFound', message });
+    return 'hold';
+  }
   const a = b.obs.analysis;
-  if (!a) return dueAt === undefined ? 'hold' : 'go';
+  if (!a || a.idle) return dueAt === undefined ? 'hold' : 'go';
   b.after(a.nextInMs);
   const ev = a.evaluation;
   if (ev && fold(b, ev, dueAt !== undefined)) return 'stopped';
@@ -48,7 +53,10 @@ function fold(b: Builder, ev: Evaluation, decision: boolean): boolean {
   if (breach) failures += 1;
   else if (ev.verdict === 'Pass') failures = 0;
   const changed =
-    prev?.policy !== a.policy || prev.verdict !== ev.verdict || (prev.consecutiveFailures ?? 0) !== failures;
+    prev?.policy !== a.policy ||
+    prev.verdict !== ev.verdict ||
+    (prev.consecutiveFailures ?? 0) !== failures ||
+    shapeOf(prev.lastMeasurements) !== shapeOf(ev.readings);
   if (changed || decision) {
     b.set({
       analysis: {
@@ -82,11 +90,7 @@ function fold(b: Builder, ev: Evaluation, decision: boolean): boolean {
     if (ev.verdict === 'Fail')
       b.event('Warning', 'AnalysisBreached', `${ev.message} (${failures} of ${a.failureLimit})`);
     else if (ev.verdict === 'Inconclusive')
-      b.event(
-        'Normal',
-        'AnalysisInconclusive',
-        `${ev.message}; the rollout holds until an evaluation passes`,
-      );
+      b.event('Normal', 'AnalysisInconclusive', `${ev.message}; onInconclusive is ${a.onInconclusive}`);
     const message =
       ev.verdict === 'Pass'
         ? `RollbackPolicy ${a.policy}: every trigger passes`
@@ -99,4 +103,17 @@ function fold(b: Builder, ev: Evaluation, decision: boolean): boolean {
     });
   }
   return false;
+}
+
+/**
+ * What the readings say, without their numbers: a new reason to be
+ * Inconclusive (Prometheus went away, where traffic was low before) is worth
+ * a write; the request rate moving from 0.3 to 0.4 req/s is not.
+ */
+function shapeOf(
+  readings: ReadonlyArray<{ trigger: string; result?: string; reason?: string }> = [],
+): string {
+  return readings
+    .map((r) => `${r.trigger}:${r.result ?? ''}:${(r.reason ?? '').replace(/[\d.]+/g, '#')}`)
+    .join('|');
 }

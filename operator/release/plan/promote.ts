@@ -1,6 +1,7 @@
 // Promotion and what follows it: the new slot serves everything, the bake
 // holds before the contract migration, BackingUp sits between them, and the
 // previous slot is scaled away once scaleDownDelay has passed.
+import { removeCondition } from '../../runtime/conditions.js';
 import { analyse } from './analysis.js';
 import type { Builder } from './builder.js';
 import { iso } from './builder.js';
@@ -27,17 +28,23 @@ export function promote(b: Builder): Builder {
 }
 
 export function succeeded(b: Builder): Builder {
+  // Rolled forward: whatever degraded an earlier rollout is behind us.
+  b.set({ conditions: removeCondition(b.status.conditions, 'Degraded') });
   return b
     .record('Succeeded')
     .phase('Succeeded', 'RolloutSucceeded', `${b.spec.version} serves all traffic from the ${b.stable} slot`);
 }
 
-/** Baking: the new version serves everything; the analysis goes on, and the contract waits for a pass. */
+/**
+ * Baking: the new version serves everything; the analysis goes on, and the
+ * contract waits for a pass. The previous slot stays scaled up until the
+ * rollout succeeds, whatever scaleDownDelay says: until the contract, a
+ * rollback is a traffic switch to pods that are already running.
+ */
 export function bake(b: Builder): Builder {
   const wait = (b.spec.contract?.afterMs ?? 0) - b.since(b.status.phaseStartedAt);
   const verdict = analyse(b, { dueAt: wait > 0 ? undefined : b.now.getTime() + wait, final: true });
   if (verdict === 'stopped') return b;
-  settleOldSlot(b);
   if (wait > 0) return b.after(wait);
   if (verdict === 'hold') return b;
   return backUp(b);

@@ -12,13 +12,29 @@ import type { RollbackRequest } from './types.js';
 /** How long the cache may trail our own writes before a missing effect is written again. */
 const RESETTLE_MS = 5_000;
 
+/** After promotion and before the contract: the previous slot is still scaled up and becomes stable again. */
+const PROMOTED: readonly string[] = ['Baking', 'BackingUp', 'Contracting'];
+
 export function rollBack(b: Builder, req: RollbackRequest): Builder {
   const contract = b.status.migrations?.contract?.phase;
-  if (contract === 'Running' || contract === 'Succeeded' || contract === 'Failed')
-    return contractApplied(b, req);
-  if (b.status.phase === 'Baking') unpromote(b);
+  if (contract === 'Running' || contract === 'Succeeded' || contract === 'Failed') {
+    return freeze(
+      b,
+      req,
+      'ContractApplied',
+      'the contract migration has started: shifting traffic back would run the old version on the contracted schema',
+    );
+  }
+  if (PROMOTED.includes(b.status.phase ?? '')) {
+    // A first rollout has no previous slot: scaling the only one away would be an outage.
+    if (!b.obs.slots[b.idle]?.revision) {
+      return freeze(b, req, 'NoPreviousVersion', 'there is no previous version to roll back to');
+    }
+    unpromote(b);
+  }
   restoreStable(b);
-  if (b.hasStable && b.stable !== b.target) b.act({ type: 'ScaleSlot', slot: b.target, replicas: 0 });
+  // The failed slot goes; on a first rollout nothing else serves, and nothing should from it.
+  if (b.stable !== b.target || !b.hasStable) b.act({ type: 'ScaleSlot', slot: b.target, replicas: 0 });
   for (const m of ['expand', 'contract'] as const) {
     const job = b.status.migrations?.[m];
     if (job?.job && job.phase === 'Running') b.act({ type: 'DeleteJob', name: job.job });
@@ -48,22 +64,25 @@ export function rollBack(b: Builder, req: RollbackRequest): Builder {
 /** The expand ran (or may have, partly), and the policy asks for its down migration. */
 function wantsDown(b: Builder): boolean {
   const expand = b.status.migrations?.expand?.phase;
-  return (b.obs.analysis?.downMigrations ?? false) && (expand === 'Running' || expand === 'Succeeded');
+  // Only the built-in runner knows which versions a revision applied; an image-based expand was refused up front.
+  const ran = expand === 'Running' || expand === 'Succeeded';
+  return (b.obs.analysis?.downMigrations ?? false) && b.spec.expandFiles && ran;
 }
 
 /**
- * After the contract started, old code on a contracted schema is worse than the
- * new code misbehaving. A person's abort is refused and the rollout goes on; a
- * breach of the policy freezes it: traffic stays, the Release fails loudly.
+ * No way back: after the contract started (old code on a contracted schema is
+ * worse than the new code misbehaving), or with no previous version. A
+ * person's abort is refused and the rollout goes on; a breach of the policy
+ * freezes it: traffic stays, the Release fails loudly.
  */
-function contractApplied(b: Builder, req: RollbackRequest): Builder {
-  const message = `${req.reason}; the contract migration has started: shifting traffic back would run the old version on the contracted schema, so traffic stays on ${b.spec.version}; roll forward with a new version`;
+function freeze(b: Builder, req: RollbackRequest, reason: string, why: string): Builder {
+  const message = `${req.reason}; ${why}, so traffic stays on ${b.spec.version}; roll forward with a new version`;
   if (req.cause === 'Aborted') {
-    b.event('Warning', 'ContractApplied', message);
-    return b.health({ state: 'Stalled', reason: 'ContractApplied', message });
+    b.event('Warning', reason, message);
+    return b.health({ state: 'Stalled', reason, message });
   }
-  b.condition({ type: 'Degraded', status: 'True', reason: 'ContractApplied', message });
-  return b.record('Failed', { cause: req.cause }).phase('Failed', 'ContractApplied', message);
+  b.condition({ type: 'Degraded', status: 'True', reason, message });
+  return b.record('Failed', { cause: req.cause }).phase('Failed', reason, message);
 }
 
 /** The stable slot takes all traffic, in the way of the Release's traffic mode. */

@@ -23,6 +23,9 @@ export function startRollout(b: Builder, opts: { quiet?: boolean } = {}): Builde
     canaryWeight: b.hasStable ? 0 : undefined,
     stepStartedAt: undefined,
     migrations: migrationsFor(spec, 0),
+    // A new revision is judged afresh: no breach count, no verification carried over.
+    analysis: undefined,
+    verification: undefined,
     phase: undefined,
   });
   if (spec.revision === prev.stableRevision) {
@@ -46,6 +49,8 @@ export function retry(b: Builder): Builder {
     stepStartedAt: undefined,
     startedAt: iso(b.now),
     migrations: migrationsFor(b.spec, attempt),
+    analysis: undefined,
+    verification: undefined,
   });
   return b.phase('Pending', 'RetryRequested', `retrying ${b.spec.version} (attempt ${attempt + 1})`);
 }

@@ -25,6 +25,8 @@ export interface RolloutSpec {
   scaleDownDelayMs: number;
   paused: boolean;
   expand: boolean;
+  /** The expand runs on the built-in runner (configMapRef), which can undo exactly what it applied. */
+  expandFiles: boolean;
   /** spec.verify is set: a verification Job runs before any traffic moves. */
   verify: boolean;
   contract: { afterMs: number } | undefined;
@@ -68,6 +70,8 @@ export interface Observation {
   trafficProblem?: string;
   /** The Release's RollbackPolicy, when it has one the cache holds. */
   analysis?: AnalysisObservation;
+  /** The RollbackPolicy the Release names, when it is gone mid-rollout: nothing may advance blind. */
+  policyMissing?: string;
 }
 
 /** The RollbackPolicy as the plan needs it, and the evaluation this reconcile ran, if one was due. */
@@ -85,6 +89,8 @@ export interface AnalysisObservation {
   latenessMs?: number;
   /** When the next evaluation is due, from now. */
   nextInMs: number;
+  /** No trigger applies in this phase (only relative ones, after promotion): nothing to wait for. */
+  idle?: boolean;
 }
 
 export type Action =

@@ -25,6 +25,7 @@ export function spec(over: Partial<RolloutSpec> = {}): RolloutSpec {
     scaleDownDelayMs: 600_000,
     paused: false,
     expand: false,
+    expandFiles: true,
     verify: false,
     contract: undefined,
     ...over,
