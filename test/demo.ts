@@ -2,16 +2,22 @@
 //   1. the CRDs and one sample of each kind (config/samples) in namespace "samples";
 //   2. a throwaway PostgreSQL, the migration executor and the operator;
 //   3. shop v1 deployed to the blue slot;
-//   4. shop v2: expand migration, traffic 10 → 25 → 50 → 100 shown live,
-//      promotion, contract migration, the old slot scaled to zero.
+//   4. shop v2: expand migration, traffic 10 → 25 → 50 → 100 shown live under
+//      a RollbackPolicy reading a real Prometheus, promotion, contract
+//      migration, the old slot scaled to zero;
+//   5. shop v3, whose error rate climbs past 1 % at the 25 % step: rolled back
+//      by itself, its down migration run, the trigger, value and threshold shown.
 import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { resolve } from 'node:path';
 import pg from 'pg';
 import type { Release } from '../operator/api/generated/index.js';
+import { startAppMetrics } from './harness/app-metrics.js';
 import { startExecutor } from './harness/executor.js';
 import { installCrds, kubectl, objectApi } from './harness/kube.js';
 import { startOperator } from './harness/operator.js';
 import { startPostgres } from './harness/postgres.js';
+import { startPrometheus } from './harness/prometheus.js';
+import { TrafficDriver } from './harness/traffic.js';
 import { waitFor } from './harness/wait.js';
 import { template } from './release/fixtures.js';
 
@@ -52,8 +58,10 @@ async function main(): Promise<void> {
   );
   console.log(await kubectl('-n', 'samples', 'get', 'releases,environments,backuppolicies,rollbackpolicies'));
 
-  console.log('== PostgreSQL, the migration executor and the operator ==');
+  console.log('== PostgreSQL, Prometheus, simulated users, the migration executor and the operator ==');
   const db = await startPostgres();
+  const users = await startAppMetrics();
+  const prom = await startPrometheus({ scrapeTargets: [users.target], scrapeInterval: '1s' });
   const appDb = new pg.Client({ connectionString: db.url });
   await appDb.connect();
   await appDb.query('CREATE TABLE IF NOT EXISTS customers (id serial primary key, name text, fax text)');
@@ -82,7 +90,38 @@ async function main(): Promise<void> {
         apiVersion: 'v1',
         kind: 'ConfigMap',
         metadata: { name: 'shop-expand', namespace: ns },
-        data: { '001_add_email.up.sql': 'ALTER TABLE customers ADD COLUMN email text;' },
+        data: {
+          '001_add_email.up.sql': 'ALTER TABLE customers ADD COLUMN email text;',
+          '001_add_email.down.sql': 'ALTER TABLE customers DROP COLUMN email;',
+        },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'shop-expand-v3', namespace: ns },
+        data: {
+          '001_add_email.up.sql': 'ALTER TABLE customers ADD COLUMN email text;',
+          '001_add_email.down.sql': 'ALTER TABLE customers DROP COLUMN email;',
+          '003_add_nickname.up.sql': 'ALTER TABLE customers ADD COLUMN nickname text;',
+          '003_add_nickname.down.sql': 'ALTER TABLE customers DROP COLUMN nickname;',
+        },
+      },
+      {
+        apiVersion: 'cutover.dev/v1alpha1',
+        kind: 'RollbackPolicy',
+        metadata: { name: 'standard', namespace: ns },
+        spec: {
+          prometheus: { address: prom.url, timeout: '2s' },
+          interval: '1s',
+          window: '5s',
+          failureLimit: 2,
+          minRequestRate: 1,
+          triggers: [
+            { name: 'errors', builtin: 'ErrorRate', threshold: '1%' },
+            { name: 'latency', builtin: 'LatencyP95', threshold: '500ms' },
+          ],
+          database: { onRollback: 'RunDownMigrations' },
+        },
       },
       {
         apiVersion: 'v1',
@@ -105,7 +144,7 @@ async function main(): Promise<void> {
     ]) {
       await applyObject(obj);
     }
-    const rel = (version: string, withMigrations: boolean) => ({
+    const rel = (version: string, withMigrations: boolean, expand = 'shop-expand') => ({
       apiVersion: 'cutover.dev/v1alpha1',
       kind: 'Release',
       metadata: { name: 'shop', namespace: ns },
@@ -115,14 +154,17 @@ async function main(): Promise<void> {
         version,
         replicas: 3,
         template: template(version),
-        traffic: { mode: 'GatewayAPI', httpRouteRef: { name: 'shop' } },
+        traffic: { mode: 'GatewayAPI', httpRouteRef: { name: 'shop' }, stepDuration: '4s' },
+        rollbackPolicyRef: { name: 'standard' },
         scaleDownDelay: '3s',
         ...(withMigrations
           ? {
               migrations: {
                 databaseSecretRef: { name: 'shop-db', key: 'url' },
-                expand: { configMapRef: { name: 'shop-expand' } },
-                contract: { configMapRef: { name: 'shop-contract' }, after: '2s' },
+                expand: { configMapRef: { name: expand } },
+                ...(expand === 'shop-expand'
+                  ? { contract: { configMapRef: { name: 'shop-contract' }, after: '2s' } }
+                  : {}),
               },
             }
           : {}),
@@ -133,6 +175,9 @@ async function main(): Promise<void> {
     await applyObject(rel('1.0.0', false));
     await follow((s) => s?.phase === 'Succeeded' && s.stableVersion === '1.0.0');
     console.log(await kubectl('-n', ns, 'get', 'releases'));
+    // 40 requests per second, split between the slots as the Release's status says.
+    const driver = new TrafficDriver(users, api, ns, 'shop', 40);
+    driver.start();
 
     console.log('== shop v2: expand, 10/25/50/100, promote, contract, scale down ==');
     await kubectl(
@@ -158,6 +203,47 @@ async function main(): Promise<void> {
     for (const r of history.rows as Array<{ version: string; name: string; phase: string }>) {
       console.log(`migration ${r.version} ${r.name} (${r.phase})`);
     }
+
+    console.log('\n== shop v3: its error rate climbs past 1 % once it takes 25 % of the traffic ==');
+    await kubectl(
+      '-n',
+      ns,
+      'patch',
+      'release',
+      'shop',
+      '--type',
+      'json',
+      '-p',
+      JSON.stringify([{ op: 'replace', path: '/spec', value: rel('3.0.0', true, 'shop-expand-v3').spec }]),
+    );
+    await follow(
+      (s) => s?.phase === 'RolledBack' || (s?.phase === 'Succeeded' && s.stableVersion === '3.0.0'),
+      (s) => {
+        if ((s?.canaryWeight ?? 0) >= 25 && s?.phase === 'Shifting')
+          driver.behave('3.0.0', { errorRatio: 0.05 });
+      },
+    );
+    driver.stop();
+    const v3 = (
+      await api.read<Release>({
+        apiVersion: 'cutover.dev/v1alpha1',
+        kind: 'Release',
+        metadata: { name: 'shop', namespace: ns },
+      })
+    ).status;
+    const rb = v3?.rollback;
+    console.log(
+      `rolled back by ${rb?.cause ?? '?'}: trigger ${rb?.metric ?? '?'} read ${rb?.value ?? '?'} against a threshold of ${rb?.threshold ?? '?'}`,
+    );
+    console.log(`  ${rb?.reason ?? ''}`);
+    console.log(
+      `down migration: ${v3?.migrations?.down?.phase ?? 'none'} (Job ${v3?.migrations?.down?.job ?? '-'})`,
+    );
+    const after = await appDb.query(
+      "SELECT string_agg(column_name, ', ' ORDER BY column_name) AS c FROM information_schema.columns WHERE table_name = 'customers'",
+    );
+    console.log(`customers columns after the rollback: ${String((after.rows[0] as { c: string }).c)}`);
+    console.log(await kubectl('-n', ns, 'get', 'releases,rollbackpolicies'));
     console.log(
       '\n== the samples, as the operator judged them (their ConfigMaps, Secrets and HTTPRoute do not exist) ==',
     );
@@ -171,12 +257,17 @@ async function main(): Promise<void> {
     await op.stop();
     await executor.stop();
     await appDb.end();
+    await prom.stop();
+    await users.close();
     await db.stop();
   }
 }
 
 /** Prints one line per change of phase, step or weight until `done`. */
-async function follow(done: (s: Release['status']) => boolean): Promise<void> {
+async function follow(
+  done: (s: Release['status']) => boolean,
+  onStatus: (s: Release['status']) => void = () => undefined,
+): Promise<void> {
   let last = '';
   await waitFor(
     async () => {
@@ -186,10 +277,13 @@ async function follow(done: (s: Release['status']) => boolean): Promise<void> {
         metadata: { name: 'shop', namespace: ns },
       });
       const s = r.status;
+      onStatus(s);
       const m = s?.migrations;
       const line = `${(s?.phase ?? 'Pending').padEnd(12)} ${bar(s?.canaryWeight ?? 0)}  active=${s?.activeSlot ?? '-'} stable=${s?.stableVersion ?? '-'}${
         m?.expand ? `  expand=${m.expand.phase ?? ''}` : ''
-      }${m?.contract ? `  contract=${m.contract.phase ?? ''}` : ''}`;
+      }${m?.contract ? `  contract=${m.contract.phase ?? ''}` : ''}${m?.down ? `  down=${m.down.phase ?? ''}` : ''}${
+        s?.analysis?.verdict ? `  analysis=${s.analysis.verdict}` : ''
+      }`;
       if (line !== last) console.log(`  ${new Date().toISOString().slice(11, 19)}  ${line}`);
       last = line;
       return done(s);
