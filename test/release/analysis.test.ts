@@ -77,7 +77,11 @@ async function until(app: string, what: string, done: (r: Release) => boolean, t
   return last as Release;
 }
 
-const phase = (p: string) => (r: Release) => r.spec.version !== '1.0.0' && r.status?.phase === p;
+/** In phase `p` for the current spec: a status written before the last patch does not count. */
+const phase = (p: string) => (r: Release) =>
+  r.spec.version !== '1.0.0' &&
+  r.status?.observedGeneration === r.metadata?.generation &&
+  r.status?.phase === p;
 
 async function query<T>(sql: string, url = db.url): Promise<T[]> {
   const c = new pg.Client({ connectionString: url });
