@@ -1,6 +1,6 @@
 // What a Release owns, as plain objects for server-side apply: the two slot
 // Deployments, the stable and preview Services, and the migration Jobs. Pure.
-import type { V1Deployment, V1Job, V1Service } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1Job, V1Service, V1Volume } from '@kubernetes/client-node';
 import type { Release, Slot } from '../api/generated/index.js';
 import { ownerReference } from '../runtime/apply.js';
 import { parseDuration } from '../runtime/duration.js';
@@ -78,57 +78,20 @@ const restrictedContainer = {
   capabilities: { drop: ['ALL'] },
 };
 
-/**
- * The down migration of a rollback: the expand's own files, with their down
- * halves, over exactly the versions this revision's expand recorded in the
- * history table. Only the built-in runner knows which those are.
- */
-export function downMigrationJob(
+/** Every Job a Release runs: one try, a deadline, restricted Pod Security, labels that map it back. */
+function job(
   rel: Release,
   name: string,
+  kind: string,
   revision: string,
-  image = DEFAULT_MIGRATE_IMAGE,
+  timeout: string,
+  container: V1Container,
+  volumes?: V1Volume[],
 ): V1Job {
-  const job = migrationJob(rel, 'expand', name, revision, image);
-  const pod = job.spec?.template.spec;
-  const container = pod?.containers[0];
-  if (!container || !pod?.volumes) throw new Error('a down migration needs expand.configMapRef');
-  container.command = [
-    'cutover',
-    'migrate',
-    '--dir',
-    '/migrations',
-    '--phase',
-    'contract',
-    '--down-revision',
-    revision,
-  ];
-  const labels = { [JOB_LABEL]: 'down', 'cutover.dev/migration': 'down', 'cutover.dev/revision': revision };
-  return {
-    ...job,
-    metadata: { ...job.metadata, labels: { ...job.metadata?.labels, ...labels } },
-    spec: {
-      ...job.spec,
-      template: {
-        ...job.spec?.template,
-        metadata: { labels: { ...job.spec?.template.metadata?.labels, ...labels } },
-      },
-    },
-  } as V1Job;
-}
-
-/** The verification Job: the user's suite against the preview Service, before any traffic moves. */
-export function verifyJob(rel: Release, name: string, revision: string, slot: Slot): V1Job {
-  const v = rel.spec.verify;
-  if (!v) throw new Error('Release has no spec.verify');
-  const app = rel.spec.application;
-  const port = rel.spec.service?.port ?? 80;
-  const labels = { [JOB_LABEL]: 'verify', 'cutover.dev/revision': revision };
-  const env = {
-    CUTOVER_PREVIEW_URL: `http://${previewServiceName(app)}.${rel.metadata?.namespace ?? 'default'}.svc:${port}`,
-    CUTOVER_APP: app,
-    CUTOVER_VERSION: rel.spec.version,
-    CUTOVER_SLOT: slot,
+  const labels = {
+    [JOB_LABEL]: kind,
+    ...(kind === 'verify' ? {} : { 'cutover.dev/migration': kind }),
+    'cutover.dev/revision': revision,
   };
   return {
     apiVersion: 'batch/v1',
@@ -136,23 +99,20 @@ export function verifyJob(rel: Release, name: string, revision: string, slot: Sl
     metadata: meta(rel, name, labels),
     spec: {
       backoffLimit: 0,
-      activeDeadlineSeconds: Math.ceil(parseDuration(v.timeout ?? '5m') / 1000),
+      activeDeadlineSeconds: Math.ceil(parseDuration(timeout) / 1000),
       template: {
-        metadata: { labels: { ...MANAGED_BY, app, ...labels } },
+        metadata: { labels: { ...MANAGED_BY, app: rel.spec.application, ...labels } },
         spec: {
           restartPolicy: 'Never',
           securityContext: restrictedPod,
           containers: [
             {
-              name: 'verify',
-              image: v.image,
-              command: v.command,
-              args: v.args,
-              env: Object.entries(env).map(([name, value]) => ({ name, value })),
+              ...container,
               securityContext: restrictedContainer,
               terminationMessagePolicy: 'FallbackToLogsOnError',
             },
           ],
+          ...(volumes ? { volumes } : {}),
         },
       },
     },
@@ -169,42 +129,81 @@ export function migrationJob(
   const m = rel.spec.migrations;
   const step = m?.[phase];
   if (!m || !step) throw new Error(`Release has no ${phase} migration`);
-  const labels = { [JOB_LABEL]: phase, 'cutover.dev/migration': phase, 'cutover.dev/revision': revision };
-  const native = step.configMapRef !== undefined;
+  const env = [
+    {
+      name: 'DATABASE_URL',
+      valueFrom: { secretKeyRef: { name: m.databaseSecretRef.name, key: m.databaseSecretRef.key } },
+    },
+  ];
+  const timeout = step.timeout ?? '10m';
+  if (!step.configMapRef) {
+    const container = {
+      name: 'migrate',
+      image: step.image ?? image,
+      command: step.command,
+      args: step.args,
+      env,
+    };
+    return job(rel, name, phase, revision, timeout, container);
+  }
   const container = {
     name: 'migrate',
-    image: native ? image : (step.image ?? image),
-    ...(native
-      ? { command: ['cutover', 'migrate', '--dir', '/migrations', '--phase', phase, '--revision', revision] }
-      : { command: step.command, args: step.args }),
-    env: [
-      {
-        name: 'DATABASE_URL',
-        valueFrom: { secretKeyRef: { name: m.databaseSecretRef.name, key: m.databaseSecretRef.key } },
-      },
-    ],
-    ...(native ? { volumeMounts: [{ name: 'migrations', mountPath: '/migrations', readOnly: true }] } : {}),
-    securityContext: restrictedContainer,
-    terminationMessagePolicy: 'FallbackToLogsOnError',
+    image,
+    command: ['cutover', 'migrate', '--dir', '/migrations', '--phase', phase, '--revision', revision],
+    env,
+    volumeMounts: [{ name: 'migrations', mountPath: '/migrations', readOnly: true }],
   };
-  return {
-    apiVersion: 'batch/v1',
-    kind: 'Job',
-    metadata: meta(rel, name, labels),
-    spec: {
-      backoffLimit: 0,
-      activeDeadlineSeconds: Math.ceil(parseDuration(step.timeout ?? '10m') / 1000),
-      template: {
-        metadata: { labels: { ...MANAGED_BY, app: rel.spec.application, ...labels } },
-        spec: {
-          restartPolicy: 'Never',
-          securityContext: restrictedPod,
-          containers: [container],
-          ...(native && step.configMapRef
-            ? { volumes: [{ name: 'migrations', configMap: { name: step.configMapRef.name } }] }
-            : {}),
-        },
-      },
-    },
+  const volumes = [{ name: 'migrations', configMap: { name: step.configMapRef.name } }];
+  return job(rel, name, phase, revision, timeout, container, volumes);
+}
+
+/**
+ * The down migration of a rollback: the expand's own files, with their down
+ * halves, over exactly the versions this revision's expand recorded in the
+ * history table. Only the built-in runner knows which those are.
+ */
+export function downMigrationJob(
+  rel: Release,
+  name: string,
+  revision: string,
+  image = DEFAULT_MIGRATE_IMAGE,
+): V1Job {
+  const expand = migrationJob(rel, 'expand', name, revision, image);
+  const pod = expand.spec?.template.spec;
+  const container = pod?.containers[0];
+  if (!container || !pod.volumes) throw new Error('a down migration needs expand.configMapRef');
+  const command = [
+    'cutover',
+    'migrate',
+    '--dir',
+    '/migrations',
+    '--phase',
+    'contract',
+    '--down-revision',
+    revision,
+  ];
+  const timeout = rel.spec.migrations?.expand?.timeout ?? '10m';
+  return job(rel, name, 'down', revision, timeout, { ...container, command }, pod.volumes);
+}
+
+/** The verification Job: the user's suite against the preview Service, before any traffic moves. */
+export function verifyJob(rel: Release, name: string, revision: string, slot: Slot): V1Job {
+  const v = rel.spec.verify;
+  if (!v) throw new Error('Release has no spec.verify');
+  const app = rel.spec.application;
+  const port = rel.spec.service?.port ?? 80;
+  const env = {
+    CUTOVER_PREVIEW_URL: `http://${previewServiceName(app)}.${rel.metadata?.namespace ?? 'default'}.svc:${port}`,
+    CUTOVER_APP: app,
+    CUTOVER_VERSION: rel.spec.version,
+    CUTOVER_SLOT: slot,
   };
+  const container = {
+    name: 'verify',
+    image: v.image,
+    command: v.command,
+    args: v.args,
+    env: Object.entries(env).map(([name, value]) => ({ name, value })),
+  };
+  return job(rel, name, 'verify', revision, v.timeout ?? '5m', container);
 }

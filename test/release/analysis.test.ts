@@ -13,7 +13,8 @@ import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
 import { startPrometheus, type PrometheusInstance } from '../harness/prometheus.js';
 import { TrafficDriver } from '../harness/traffic.js';
 import { waitFor } from '../harness/wait.js';
-import { API, environment, httpRoute, readRelease, release, setVersion } from './fixtures.js';
+import { appDatabase, query } from './database.js';
+import { API, configMap, environment, httpRoute, readRelease, release, setVersion } from './fixtures.js';
 
 const api = objectApi();
 let ns: string;
@@ -83,38 +84,6 @@ const phase = (p: string) => (r: Release) =>
   r.status?.observedGeneration === r.metadata?.generation &&
   r.status?.phase === p;
 
-async function query<T>(sql: string, url = db.url): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(sql)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
-
-async function database(app: string): Promise<string> {
-  await query(`CREATE DATABASE ${app}`);
-  const url = new URL(db.url);
-  url.pathname = `/${app}`;
-  await api.create({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: `db-${app}`, namespace: ns },
-    stringData: { url: url.toString() },
-  } as KubernetesObject);
-  return url.toString();
-}
-
-function configMap(name: string, files: Record<string, string>): KubernetesObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name, namespace: ns },
-    data: files,
-  } as KubernetesObject;
-}
-
 /** spec.version and the template change; other spec fields merge in. */
 async function rollOut(app: string, version: string, spec: Record<string, unknown> = {}): Promise<void> {
   if (Object.keys(spec).length > 0) {
@@ -173,10 +142,10 @@ test('healthy metrics: promotion completes, with the evaluations recorded', asyn
 });
 
 test('error rate of 5 % at the 25 % step: rolled back by ErrorRate, and the down migration takes the schema back', async () => {
-  const url = await database('errs');
-  await query('CREATE TABLE orders (id serial primary key)', url);
+  const url = await appDatabase(api, ns, db.url, 'errs');
+  await query(url, 'CREATE TABLE orders (id serial primary key)');
   await api.create(
-    configMap('errs-expand', {
+    configMap(ns, 'errs-expand', {
       '001_note.up.sql': 'ALTER TABLE orders ADD COLUMN note text;',
       '001_note.down.sql': 'ALTER TABLE orders DROP COLUMN note;',
     }),
@@ -203,11 +172,11 @@ test('error rate of 5 % at the 25 % step: rolled back by ErrorRate, and the down
   });
   expect(r.status?.migrations?.down?.phase).toBe('Succeeded');
   const columns = await query<{ column_name: string }>(
-    "SELECT column_name FROM information_schema.columns WHERE table_name = 'orders' ORDER BY 1",
     url,
+    "SELECT column_name FROM information_schema.columns WHERE table_name = 'orders' ORDER BY 1",
   );
   expect(columns.map((c) => c.column_name)).toEqual(['id']);
-  expect(await query('SELECT version FROM cutover_schema_migrations', url)).toEqual([]);
+  expect(await query(url, 'SELECT version FROM cutover_schema_migrations')).toEqual([]);
   const weight = await kubectl(
     '-n',
     ns,
@@ -311,7 +280,7 @@ test('Prometheus stopped mid-rollout: held on Inconclusive; started again: it go
 });
 
 test('DatabasePool against the real PostgreSQL: connections held past the threshold roll back', async () => {
-  await database('pool');
+  await appDatabase(api, ns, db.url, 'pool');
   // Its own Secret: this Release runs no migrations.
   const pool = {
     name: 'pool',
@@ -394,10 +363,10 @@ describe('verification before any traffic', () => {
 });
 
 test('a breach after the contract started: no traffic moves, Failed with ContractApplied', async () => {
-  const url = await database('late');
-  await query('CREATE TABLE items (id serial primary key, legacy text)', url);
+  const url = await appDatabase(api, ns, db.url, 'late');
+  await query(url, 'CREATE TABLE items (id serial primary key, legacy text)');
   await api.create(
-    configMap('late-contract', {
+    configMap(ns, 'late-contract', {
       // Slow enough that the breach lands while it runs.
       '001_drop_legacy.up.sql': 'SELECT pg_sleep(6); ALTER TABLE items DROP COLUMN legacy;',
     }),
@@ -424,9 +393,9 @@ test('a breach after the contract started: no traffic moves, Failed with Contrac
 });
 
 test('RunDownMigrations with an expand file missing its .down.sql: refused before the expand, naming the file', async () => {
-  await database('nodown');
+  await appDatabase(api, ns, db.url, 'nodown');
   await api.create(
-    configMap('nodown-expand', {
+    configMap(ns, 'nodown-expand', {
       '001_a.up.sql': 'CREATE TABLE a (id int);',
       '001_a.down.sql': 'DROP TABLE a;',
       '002_b.up.sql': 'CREATE TABLE b (id int);',

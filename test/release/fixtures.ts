@@ -98,3 +98,12 @@ export async function readRelease(
 ): Promise<Release> {
   return api.read<Release>({ apiVersion: API, kind: 'Release', metadata: { name, namespace } });
 }
+
+export function configMap(namespace: string, name: string, files: Record<string, string>): KubernetesObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace },
+    data: files,
+  } as KubernetesObject;
+}

@@ -1,8 +1,7 @@
 // Expand and contract migrations in a real rollout: the Jobs run for real
 // (test/harness/executor.ts plays kubelet) against a real PostgreSQL, and the
 // operator is killed at every phase boundary on the way.
-import { Watch, type KubernetesObject } from '@kubernetes/client-node';
-import pg from 'pg';
+import { Watch } from '@kubernetes/client-node';
 import { startExecutor } from '../harness/executor.js';
 import {
   createNamespace,
@@ -15,37 +14,15 @@ import {
 import { startOperator, type OperatorProcess } from '../harness/operator.js';
 import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
 import { waitFor } from '../harness/wait.js';
+import { appDatabase, query } from './database.js';
 import { previewWeight, type HTTPRoute } from '../../operator/release/traffic/route.js';
-import { environment, httpRoute, readRelease, release, setVersion } from './fixtures.js';
+import { configMap, environment, httpRoute, readRelease, release, setVersion } from './fixtures.js';
 
 const api = objectApi();
 let ns: string;
 let db: PostgresInstance;
 let executor: Awaited<ReturnType<typeof startExecutor>>;
 let op: OperatorProcess;
-
-function configMap(name: string, files: Record<string, string>): KubernetesObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name, namespace: ns },
-    data: files,
-  } as KubernetesObject;
-}
-
-/** One database (and Secret) per application: each has its own migration history. */
-async function database(app: string): Promise<string> {
-  await query(`CREATE DATABASE ${app}`);
-  const url = new URL(db.url);
-  url.pathname = `/${app}`;
-  await api.create({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: `db-${app}`, namespace: ns },
-    stringData: { url: url.toString() },
-  } as KubernetesObject);
-  return url.toString();
-}
 
 const migrations = (app: string, expand: string, contract?: string) => ({
   migrations: {
@@ -54,16 +31,6 @@ const migrations = (app: string, expand: string, contract?: string) => ({
     ...(contract ? { contract: { configMapRef: { name: contract }, after: '1s' } } : {}),
   },
 });
-
-async function query<T>(sql: string, url = db.url): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(sql)).rows as T[];
-  } finally {
-    await c.end();
-  }
-}
 
 async function weightsOf(app: string) {
   const seen: Array<{ weight: number; at: number }> = [];
@@ -98,13 +65,13 @@ afterAll(async () => {
 });
 
 test('expand runs before traffic moves, contract after 100 %: each Job once, against the real database', async () => {
-  const url = await database('shop');
-  await query('CREATE TABLE customers (id serial primary key, name text, legacy_code text)', url);
+  const url = await appDatabase(api, ns, db.url, 'shop');
+  await query(url, 'CREATE TABLE customers (id serial primary key, name text, legacy_code text)');
   await api.create(
-    configMap('shop-expand', { '001_email.up.sql': 'ALTER TABLE customers ADD COLUMN email text;' }),
+    configMap(ns, 'shop-expand', { '001_email.up.sql': 'ALTER TABLE customers ADD COLUMN email text;' }),
   );
   await api.create(
-    configMap('shop-contract', {
+    configMap(ns, 'shop-contract', {
       '002_drop_legacy.up.sql': 'ALTER TABLE customers DROP COLUMN legacy_code;',
     }),
   );
@@ -136,8 +103,8 @@ test('expand runs before traffic moves, contract after 100 %: each Job once, aga
   );
   rec.stop();
   const applied = await query<{ version: string; phase: string; applied_at: Date }>(
-    'SELECT version, phase, applied_at FROM cutover_schema_migrations ORDER BY applied_at',
     url,
+    'SELECT version, phase, applied_at FROM cutover_schema_migrations ORDER BY applied_at',
   );
   expect(applied.map((r) => r.phase)).toEqual(['expand', 'contract']);
   const firstTraffic = rec.seen.find((s) => s.weight > 0)?.at ?? 0;
@@ -145,8 +112,8 @@ test('expand runs before traffic moves, contract after 100 %: each Job once, aga
   expect(applied[0]?.applied_at.getTime()).toBeLessThan(firstTraffic);
   expect(applied[1]?.applied_at.getTime()).toBeGreaterThan(full);
   const columns = await query<{ column_name: string }>(
-    "SELECT column_name FROM information_schema.columns WHERE table_name = 'customers' ORDER BY column_name",
     url,
+    "SELECT column_name FROM information_schema.columns WHERE table_name = 'customers' ORDER BY column_name",
   );
   expect(columns.map((c) => c.column_name)).toEqual(['email', 'id', 'name']);
   const jobs = (await kubectl('-n', ns, 'get', 'jobs', '-l', 'app=shop', '-o', 'name'))
@@ -163,9 +130,9 @@ test('expand runs before traffic moves, contract after 100 %: each Job once, aga
 });
 
 test('a failing expand migration: Failed with the Job message, no traffic moved', async () => {
-  await database('bad');
+  await appDatabase(api, ns, db.url, 'bad');
   await api.create(
-    configMap('bad-expand', { '001_bad.up.sql': 'ALTER TABLE no_such_table ADD COLUMN x int;' }),
+    configMap(ns, 'bad-expand', { '001_bad.up.sql': 'ALTER TABLE no_such_table ADD COLUMN x int;' }),
   );
   await api.create(httpRoute(ns, 'bad'));
   await api.create(release(ns, 'bad'));
@@ -200,9 +167,9 @@ test('a failing expand migration: Failed with the Job message, no traffic moved'
 });
 
 test('a destructive statement in expand is refused before any Job exists', async () => {
-  await database('drop');
+  await appDatabase(api, ns, db.url, 'drop');
   await api.create(
-    configMap('drop-expand', {
+    configMap(ns, 'drop-expand', {
       '001_ok.up.sql': 'SELECT 1;',
       '002_drop.up.sql': '-- cleanup\nALTER TABLE customers\n  DROP COLUMN name;',
     }),
@@ -221,8 +188,10 @@ test('a destructive statement in expand is refused before any Job exists', async
 });
 
 test('a file the runner would refuse fails the Release before any Job exists, naming the file', async () => {
-  await database('odd');
-  await api.create(configMap('odd-expand', { '001_ok.up.sql': 'SELECT 1;', 'weird-name.sql': 'SELECT 2;' }));
+  await appDatabase(api, ns, db.url, 'odd');
+  await api.create(
+    configMap(ns, 'odd-expand', { '001_ok.up.sql': 'SELECT 1;', 'weird-name.sql': 'SELECT 2;' }),
+  );
   await api.create(release(ns, 'odd', { mode: 'Service', extra: migrations('odd', 'odd-expand') }));
   await waitFor(async () => (await readRelease(api, ns, 'odd')).status?.phase === 'Failed', {
     timeoutMs: 30_000,
@@ -237,9 +206,9 @@ test('a file the runner would refuse fails the Release before any Job exists, na
 });
 
 test('the operator killed at every phase boundary still completes, and each Job is created once', async () => {
-  const url = await database('kill');
-  await api.create(configMap('kill-expand', { '001_k.up.sql': 'CREATE TABLE kill_expand (id int);' }));
-  await api.create(configMap('kill-contract', { '002_k.up.sql': 'DROP TABLE kill_expand;' }));
+  const url = await appDatabase(api, ns, db.url, 'kill');
+  await api.create(configMap(ns, 'kill-expand', { '001_k.up.sql': 'CREATE TABLE kill_expand (id int);' }));
+  await api.create(configMap(ns, 'kill-contract', { '002_k.up.sql': 'DROP TABLE kill_expand;' }));
   await api.create(httpRoute(ns, 'kill'));
   await api.create(release(ns, 'kill'));
   await waitFor(async () => (await readRelease(api, ns, 'kill')).status?.phase === 'Succeeded', {
@@ -284,8 +253,8 @@ test('the operator killed at every phase boundary still completes, and each Job 
   expect(jobs).toHaveLength(2);
   expect(executor.runs.filter((r) => r.podName.startsWith('kill-'))).toHaveLength(2);
   const tables = await query<{ n: string }>(
-    "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'kill_expand'",
     url,
+    "SELECT count(*) AS n FROM pg_tables WHERE tablename = 'kill_expand'",
   );
   expect(tables[0]?.n).toBe('0');
 });
