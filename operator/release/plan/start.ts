@@ -23,6 +23,8 @@ export function startRollout(b: Builder, opts: { quiet?: boolean } = {}): Builde
     canaryWeight: b.hasStable ? 0 : undefined,
     stepStartedAt: undefined,
     migrations: migrationsFor(spec, 0),
+    // status.analysis belongs to the rollout in progress: breaches of the one before must not count.
+    analysis: undefined,
     phase: undefined,
   });
   if (spec.revision === prev.stableRevision) {
@@ -46,6 +48,7 @@ export function retry(b: Builder): Builder {
     stepStartedAt: undefined,
     startedAt: iso(b.now),
     migrations: migrationsFor(b.spec, attempt),
+    analysis: undefined,
   });
   return b.phase('Pending', 'RetryRequested', `retrying ${b.spec.version} (attempt ${attempt + 1})`);
 }
