@@ -16,30 +16,35 @@ import type { AnalysisObservation, RolloutSpec } from './plan/index.js';
 /** Phases during which the new version takes traffic and is judged. */
 export const ANALYSED: readonly ReleasePhase[] = ['Shifting', 'Baking', 'BackingUp', 'Contracting'];
 
-/** When each Release was last evaluated by this process, and which asked for one now. */
+/**
+ * When each Release was last evaluated by this process, and which asked for
+ * one now. Kept per rollout (revision and attempt): the last evaluation of an
+ * earlier rollout is neither when the next one is due nor what its lateness
+ * is measured from.
+ */
 export class AnalysisSchedule {
-  private readonly last = new Map<string, number>();
+  private readonly last = new Map<string, { at: number; rollout: string }>();
   private readonly forced = new Set<string>();
 
-  lastAt(key: string): Date | undefined {
-    const t = this.last.get(key);
+  lastAt(key: string, rollout: string): Date | undefined {
+    const t = this.at(key, rollout);
     return t === undefined ? undefined : new Date(t);
   }
 
-  due(key: string, now: Date, intervalMs: number): boolean {
-    const t = this.last.get(key);
+  due(key: string, rollout: string, now: Date, intervalMs: number): boolean {
+    const t = this.at(key, rollout);
     return this.forced.has(key) || t === undefined || now.getTime() - t >= intervalMs;
   }
 
-  /** How late a regular evaluation runs after its interval ended (undefined: first, or asked for). */
-  lateness(key: string, now: Date, intervalMs: number): number | undefined {
-    const t = this.last.get(key);
+  /** How late a regular evaluation runs after its interval ended (undefined: first of its rollout, or asked for). */
+  lateness(key: string, rollout: string, now: Date, intervalMs: number): number | undefined {
+    const t = this.at(key, rollout);
     if (t === undefined || this.forced.has(key)) return undefined;
     return Math.max(0, now.getTime() - (t + intervalMs));
   }
 
-  record(key: string, at: Date): void {
-    this.last.set(key, at.getTime());
+  record(key: string, rollout: string, at: Date): void {
+    this.last.set(key, { at: at.getTime(), rollout });
     this.forced.delete(key);
   }
 
@@ -54,6 +59,11 @@ export class AnalysisSchedule {
 
   get size(): number {
     return this.last.size;
+  }
+
+  private at(key: string, rollout: string): number | undefined {
+    const last = this.last.get(key);
+    return last?.rollout === rollout ? last.at : undefined;
   }
 }
 
@@ -73,6 +83,7 @@ export async function observeAnalysis(
   now: Date,
 ): Promise<AnalysisObservation> {
   const key = `${rel.metadata?.namespace ?? ''}/${rel.metadata?.name ?? ''}`;
+  const rollout = `${spec.revision}/${rel.status?.attempt ?? 0}`;
   const intervalMs = parseDuration(rbp.spec.interval ?? '30s');
   const obs: AnalysisObservation = {
     policy: rbp.metadata?.name ?? '',
@@ -80,22 +91,22 @@ export async function observeAnalysis(
     onInconclusive: rbp.spec.onInconclusive ?? 'Pause',
     downMigrations: rbp.spec.database?.onRollback === 'RunDownMigrations',
     nextInMs: intervalMs,
-    lastAt: src.schedule.lastAt(key),
+    lastAt: src.schedule.lastAt(key, rollout),
   };
   const phase = rel.status?.phase;
   if (!phase || !ANALYSED.includes(phase) || rel.status?.revision !== spec.revision) return obs;
   const policy = policyFor(rbp.spec, phase);
   if (policy.triggers.length === 0) return { ...obs, idle: true };
-  if (!src.schedule.due(key, now, intervalMs)) {
+  if (!src.schedule.due(key, rollout, now, intervalMs)) {
     obs.nextInMs = Math.max(0, (obs.lastAt?.getTime() ?? 0) + intervalMs - now.getTime());
     return obs;
   }
-  obs.latenessMs = src.schedule.lateness(key, now, intervalMs);
+  obs.latenessMs = src.schedule.lateness(key, rollout, now, intervalMs);
   const target = await analysisTarget(src, rel, rbp, phase);
   obs.evaluation = await src.analyzer.evaluate(policy, target, {
     window: rbp.spec.window ?? '1m',
   });
-  src.schedule.record(key, now);
+  src.schedule.record(key, rollout, now);
   obs.lastAt = now;
   return obs;
 }

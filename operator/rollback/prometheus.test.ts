@@ -177,6 +177,14 @@ describe('credentials in the address', () => {
   });
 });
 
+describe('compression', () => {
+  test('answers are asked for uncompressed: they are small, and inflating each costs more than it saves', async () => {
+    handle = answer(200, vector('1'));
+    await createPrometheusClient().query(base, 'up', 1000);
+    expect(requests[0]?.headers['accept-encoding']).toBe('identity');
+  });
+});
+
 describe('concurrency', () => {
   test('no more queries in flight than the limit, shared by every caller', async () => {
     let inFlight = 0;

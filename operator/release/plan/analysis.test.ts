@@ -95,6 +95,25 @@ describe('analysis while traffic shifts', () => {
     expect(p.actions[0]).toEqual({ type: 'SetWeight', weight: 0, stable: 'blue', canary: 'green' });
   });
 
+  test('the next version after a rollback counts its breaches from zero', () => {
+    const first = world();
+    first.evaluate = (x) => (x.weight === 10 ? errors('5%') : pass());
+    first.run(done);
+    expect(first.status.analysis?.consecutiveFailures).toBe(2);
+    const w = new World(spec({ stepDurationMs: STEP, version: '3.0.0', revision: 'rev3' }), first.status);
+    Object.assign(w, {
+      slots: first.slots,
+      stable: first.stable,
+      preview: first.preview,
+      weight: first.weight,
+    });
+    w.policy = first.policy;
+    w.evaluate = () => errors('5%');
+    w.run((x) => x.status.revision === 'rev3' && x.status.phase === 'RolledBack');
+    expect(w.evaluations.filter((e) => e.verdict === 'Fail')).toHaveLength(2);
+    expect(w.status.rollback?.reason).toContain('2 breaching evaluations in a row');
+  });
+
   test('a breach that clears before failureLimit resets the count and the rollout goes on', () => {
     const w = world({}, { failureLimit: 3 });
     let n = 0;
