@@ -100,13 +100,17 @@ export function releaseController(
       const plan = planRelease(spec, rel.status ?? {}, obs);
       const clears = plan.actions.filter((a) => a.type === 'ClearAnnotation');
       const effects = plan.actions.filter((a) => a.type !== 'ClearAnnotation');
-      if (plan.commitFirst) await writeStatus(m.client, RELEASES, rel, plan.status);
+      // Outcomes are counted once their status has landed, whatever fails after it.
+      const commit = async () => {
+        await writeStatus(m.client, RELEASES, rel, plan.status);
+        rm.observe(rel, plan.status);
+      };
+      if (plan.commitFirst) await commit();
       await act(ctx, rel, spec, obs, effects);
-      if (!plan.commitFirst) await writeStatus(m.client, RELEASES, rel, plan.status);
+      if (!plan.commitFirst) await commit();
       await act(ctx, rel, spec, obs, clears);
       if (plan.evaluateNow) schedule.force(key);
       if (obs.analysis?.evaluation) rm.evaluated(obs.analysis.evaluation, obs.analysis.latenessMs);
-      rm.observe(rel, plan.status);
       if (plan.actions.length > 0)
         log.debug({ release: `${namespace}/${name}`, actions: plan.actions.map((a) => a.type) }, 'acted');
       return plan.requeueAfterMs === undefined ? undefined : { requeueAfterMs: plan.requeueAfterMs };

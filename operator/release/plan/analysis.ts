@@ -30,21 +30,26 @@ export function analyse(b: Builder, { dueAt, final }: { dueAt?: number; final: b
   if (!a || a.idle) return dueAt === undefined ? 'hold' : 'go';
   b.after(a.nextInMs);
   const ev = a.evaluation;
-  if (ev && fold(b, ev, dueAt !== undefined)) return 'stopped';
+  // A decision needs an evaluation taken after the step became due.
+  const fresh = ev !== undefined && dueAt !== undefined && ev.at.getTime() >= dueAt;
+  const pass = ev?.verdict === 'Pass';
+  const goes =
+    fresh && (pass || (ev.verdict === 'Inconclusive' && a.onInconclusive === 'Continue' && !final));
+  // Recorded when it changed, or when the rollout moves on (a write that happens anyway): a
+  // step held on Inconclusive writes nothing per interval.
+  if (ev && fold(b, ev, goes)) return 'stopped';
   if (dueAt === undefined) return 'hold';
-  if (!ev || ev.at.getTime() < dueAt) {
-    // The decision needs evaluation taken now; one taken since it became due already held it.
+  if (!fresh) {
+    // One taken since it became due already held it; otherwise ask for one now.
     const last = a.lastAt?.getTime() ?? -Infinity;
     if (last < dueAt) b.evaluateNow();
     return 'hold';
   }
-  if (ev.verdict === 'Pass') return 'go';
-  if (ev.verdict === 'Inconclusive' && a.onInconclusive === 'Continue' && !final) return 'go';
-  return 'hold';
+  return goes ? 'go' : 'hold';
 }
 
 /** Records the evaluation; true when it rolled the Release back. */
-function fold(b: Builder, ev: Evaluation, decision: boolean): boolean {
+function fold(b: Builder, ev: Evaluation, goes: boolean): boolean {
   const a = b.obs.analysis;
   if (!a) return false;
   const prev = b.status.analysis;
@@ -57,7 +62,7 @@ function fold(b: Builder, ev: Evaluation, decision: boolean): boolean {
     prev.verdict !== ev.verdict ||
     (prev.consecutiveFailures ?? 0) !== failures ||
     shapeOf(prev.lastMeasurements) !== shapeOf(ev.readings);
-  if (changed || decision) {
+  if (changed || goes) {
     b.set({
       analysis: {
         policy: a.policy,

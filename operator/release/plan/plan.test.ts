@@ -161,8 +161,15 @@ describe('aborting', () => {
       canaryWeight: 0,
       rollback: { cause: 'Aborted' },
     });
-    // RolledBack once the cluster shows the route at 0 and the new slot asking for no pods.
-    const settled = { ...world, slots: { ...world.slots, green: { ...world.slots.green, replicas: 0 } } };
+    // RolledBack once the cluster shows the route at 0 and no pod of the new slot left ready.
+    const draining = { ...world, slots: { ...world.slots, green: { ...world.slots.green, replicas: 0 } } };
+    expect(planRelease(spec(), p.status, obs({ ...draining, weight: 0 }, T0 + 10)).status.phase).toBe(
+      'RollingBack',
+    );
+    const settled = {
+      ...world,
+      slots: { ...world.slots, green: { ...world.slots.green, replicas: 0, available: 0 } },
+    };
     const done = planRelease(spec(), p.status, obs({ ...settled, weight: 0 }, T0 + 10));
     expect(done.actions.filter((a) => a.type !== 'Event')).toEqual([]);
     expect(done.status).toMatchObject({

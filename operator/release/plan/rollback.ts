@@ -9,6 +9,8 @@ import type { Builder } from './builder.js';
 import { iso } from './builder.js';
 import type { RollbackRequest } from './types.js';
 
+const clip = (s: string, max: number): string => (s.length <= max ? s : `${s.slice(0, max - 1)}…`);
+
 /** How long the cache may trail our own writes before a missing effect is written again. */
 const RESETTLE_MS = 5_000;
 
@@ -17,7 +19,9 @@ const PROMOTED: readonly string[] = ['Baking', 'BackingUp', 'Contracting'];
 
 export function rollBack(b: Builder, req: RollbackRequest): Builder {
   const contract = b.status.migrations?.contract?.phase;
-  if (contract === 'Running' || contract === 'Succeeded' || contract === 'Failed') {
+  // A contract Job that exists has started, even if the status write that said so was lost.
+  const started = contract === 'Running' || contract === 'Succeeded' || contract === 'Failed';
+  if (started || b.obs.jobs.contract) {
     return freeze(
       b,
       req,
@@ -52,7 +56,15 @@ export function rollBack(b: Builder, req: RollbackRequest): Builder {
   const { cause, reason, trigger, value, threshold } = req;
   b.set({
     canaryWeight: b.hasStable ? 0 : undefined,
-    rollback: { cause, reason, metric: trigger, value, threshold, at: iso(b.now) },
+    // Within the schema's limits: a status write the API server refuses would stall the rollback itself.
+    rollback: {
+      cause,
+      reason: clip(reason, 1024),
+      metric: trigger && clip(trigger, 63),
+      value: value && clip(value, 64),
+      threshold: threshold && clip(threshold, 64),
+      at: iso(b.now),
+    },
   });
   // A decision to roll back must survive a crash between the traffic patch and the status write.
   if (cause !== 'Aborted') b.commitFirst();
@@ -116,6 +128,8 @@ export function finishRollback(b: Builder): Builder {
       ...b.traffic.rollBack(b.view),
       ...(target && target.replicas > 0 ? [{ type: 'ScaleSlot' as const, slot: b.target, replicas: 0 }] : []),
     ];
+    // The schema may follow only once no pod of the failed version is still serving from it.
+    if (pending.length === 0 && (target?.available ?? 0) > 0) return b.after(RESETTLE_MS);
     if (pending.length > 0) {
       const waited = b.since(b.status.phaseStartedAt);
       if (waited >= RESETTLE_MS) b.act(...pending).after(RESETTLE_MS);

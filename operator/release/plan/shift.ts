@@ -93,8 +93,6 @@ export function shift(b: Builder): Builder {
   const reached = reachedStep(b, index);
   if (reached > index) return enterStep(b, reached);
   const weight = spec.steps[index] ?? 100;
-  // Re-assert the step's weight: someone may have edited the route or scaled a slot.
-  b.act(...b.traffic.setWeight(b.view, weight));
   const held = b.since(b.status.stepStartedAt);
   const over = !spec.paused && held >= spec.stepDurationMs;
   // Full traffic is a promotion in all but name: it too waits for a passing evaluation.
@@ -103,6 +101,9 @@ export function shift(b: Builder): Builder {
   // Analysis runs while paused too: a pause holds traffic, not judgement.
   const verdict = analyse(b, { dueAt, final });
   if (verdict === 'stopped') return b;
+  // Re-assert the step's weight (someone may have edited the route or scaled a
+  // slot), only once the analysis did not send traffic the other way.
+  b.act(...b.traffic.setWeight(b.view, weight));
   if (spec.paused) {
     return b.health({
       state: 'Progressing',

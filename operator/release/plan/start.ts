@@ -41,6 +41,10 @@ export function startRollout(b: Builder, opts: { quiet?: boolean } = {}): Builde
 }
 
 export function retry(b: Builder): Builder {
+  if (b.status.stableRevision === b.spec.revision) {
+    const message = `${b.spec.version} already serves all traffic from the ${b.stable} slot: nothing to retry; roll forward with a new version`;
+    return b.event('Warning', 'RetryRefused', message);
+  }
   const attempt = (b.status.attempt ?? 0) + 1;
   b.set({
     attempt,
@@ -71,6 +75,8 @@ function supersede(b: Builder): void {
     const m = prev.migrations?.[phase];
     if (m?.job && m.phase !== 'Succeeded' && m.phase !== 'Failed') b.act({ type: 'DeleteJob', name: m.job });
   }
+  const v = prev.verification;
+  if (v?.job && v.phase === 'Running') b.act({ type: 'DeleteJob', name: v.job });
   // The superseded version is what its slot was deployed with; the spec already names the new one.
   const version = b.obs.slots[b.target]?.version ?? `revision ${prev.revision ?? ''}`;
   b.record('Aborted', { version });

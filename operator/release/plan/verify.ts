@@ -37,7 +37,7 @@ export function verify(b: Builder): Builder {
   if (job.state === 'Running') return b;
   const finishedAt = iso(b.now);
   if (job.state === 'Failed') {
-    const message = `verification Job ${name} failed: ${job.message ?? 'no message'}`;
+    const message = `verification Job ${name} failed: ${(job.message ?? 'no message').slice(0, 900)}`;
     b.set({ verification: { ...b.status.verification, phase: 'Failed', finishedAt, message } });
     return rollBack(b, { cause: 'VerificationFailed', reason: `${message}; no traffic was moved` });
   }

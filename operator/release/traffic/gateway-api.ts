@@ -29,6 +29,8 @@ export const gatewayApi: TrafficProvider = {
       : [{ type: 'SetWeight' as const, weight: 0, stable: v.canary, canary: v.canary }]),
   ],
 
-  // One route patch takes the traffic back before anything else changes.
-  rollBack: (v) => [...routeWeight(v, 0), ...selectStable(v)],
+  // While shifting, the Services are already right and one route patch takes the
+  // traffic back. During the bake the preview weight is already 0 and the stable
+  // Service's selector is what moves back: a route that cannot be read must not stop it.
+  rollBack: (v) => [...selectStable(v), ...routeWeight(v, 0)],
 };
