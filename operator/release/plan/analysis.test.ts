@@ -388,3 +388,71 @@ describe('edges found in review', () => {
     expect(p.status.phase).toBe('Contracting');
   });
 });
+
+describe('second review', () => {
+  test('Replicas mode at 100 %: the stable slot comes back up before any traffic moves to it', () => {
+    const w = world({ mode: 'Replicas' }, { failureLimit: 1 });
+    w.run((x) => x.status.currentStep === 3);
+    expect(w.slots.blue?.replicas).toBe(0);
+    w.evaluate = () => errors('6%');
+    w.now += INTERVAL;
+    // The old slot has no pod yet: it is scaled up, and nothing else changes.
+    const first = planRelease(w.s, w.status, w.observe());
+    expect(first.status.phase).toBe('RollingBack');
+    expect(first.actions.filter((a) => a.type !== 'Event')).toEqual([
+      { type: 'ScaleSlot', slot: 'blue', replicas: 4 },
+    ]);
+    expect(first.status.canaryWeight).toBe(100);
+    // Once its pods are ready the Service switches, then the failed slot goes.
+    const obs = w.observe();
+    const ready = {
+      ...obs,
+      slots: { ...obs.slots, blue: { revision: 'rev1', replicas: 4, available: 4, rolledOut: true } },
+    };
+    const second = planRelease(w.s, first.status, ready);
+    expect(second.actions.filter((a) => a.type !== 'Event')).toEqual([
+      { type: 'ApplyServices', stable: 'blue', preview: 'green' },
+      { type: 'ScaleSlot', slot: 'green', replicas: 0 },
+    ]);
+    expect(second.status.canaryWeight).toBe(0);
+  });
+
+  test('an overlong verification message still fits the status schema', () => {
+    const w = world({ verify: true });
+    w.jobOutcome = (name) => (name.includes('-verify-') ? 'Failed' : 'Succeeded');
+    const observe = w.observe.bind(w);
+    w.observe = () => {
+      const o = observe();
+      if (o.jobs.verify) o.jobs.verify.message = 'x'.repeat(5000);
+      return o;
+    };
+    w.run(done);
+    expect(w.status.rollback?.reason?.length).toBeLessThanOrEqual(1024);
+    expect(w.status.verification?.message?.length).toBeLessThanOrEqual(4096);
+  });
+
+  test('a contract Job that exists counts as started even when its status write was lost', () => {
+    const w = world({ contract: { afterMs: STEP } }, { failureLimit: 1 });
+    w.run((x) => x.status.phase === 'Contracting');
+    w.jobs.set('shop-contract-rev2', 'Running');
+    w.evaluate = () => errors('9%');
+    w.now += INTERVAL;
+    const p = planRelease(w.s, w.status, w.observe());
+    expect(p.status.phase).toBe('Failed');
+    expect(p.actions.filter((a) => a.type === 'SetWeight' || a.type === 'ApplyServices')).toEqual([]);
+  });
+
+  test('a retry of the revision that serves everything is refused', () => {
+    const w = world({ contract: { afterMs: STEP } });
+    w.jobs.set('shop-contract-rev2', 'Running');
+    w.evaluate = (x) => (x.status.phase === 'Contracting' ? errors('7%') : pass());
+    w.run(done);
+    expect(w.status.phase).toBe('Failed');
+    const p = planRelease(w.s, w.status, { ...w.observe(), annotations: { retry: 'now' } });
+    expect(p.status.phase).toBe('Failed');
+    expect(p.actions).toEqual([
+      { type: 'ClearAnnotation', key: 'cutover.dev/retry' },
+      expect.objectContaining({ type: 'Event', reason: 'RetryRefused' }),
+    ]);
+  });
+});

@@ -363,6 +363,7 @@ describe('one way back', () => {
       targetSlot: 'green',
       phase: 'RollingBack',
       phaseStartedAt: new Date(T0).toISOString(),
+      canaryWeight: 0,
       rollback: { cause: 'Aborted', reason: 'aborted' },
     };
     const world = { slots, stableSelects: 'blue' as const, previewSelects: 'green' as const, weight: 0 };

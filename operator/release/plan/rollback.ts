@@ -5,6 +5,7 @@
 // migration of exactly what this revision's expand applied. RollingBack holds
 // until the cluster shows all of it, and RolledBack says so.
 import { jobName } from '../names.js';
+import { scaleTo } from '../traffic/provider.js';
 import type { Builder } from './builder.js';
 import { iso } from './builder.js';
 import type { RollbackRequest } from './types.js';
@@ -36,9 +37,16 @@ export function rollBack(b: Builder, req: RollbackRequest): Builder {
     }
     unpromote(b);
   }
-  restoreStable(b);
-  // The failed slot goes; on a first rollout nothing else serves, and nothing should from it.
-  if (b.stable !== b.target || !b.hasStable) b.act({ type: 'ScaleSlot', slot: b.target, replicas: 0 });
+  // Traffic goes back at once when the stable slot has a pod to take it; otherwise (Replicas
+  // mode at 100 %) it is scaled up first and RollingBack switches once it is ready.
+  const switched = !fallback(b) || stableReady(b);
+  if (switched) {
+    restoreStable(b);
+    // The failed slot goes; on a first rollout nothing else serves, and nothing should from it.
+    if (b.stable !== b.target || !b.hasStable) b.act({ type: 'ScaleSlot', slot: b.target, replicas: 0 });
+  } else {
+    b.act(...scaleTo(b.view, b.stable, b.spec.replicas));
+  }
   for (const m of ['expand', 'contract'] as const) {
     const job = b.status.migrations?.[m];
     if (job?.job && job.phase === 'Running') b.act({ type: 'DeleteJob', name: job.job });
@@ -55,7 +63,8 @@ export function rollBack(b: Builder, req: RollbackRequest): Builder {
   }
   const { cause, reason, trigger, value, threshold } = req;
   b.set({
-    canaryWeight: b.hasStable ? 0 : undefined,
+    // Still the canary's share while the switch waits for the stable slot.
+    canaryWeight: !b.hasStable ? undefined : switched ? 0 : b.status.canaryWeight,
     // Within the schema's limits: a status write the API server refuses would stall the rollback itself.
     rollback: {
       cause,
@@ -97,6 +106,12 @@ function freeze(b: Builder, req: RollbackRequest, reason: string, why: string): 
   return b.record('Failed', { cause: req.cause }).phase('Failed', reason, message);
 }
 
+/** There is a stable slot, other than the failed one, to go back to. */
+const fallback = (b: Builder): boolean => b.hasStable && b.stable !== b.target;
+
+/** The stable slot has a ready pod: moving traffic there is not an outage. */
+const stableReady = (b: Builder): boolean => (b.obs.slots[b.stable]?.available ?? 0) > 0;
+
 /** The stable slot takes all traffic, in the way of the Release's traffic mode. */
 export function restoreStable(b: Builder): void {
   if (b.hasStable && b.stable !== b.target) b.act(...b.traffic.rollBack(b.view));
@@ -122,7 +137,12 @@ function unpromote(b: Builder): void {
 /** RollingBack: done when traffic is on the stable slot, the failed slot asks for no pods, and any down migration ran. */
 export function finishRollback(b: Builder): Builder {
   const cause = b.status.rollback?.cause ?? 'Aborted';
-  if (b.hasStable && b.stable !== b.target) {
+  if (fallback(b)) {
+    if (!stableReady(b)) {
+      // Waiting for the stable slot's pods (the Deployment's status brings us back).
+      b.act(...scaleTo(b.view, b.stable, b.spec.replicas));
+      return b.after(RESETTLE_MS);
+    }
     const target = b.obs.slots[b.target];
     const pending = [
       ...b.traffic.rollBack(b.view),
@@ -131,8 +151,13 @@ export function finishRollback(b: Builder): Builder {
     // The schema may follow only once no pod of the failed version is still serving from it.
     if (pending.length === 0 && (target?.available ?? 0) > 0) return b.after(RESETTLE_MS);
     if (pending.length > 0) {
+      // The switch that waited for the stable slot goes now; anything else is resent after a grace period.
+      const deferred = (b.status.canaryWeight ?? 0) > 0;
       const waited = b.since(b.status.phaseStartedAt);
-      if (waited >= RESETTLE_MS) b.act(...pending).after(RESETTLE_MS);
+      if (deferred || waited >= RESETTLE_MS)
+        b.act(...pending)
+          .set({ canaryWeight: 0 })
+          .after(RESETTLE_MS);
       else b.after(RESETTLE_MS - waited);
       return b;
     }
