@@ -57,8 +57,8 @@ export async function act(
           a.kind === 'verify'
             ? verifyJob(rel, a.name, spec.revision, a.slot)
             : a.kind === 'down'
-              ? downMigrationJob(rel, a.name, spec.revision, ctx.migrateImage)
-              : migrationJob(rel, a.kind, a.name, spec.revision, ctx.migrateImage);
+              ? downMigrationJob(rel, a.name, spec.revision, a.run, ctx.migrateImage)
+              : migrationJob(rel, a.kind, a.name, spec.revision, a.run, ctx.migrateImage);
         const target = { apiVersion: 'batch/v1', resource: 'jobs', namespace, name: a.name };
         await createOnce(client, target, job as KubernetesObject, rel);
         break;

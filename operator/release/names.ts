@@ -11,14 +11,25 @@ export const slotName = (app: string, slot: Slot): string => `${app}-${slot}`;
 export const stableServiceName = (app: string): string => app;
 export const previewServiceName = (app: string): string => `${app}-preview`;
 
+/**
+ * One rollout of one revision: the revision and when the rollout (or its
+ * retry) started. A revision rolled out again later (a revert) is a new run:
+ * its Jobs get new names, and its down migration undoes only what this run's
+ * expand applied, never what an earlier run of the same revision did.
+ */
+export function runOf(revision: string, startedAt: string | undefined): string {
+  const seconds = Math.floor((startedAt ? Date.parse(startedAt) : 0) / 1000);
+  return `${revision.slice(0, 8)}-${seconds.toString(36)}`;
+}
+
 /** Job names fit the 63-character label value the Job controller copies onto pods. */
 export function jobName(
   app: string,
-  phase: 'expand' | 'contract' | 'down' | 'verify',
-  revision: string,
+  kind: 'expand' | 'contract' | 'down' | 'verify',
+  run: string,
   attempt: number,
 ): string {
-  return `${app.slice(0, 28)}-${phase}-${revision.slice(0, 8)}${attempt > 0 ? `-r${attempt}` : ''}`;
+  return `${app.slice(0, 28)}-${kind}-${run}${attempt > 0 ? `-r${attempt}` : ''}`;
 }
 
 /** Key order must not change the hash: JSON with sorted keys. */

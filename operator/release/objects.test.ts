@@ -23,8 +23,8 @@ function rel(over: Partial<Release['spec']> = {}): Release {
 const container = (j: ReturnType<typeof migrationJob>) => j.spec?.template.spec?.containers[0];
 
 describe('the Jobs a Release runs', () => {
-  test('the expand records its revision, so a rollback can undo exactly what it applied', () => {
-    const j = migrationJob(rel(), 'expand', 'shop-expand-abc', 'abc123', 'cutover:1');
+  test('the expand records its run, so a rollback can undo exactly what it applied', () => {
+    const j = migrationJob(rel(), 'expand', 'shop-expand-abc', 'abc123', 'abc123-tp7ig0', 'cutover:1');
     expect(container(j)?.command).toEqual([
       'cutover',
       'migrate',
@@ -33,7 +33,7 @@ describe('the Jobs a Release runs', () => {
       '--phase',
       'expand',
       '--revision',
-      'abc123',
+      'abc123-tp7ig0',
     ]);
     expect(j.spec?.template.spec?.volumes).toEqual([
       { name: 'migrations', configMap: { name: 'shop-expand' } },
@@ -41,8 +41,8 @@ describe('the Jobs a Release runs', () => {
     expect(j.spec?.activeDeadlineSeconds).toBe(120);
   });
 
-  test('the down Job mounts the expand files and undoes one revision, with contract rules', () => {
-    const j = downMigrationJob(rel(), 'shop-down-abc', 'abc123', 'cutover:1');
+  test('the down Job mounts the expand files and undoes one run, with contract rules', () => {
+    const j = downMigrationJob(rel(), 'shop-down-abc', 'abc123', 'abc123-tp7ig0', 'cutover:1');
     expect(container(j)?.command).toEqual([
       'cutover',
       'migrate',
@@ -51,7 +51,7 @@ describe('the Jobs a Release runs', () => {
       '--phase',
       'contract',
       '--down-revision',
-      'abc123',
+      'abc123-tp7ig0',
     ]);
     expect(j.metadata?.labels).toMatchObject({ 'cutover.dev/job': 'down', 'cutover.dev/revision': 'abc123' });
     expect(j.spec?.template.metadata?.labels).toMatchObject({ 'cutover.dev/job': 'down' });
@@ -66,7 +66,7 @@ describe('the Jobs a Release runs', () => {
     const r = rel({
       migrations: { databaseSecretRef: { name: 'shop-db', key: 'url' }, expand: { image: 'flyway:10' } },
     });
-    expect(() => downMigrationJob(r, 'x', 'abc123')).toThrow('expand.configMapRef');
+    expect(() => downMigrationJob(r, 'x', 'abc123', 'abc123-tp7ig0')).toThrow('expand.configMapRef');
   });
 
   test('verification gets the preview URL and runs under restricted Pod Security', () => {

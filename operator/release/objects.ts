@@ -119,11 +119,13 @@ function job(
   };
 }
 
+/** `run` (see runOf) is what the built-in runner records the versions it applies under. */
 export function migrationJob(
   rel: Release,
   phase: MigrationPhase,
   name: string,
   revision: string,
+  run: string,
   image = DEFAULT_MIGRATE_IMAGE,
 ): V1Job {
   const m = rel.spec.migrations;
@@ -149,7 +151,7 @@ export function migrationJob(
   const container = {
     name: 'migrate',
     image,
-    command: ['cutover', 'migrate', '--dir', '/migrations', '--phase', phase, '--revision', revision],
+    command: ['cutover', 'migrate', '--dir', '/migrations', '--phase', phase, '--revision', run],
     env,
     volumeMounts: [{ name: 'migrations', mountPath: '/migrations', readOnly: true }],
   };
@@ -166,9 +168,10 @@ export function downMigrationJob(
   rel: Release,
   name: string,
   revision: string,
+  run: string,
   image = DEFAULT_MIGRATE_IMAGE,
 ): V1Job {
-  const expand = migrationJob(rel, 'expand', name, revision, image);
+  const expand = migrationJob(rel, 'expand', name, revision, run, image);
   const pod = expand.spec?.template.spec;
   const container = pod?.containers[0];
   if (!container || !pod.volumes) throw new Error('a down migration needs expand.configMapRef');
@@ -180,7 +183,7 @@ export function downMigrationJob(
     '--phase',
     'contract',
     '--down-revision',
-    revision,
+    run,
   ];
   const timeout = rel.spec.migrations?.expand?.timeout ?? '10m';
   return job(rel, name, 'down', revision, timeout, { ...container, command }, pod.volumes);

@@ -21,7 +21,7 @@ import { ApiError, type KubeClient } from '../runtime/client.js';
 import type { Informer } from '../runtime/informer.js';
 import { getOptional } from '../runtime/lookup.js';
 import { ANALYSED, observeAnalysis, type AnalysisSources } from './analysis.js';
-import { jobName, previewServiceName, slotName, stableServiceName } from './names.js';
+import { jobName, previewServiceName, runOf, slotName, stableServiceName } from './names.js';
 import { selectedSlot } from './objects.js';
 import type { JobObservation, Observation, RolloutSpec, SlotObservation } from './plan/index.js';
 import { HTTPROUTES, previewWeight, type HTTPRoute } from './traffic/route.js';
@@ -61,10 +61,10 @@ export async function observe(
     if (d && ownedBy(d, rel)) slots[slot] = slotObservation(d);
   }
   const jobs: Observation['jobs'] = {};
+  const run = runOf(spec.revision, status.startedAt);
   const jobNames = {
-    expand: status.migrations?.expand?.job ?? jobName(app, 'expand', spec.revision, status.attempt ?? 0),
-    contract:
-      status.migrations?.contract?.job ?? jobName(app, 'contract', spec.revision, status.attempt ?? 0),
+    expand: status.migrations?.expand?.job ?? jobName(app, 'expand', run, status.attempt ?? 0),
+    contract: status.migrations?.contract?.job ?? jobName(app, 'contract', run, status.attempt ?? 0),
     down: status.migrations?.down?.job,
     verify: status.verification?.job,
   };

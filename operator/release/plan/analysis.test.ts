@@ -208,13 +208,13 @@ describe('the bake and the contract', () => {
     expect(w.jobsCreated).toEqual([]);
     quiet = false;
     w.run(done);
-    expect(w.jobsCreated).toEqual(['shop-contract-rev2']);
+    expect(w.jobsCreated).toEqual(['shop-contract-rev2-tp7ig0']);
   });
 
   test('a breach after the contract started freezes the rollout: no traffic moves', () => {
     const w = world({ contract: { afterMs: STEP } });
     w.jobOutcome = () => 'Succeeded';
-    w.jobs.set('shop-contract-rev2', 'Running');
+    w.jobs.set('shop-contract-rev2-tp7ig0', 'Running');
     w.evaluate = (x) => (x.status.phase === 'Contracting' ? errors('7%') : pass());
     w.run(done);
     expect(w.status.phase).toBe('Failed');
@@ -226,7 +226,7 @@ describe('the bake and the contract', () => {
       reason: 'ContractApplied',
     });
     // The contract Job is left to finish, and status follows it.
-    w.jobs.set('shop-contract-rev2', 'Succeeded');
+    w.jobs.set('shop-contract-rev2-tp7ig0', 'Succeeded');
     w.run((x) => x.status.migrations?.contract?.phase === 'Succeeded');
     expect(w.status.phase).toBe('Failed');
   });
@@ -238,15 +238,15 @@ describe('down migrations', () => {
     w.evaluate = (x) => (x.weight === 25 ? errors('5%') : pass());
     const order: string[] = [];
     w.run((x) => {
-      if (x.jobsCreated.includes('shop-down-rev2') && !order.includes('down')) {
+      if (x.jobsCreated.includes('shop-down-rev2-tp7ig0') && !order.includes('down')) {
         order.push(`down at weight ${x.weight}, green ${x.slots.green?.replicas ?? 0}`);
         order.push('down');
       }
       return done(x);
     });
     expect(order[0]).toBe('down at weight 0, green 0');
-    expect(w.jobsCreated).toEqual(['shop-expand-rev2', 'shop-down-rev2']);
-    expect(w.status.migrations?.down).toMatchObject({ phase: 'Succeeded', job: 'shop-down-rev2' });
+    expect(w.jobsCreated).toEqual(['shop-expand-rev2-tp7ig0', 'shop-down-rev2-tp7ig0']);
+    expect(w.status.migrations?.down).toMatchObject({ phase: 'Succeeded', job: 'shop-down-rev2-tp7ig0' });
     expect(w.status.phase).toBe('RolledBack');
   });
 
@@ -265,7 +265,7 @@ describe('down migrations', () => {
     const w = world({ expand: true });
     w.evaluate = (x) => (x.weight === 25 ? errors('5%') : pass());
     w.run(done);
-    expect(w.jobsCreated).toEqual(['shop-expand-rev2']);
+    expect(w.jobsCreated).toEqual(['shop-expand-rev2-tp7ig0']);
   });
 });
 
@@ -276,7 +276,7 @@ describe('verification', () => {
     w.run(done);
     expect(w.weights).toEqual([]);
     expect(w.preview).toBe('green');
-    expect(w.status.verification).toMatchObject({ phase: 'Failed', job: 'shop-verify-rev2' });
+    expect(w.status.verification).toMatchObject({ phase: 'Failed', job: 'shop-verify-rev2-tp7ig0' });
     expect(w.status.rollback).toMatchObject({ cause: 'VerificationFailed' });
     expect(w.status.rollback?.reason).toContain('no traffic was moved');
     expect(w.slots.green?.replicas).toBe(0);
@@ -285,7 +285,7 @@ describe('verification', () => {
   test('a passing verification starts the steps', () => {
     const w = world({ verify: true });
     w.run(done);
-    expect(w.jobsCreated).toEqual(['shop-verify-rev2']);
+    expect(w.jobsCreated).toEqual(['shop-verify-rev2-tp7ig0']);
     expect(w.status.verification?.phase).toBe('Succeeded');
     expect(w.weights).toEqual([10, 25, 50, 100, 0]);
   });
@@ -308,7 +308,7 @@ describe('edges found in review', () => {
     v3.evaluate = () => (breaches++ === 0 ? errors('2%') : pass());
     v3.run((x) => x.status.revision === 'rev3' && ['Succeeded', 'RolledBack'].includes(x.status.phase ?? ''));
     expect(v3.status.phase).toBe('Succeeded');
-    expect(v3.jobsCreated).toEqual(['shop-verify-rev3']);
+    expect(v3.jobsCreated).toEqual(['shop-verify-rev3-tp7ig0']);
   });
 
   test('a breach during the bake of a first rollout freezes it: no previous version, no outage', () => {
@@ -434,7 +434,7 @@ describe('second review', () => {
   test('a contract Job that exists counts as started even when its status write was lost', () => {
     const w = world({ contract: { afterMs: STEP } }, { failureLimit: 1 });
     w.run((x) => x.status.phase === 'Contracting');
-    w.jobs.set('shop-contract-rev2', 'Running');
+    w.jobs.set('shop-contract-rev2-tp7ig0', 'Running');
     w.evaluate = () => errors('9%');
     w.now += INTERVAL;
     const p = planRelease(w.s, w.status, w.observe());
@@ -444,7 +444,7 @@ describe('second review', () => {
 
   test('a retry of the revision that serves everything is refused', () => {
     const w = world({ contract: { afterMs: STEP } });
-    w.jobs.set('shop-contract-rev2', 'Running');
+    w.jobs.set('shop-contract-rev2-tp7ig0', 'Running');
     w.evaluate = (x) => (x.status.phase === 'Contracting' ? errors('7%') : pass());
     w.run(done);
     expect(w.status.phase).toBe('Failed');
@@ -455,4 +455,34 @@ describe('second review', () => {
       expect.objectContaining({ type: 'Event', reason: 'RetryRefused' }),
     ]);
   });
+});
+
+test('a revision rolled out again later is a new run: new Job names, and its down migration undoes only its own', () => {
+  const first = world({ expand: true }, { downMigrations: true });
+  first.run(done);
+  expect(first.status.phase).toBe('Succeeded');
+  // Later, after another version, the same revision again (a revert), and this time it breaches.
+  const again = new World(spec({ stepDurationMs: STEP, expand: true }), {
+    ...first.status,
+    revision: 'rev9',
+    stableRevision: 'rev9',
+  });
+  again.now = T0 + 3_600_000;
+  again.slots = first.slots;
+  [again.stable, again.preview] = [first.stable, first.preview];
+  again.policy = first.policy;
+  again.evaluate = (x) => (x.weight === 10 ? errors('5%') : pass());
+  again.run(done);
+  expect(again.status.phase).toBe('RolledBack');
+  const created = again.jobsCreated;
+  expect(created).toHaveLength(2);
+  expect(created.every((n) => !first.jobsCreated.includes(n))).toBe(true);
+  const down = again.actions.find((a) => a.type === 'CreateJob' && a.kind === 'down');
+  const expand = again.actions.find((a) => a.type === 'CreateJob' && a.kind === 'expand');
+  expect(down && 'run' in down && down.run).toBe(expand && 'run' in expand && expand.run);
+  expect(
+    first.actions.some(
+      (a) => a.type === 'CreateJob' && 'run' in a && down && 'run' in down && a.run === down.run,
+    ),
+  ).toBe(false);
 });

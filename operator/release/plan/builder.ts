@@ -10,7 +10,7 @@ import type {
   Slot,
 } from '../../api/generated/index.js';
 import { setCondition, setHealth, type Health } from '../../runtime/conditions.js';
-import { otherSlot } from '../names.js';
+import { otherSlot, runOf } from '../names.js';
 import { providerFor, type TrafficProvider, type TrafficView } from '../traffic/index.js';
 import type { Action, MigrationPhase, Observation, Plan, RolloutSpec } from './types.js';
 
@@ -62,6 +62,11 @@ export class Builder {
   /** Whether some version was promoted before this rollout: there is a slot to fall back on. */
   get hasStable(): boolean {
     return this.current.stableRevision !== undefined;
+  }
+
+  /** This rollout's run: part of its Job names and what its expand records in the history table. */
+  get run(): string {
+    return runOf(this.spec.revision, this.current.startedAt);
   }
 
   get traffic(): TrafficProvider {

@@ -9,8 +9,7 @@ import { succeeded } from './promote.js';
 import type { MigrationPhase } from './types.js';
 
 export function migrate(b: Builder, phase: MigrationPhase): Builder {
-  const name =
-    b.status.migrations?.[phase]?.job ?? jobName(b.spec.app, phase, b.spec.revision, b.status.attempt ?? 0);
+  const name = b.status.migrations?.[phase]?.job ?? jobName(b.spec.app, phase, b.run, b.status.attempt ?? 0);
   const job = b.obs.jobs[phase];
   const running = {
     state: 'Progressing',
@@ -20,7 +19,7 @@ export function migrate(b: Builder, phase: MigrationPhase): Builder {
   if (!job) {
     if (phase === 'expand' && refuseExpand(b)) return b;
     b.migration(phase, { phase: 'Running', job: name, startedAt: iso(b.now) });
-    return b.act({ type: 'CreateJob', kind: phase, name }).health(running);
+    return b.act({ type: 'CreateJob', kind: phase, name, run: b.run }).health(running);
   }
   if (!job.ownedByUs) {
     const message = `Job ${name} exists but is not owned by this Release; refusing to adopt it`;

@@ -55,8 +55,10 @@ describe('expand migration', () => {
     const st = migrating();
     expect(st.phase).toBe('Migrating');
     const p = planRelease(s, st, obs({ expandLint: { findings: [] } }));
-    expect(p.actions).toEqual([{ type: 'CreateJob', kind: 'expand', name: 'shop-expand-rev2' }]);
-    expect(p.status.migrations?.expand).toMatchObject({ phase: 'Running', job: 'shop-expand-rev2' });
+    expect(p.actions).toEqual([
+      { type: 'CreateJob', kind: 'expand', name: 'shop-expand-rev2-tp7ig0', run: 'rev2-tp7ig0' },
+    ]);
+    expect(p.status.migrations?.expand).toMatchObject({ phase: 'Running', job: 'shop-expand-rev2-tp7ig0' });
   });
 
   test('a destructive statement fails the Release before any Job exists', () => {
@@ -188,7 +190,7 @@ describe('aborting', () => {
       stableRevision: 'rev2',
       activeSlot: 'green',
       phase: 'Contracting',
-      migrations: { contract: { phase: 'Running', job: 'shop-contract-rev2' } },
+      migrations: { contract: { phase: 'Running', job: 'shop-contract-rev2-tp7ig0' } },
     };
     const p = planRelease(
       spec({ contract: { afterMs: 0 } }),
@@ -213,7 +215,7 @@ describe('superseding', () => {
       phase: 'Shifting',
       currentStep: 1,
       canaryWeight: 25,
-      migrations: { contract: { phase: 'Pending', job: 'shop-contract-rev2' } },
+      migrations: { contract: { phase: 'Pending', job: 'shop-contract-rev2-tp7ig0' } },
     };
     const slots = {
       blue: { revision: 'rev1', version: '1.0.0', replicas: 4, available: 4, rolledOut: true },
@@ -227,7 +229,7 @@ describe('superseding', () => {
     expect(p.status.history?.[0]).toMatchObject({ version: '2.0.0', outcome: 'Aborted' });
     expect(p.actions.slice(0, 2)).toEqual([
       { type: 'SetWeight', weight: 0, stable: 'blue', canary: 'green' },
-      { type: 'DeleteJob', name: 'shop-contract-rev2' },
+      { type: 'DeleteJob', name: 'shop-contract-rev2-tp7ig0' },
     ]);
     expect(p.status).toMatchObject({
       phase: 'Deploying',
@@ -271,7 +273,7 @@ describe('whole rollouts through the state machine', () => {
         (x) => x.status.phase === 'Succeeded' && x.status.revision === 'rev2',
         (i) => i === crashAt,
       );
-      expect(w.jobsCreated).toEqual(['shop-expand-rev2', 'shop-contract-rev2']);
+      expect(w.jobsCreated).toEqual(['shop-expand-rev2-tp7ig0', 'shop-contract-rev2-tp7ig0']);
       expect(w.weights.filter((x) => x > 0)).toEqual([10, 25, 50, 100]);
     }
   });
@@ -285,7 +287,7 @@ describe('whole rollouts through the state machine', () => {
     w.jobOutcome = 'Succeeded';
     w.annotations = { retry: 'now' };
     w.run((x) => x.status.phase === 'Succeeded' && x.status.revision === 'rev2');
-    expect(w.jobsCreated).toEqual(['shop-expand-rev2', 'shop-expand-rev2-r1']);
+    expect(w.jobsCreated).toEqual(['shop-expand-rev2-tp7ig0', 'shop-expand-rev2-tp7ig0-r1']);
   });
 
   test('paused holds the step however long it waits', () => {
@@ -337,7 +339,7 @@ describe('one way back', () => {
       phase: 'Baking',
       phaseStartedAt: new Date(T0).toISOString(),
       scaleDownAt: new Date(T0 + 600_000).toISOString(),
-      migrations: { contract: { phase: 'Pending', job: 'shop-contract-rev2' } },
+      migrations: { contract: { phase: 'Pending', job: 'shop-contract-rev2-tp7ig0' } },
     };
     const s = spec({ contract: { afterMs: 60_000 } });
     const world = { slots, stableSelects: 'green' as const, previewSelects: 'green' as const, weight: 0 };

@@ -58,7 +58,7 @@ export function rollBack(b: Builder, req: RollbackRequest): Builder {
   if (wantsDown(b)) {
     b.migration('down', {
       phase: 'Pending',
-      job: jobName(b.spec.app, 'down', b.spec.revision, b.status.attempt ?? 0),
+      job: jobName(b.spec.app, 'down', b.run, b.status.attempt ?? 0),
     });
   }
   const { cause, reason, trigger, value, threshold } = req;
@@ -181,7 +181,7 @@ function downMigration(b: Builder, name: string, cause: string, done: string): B
         `Job ${name} rolls back what the expand of ${b.spec.version} applied`,
       );
     }
-    return b.act({ type: 'CreateJob', kind: 'down', name });
+    return b.act({ type: 'CreateJob', kind: 'down', name, run: b.run });
   }
   if (!job.ownedByUs) {
     const message = `Job ${name} exists but is not owned by this Release; the down migration did not run`;

@@ -5,7 +5,6 @@ import { jobName, otherSlot } from '../names.js';
 import type { Builder } from './builder.js';
 import { TERMINAL, iso } from './builder.js';
 import { restoreStable } from './rollback.js';
-import type { RolloutSpec } from './types.js';
 
 /** A new revision: supersede whatever was in flight, then begin at Pending. */
 export function startRollout(b: Builder, opts: { quiet?: boolean } = {}): Builder {
@@ -22,12 +21,13 @@ export function startRollout(b: Builder, opts: { quiet?: boolean } = {}): Builde
     currentStep: 0,
     canaryWeight: b.hasStable ? 0 : undefined,
     stepStartedAt: undefined,
-    migrations: migrationsFor(spec, 0),
+    migrations: undefined,
     // A new revision is judged afresh: no breach count, no verification carried over.
     analysis: undefined,
     verification: undefined,
     phase: undefined,
   });
+  b.set({ migrations: migrationsFor(b, 0) });
   if (spec.revision === prev.stableRevision) {
     // Back to what the stable slot already runs: nothing to roll out.
     b.set({ targetSlot: prev.activeSlot, canaryWeight: 100, migrations: undefined });
@@ -52,18 +52,19 @@ export function retry(b: Builder): Builder {
     canaryWeight: b.hasStable ? 0 : undefined,
     stepStartedAt: undefined,
     startedAt: iso(b.now),
-    migrations: migrationsFor(b.spec, attempt),
+    migrations: undefined,
     analysis: undefined,
     verification: undefined,
   });
+  b.set({ migrations: migrationsFor(b, attempt) });
   return b.phase('Pending', 'RetryRequested', `retrying ${b.spec.version} (attempt ${attempt + 1})`);
 }
 
-function migrationsFor(spec: RolloutSpec, attempt: number): ReleaseStatus['migrations'] {
+function migrationsFor(b: Builder, attempt: number): ReleaseStatus['migrations'] {
+  const { spec } = b;
   const m: ReleaseStatus['migrations'] = {};
-  if (spec.expand) m.expand = { phase: 'Pending', job: jobName(spec.app, 'expand', spec.revision, attempt) };
-  if (spec.contract)
-    m.contract = { phase: 'Pending', job: jobName(spec.app, 'contract', spec.revision, attempt) };
+  if (spec.expand) m.expand = { phase: 'Pending', job: jobName(spec.app, 'expand', b.run, attempt) };
+  if (spec.contract) m.contract = { phase: 'Pending', job: jobName(spec.app, 'contract', b.run, attempt) };
   return Object.keys(m).length ? m : undefined;
 }
 

@@ -96,7 +96,8 @@ export interface AnalysisObservation {
 export type Action =
   | TrafficAction
   | { type: 'ApplySlot'; slot: Slot; replicas: number }
-  | { type: 'CreateJob'; kind: MigrationPhase | 'down'; name: string }
+  /** `run`: what the built-in runner records its versions under (see runOf). */
+  | { type: 'CreateJob'; kind: MigrationPhase | 'down'; name: string; run: string }
   | { type: 'CreateJob'; kind: 'verify'; name: string; slot: Slot }
   | { type: 'DeleteJob'; name: string }
   | { type: 'ClearAnnotation'; key: ControlAnnotation }

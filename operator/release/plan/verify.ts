@@ -10,7 +10,7 @@ import { rollBack } from './rollback.js';
 import { firstStep } from './shift.js';
 
 export function verifying(b: Builder): Builder {
-  const name = jobName(b.spec.app, 'verify', b.spec.revision, b.status.attempt ?? 0);
+  const name = jobName(b.spec.app, 'verify', b.run, b.status.attempt ?? 0);
   b.set({ verification: { phase: 'Pending', job: name } });
   return b.phase(
     'Verifying',
@@ -20,8 +20,7 @@ export function verifying(b: Builder): Builder {
 }
 
 export function verify(b: Builder): Builder {
-  const name =
-    b.status.verification?.job ?? jobName(b.spec.app, 'verify', b.spec.revision, b.status.attempt ?? 0);
+  const name = b.status.verification?.job ?? jobName(b.spec.app, 'verify', b.run, b.status.attempt ?? 0);
   b.act(...preview(b.view, b.target));
   const job = b.obs.jobs.verify;
   if (!job) {

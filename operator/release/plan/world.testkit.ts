@@ -55,6 +55,8 @@ export class World {
   stable?: Slot | 'both';
   preview?: Slot;
   jobsCreated: string[] = [];
+  /** Every action applied, in order. */
+  actions: Action[] = [];
   jobs = new Map<string, 'Running' | 'Succeeded' | 'Failed'>();
   weights: number[] = [];
   now = T0;
@@ -127,6 +129,7 @@ export class World {
   }
 
   apply(actions: Action[]): void {
+    this.actions.push(...actions);
     for (const a of actions) {
       if (a.type === 'ApplySlot')
         this.slots[a.slot] = { revision: this.s.revision, version: this.s.version, replicas: a.replicas };
