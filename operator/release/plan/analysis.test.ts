@@ -486,3 +486,32 @@ test('a revision rolled out again later is a new run: new Job names, and its dow
     ),
   ).toBe(false);
 });
+
+test('a new revision waits for the down migration of the rollout it replaces', () => {
+  const w = world({ expand: true }, { downMigrations: true });
+  w.evaluate = (x) => (x.weight === 10 ? errors('5%') : pass());
+  w.jobOutcome = (name) => (name.includes('-down-') ? 'Succeeded' : 'Succeeded');
+  w.run((x) => x.status.migrations?.down?.phase === 'Running');
+  const downJob = w.status.migrations?.down?.job ?? '';
+  w.jobs.set(downJob, 'Running');
+  const v3 = spec({ version: '3.0.0', revision: 'rev3', stepDurationMs: STEP, expand: true });
+  const held = planRelease(v3, w.status, w.observe());
+  expect(held.status).toMatchObject({ revision: 'rev2', phase: 'RollingBack' });
+  expect(held.actions.filter((a) => a.type === 'CreateJob')).toEqual([]);
+  w.jobs.set(downJob, 'Succeeded');
+  const finished = planRelease(v3, w.status, w.observe());
+  expect(finished.status).toMatchObject({ revision: 'rev2', phase: 'RolledBack' });
+  expect(finished.status.migrations?.down?.phase).toBe('Succeeded');
+  const started = planRelease(v3, finished.status, w.observe());
+  expect(started.status).toMatchObject({ revision: 'rev3' });
+});
+
+test('a promote request left over after promotion is cleared, not kept for the next rollout', () => {
+  const w = world();
+  w.run(done);
+  const p = planRelease(w.s, w.status, { ...w.observe(), annotations: { promote: 'now' } });
+  expect(p.actions).toEqual([
+    { type: 'ClearAnnotation', key: 'cutover.dev/promote' },
+    expect.objectContaining({ type: 'Event', reason: 'PromoteIgnored' }),
+  ]);
+});

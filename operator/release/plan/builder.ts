@@ -66,7 +66,8 @@ export class Builder {
 
   /** This rollout's run: part of its Job names and what its expand records in the history table. */
   get run(): string {
-    return runOf(this.spec.revision, this.current.startedAt);
+    // The status' revision: a down migration finishing for the rollout a new revision replaces is that rollout's.
+    return runOf(this.current.revision ?? this.spec.revision, this.current.startedAt);
   }
 
   get traffic(): TrafficProvider {

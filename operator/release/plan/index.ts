@@ -19,10 +19,25 @@ import type { Observation, Plan, RolloutSpec } from './types.js';
 export type * from './types.js';
 export { canaryReplicas, stableReplicas } from '../traffic/index.js';
 
+const BEFORE_PROMOTION: readonly string[] = [
+  'Pending',
+  'AwaitingApproval',
+  'WaitingForWindow',
+  'Migrating',
+  'Deploying',
+  'Verifying',
+  'Shifting',
+];
+
 /** The next status and actions for a Release. Pure: no I/O, no clock but `obs.now`. */
 export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Observation): Plan {
   const b = enforcement(new Builder(spec, obs, { ...current, observedGeneration: spec.generation }));
   if (current.revision !== spec.revision) {
+    const down = current.migrations?.down;
+    if (current.phase === 'RollingBack' && (down?.phase === 'Pending' || down?.phase === 'Running')) {
+      // The schema is still being taken back: the next expand must not race it for the lock.
+      return finishRollback(b).done();
+    }
     // Pending acts on nothing, so a rollout whose gates are open goes on in the
     // same call: one status write and one Event fewer per rollout.
     // A first rollout with nothing in its way is news once, when it succeeds,
@@ -46,6 +61,12 @@ export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Obse
         reason: `rollout of ${spec.version} aborted on request`,
       }).done();
     }
+  }
+
+  // A promote request means this rollout's steps; left over after them it would skip the analysis of the next one.
+  if (obs.annotations.promote && !BEFORE_PROMOTION.includes(phase)) {
+    b.act({ type: 'ClearAnnotation', key: ANNOTATIONS.promote });
+    b.event('Normal', 'PromoteIgnored', `nothing to promote in phase ${phase}`);
   }
 
   switch (phase) {

@@ -172,13 +172,15 @@ export function finishRollback(b: Builder): Builder {
 /** Traffic is back and the failed slot gone: now the schema may follow. */
 function downMigration(b: Builder, name: string, cause: string, done: string): Builder {
   const job = b.obs.jobs.down;
+  // The rolled-back version: a newer spec may already be waiting for this to finish.
+  const version = b.status.history?.[0]?.version ?? b.spec.version;
   if (!job) {
     if (b.status.migrations?.down?.phase === 'Pending') {
       b.migration('down', { phase: 'Running', startedAt: iso(b.now) });
       b.event(
         'Normal',
         'DownMigrationStarting',
-        `Job ${name} rolls back what the expand of ${b.spec.version} applied`,
+        `Job ${name} rolls back what the expand of ${version} applied`,
       );
     }
     return b.act({ type: 'CreateJob', kind: 'down', name, run: b.run });
@@ -196,5 +198,5 @@ function downMigration(b: Builder, name: string, cause: string, done: string): B
     return b.phase('RolledBack', 'DownMigrationFailed', `${done}; ${message}`);
   }
   b.migration('down', { phase: 'Succeeded', finishedAt });
-  return b.phase('RolledBack', cause, `${done}; the down migration of ${b.spec.version} ran`);
+  return b.phase('RolledBack', cause, `${done}; the down migration of ${version} ran`);
 }
