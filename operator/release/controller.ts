@@ -4,6 +4,7 @@
 // the write fails, the next reconcile sees the request again.
 import type { KubernetesObject, V1Deployment, V1Job, V1Service } from '@kubernetes/client-node';
 import type { BackupPolicy, Environment, Release, RollbackPolicy } from '../api/generated/index.js';
+import { resolvePolicies } from '../api/defaults.js';
 import { BACKUP_POLICIES, ENVIRONMENTS, RELEASES, ROLLBACK_POLICIES } from '../api/kinds.js';
 import type { Logger } from '../runtime/log.js';
 import { keyOf, type Controller, type InformerRef, type Manager } from '../runtime/manager.js';
@@ -83,7 +84,20 @@ export function releaseController(
             .filter((r) => r.spec.environmentRef.name === env.metadata?.name)
             .map(keyOf),
       },
-      { ref: ROLLBACK_POLICIES, map: inNamespace },
+      // Only the Releases that use the policy: its status is written every minute.
+      {
+        ref: ROLLBACK_POLICIES,
+        map: (rbp) => {
+          const ns = rbp.metadata?.namespace ?? '';
+          return releases
+            .list(ns)
+            .filter((r) => {
+              const env = environments.get(r.spec.environmentRef.name, ns);
+              return resolvePolicies(r, env?.spec.defaults).rollback === rbp.metadata?.name;
+            })
+            .map(keyOf);
+        },
+      },
       { ref: BACKUP_POLICIES, map: inNamespace },
     ],
     async reconcile({ namespace, name }) {

@@ -23,6 +23,12 @@ export function rollbackPolicyController(
     async reconcile({ namespace, name }) {
       const rbp = policies.get(name, namespace);
       if (!rbp) return undefined;
+      // Our own status write brings the policy back at once: probe again only when due or when the spec changed.
+      const checked = rbp.status?.lastChecked ? Date.parse(rbp.status.lastChecked) : -Infinity;
+      const wait = checked + PROBE_INTERVAL_MS - now().getTime();
+      if (wait > 0 && rbp.status?.observedGeneration === rbp.metadata?.generation) {
+        return { requeueAfterMs: wait };
+      }
       const { address, timeout = '5s' } = rbp.spec.prometheus;
       const result = await probe(address, parseDuration(timeout));
       await commitStatus(m.client, ROLLBACK_POLICIES, rbp, planRollbackPolicyStatus(rbp, result, now()));

@@ -154,6 +154,25 @@ describe('failures are results, retried once only when another try may help', ()
     expect(outcomes).toEqual(['unreachable', 'unreachable']);
   });
 
+  test('a server that did not answer is not asked again for a few seconds, then is', async () => {
+    let clock = 0;
+    const outcomes: QueryOutcome[] = [];
+    const client = createPrometheusClient({ now: () => clock, onQuery: (_ms, o) => outcomes.push(o) });
+    handle = () => undefined;
+    await client.query(base, 'up', 50);
+    expect(outcomes).toEqual(['timeout', 'timeout']);
+    const fast = await client.query(base, 'up', 50);
+    expect(fast).toEqual({
+      ok: false,
+      error: `Prometheus at ${base}: no answer within 50ms (not asked again for 5 s)`,
+    });
+    expect(outcomes).toHaveLength(2);
+    clock += 5_000;
+    handle = answer(200, vector('1'));
+    expect((await client.query(base, 'up', 1000)).ok).toBe(true);
+    expect(outcomes).toEqual(['timeout', 'timeout', 'success']);
+  });
+
   test.each(['not a url', 'ftp://prometheus:21'])(
     'an address that is no http(s) URL: %p',
     async (address) => {

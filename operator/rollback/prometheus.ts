@@ -19,12 +19,21 @@ const RETRIED: ReadonlySet<QueryOutcome> = new Set(['timeout', 'unreachable', 's
 
 export const DEFAULT_MAX_CONCURRENT_QUERIES = 16;
 
+/**
+ * After a query to a server failed for want of an answer (twice: with its
+ * retry), further queries to it fail at once for this long. A Prometheus
+ * that is down would otherwise hold every worker of the Release queue for
+ * two timeouts per query, and aborts and rollbacks would wait behind them.
+ */
+export const BREAK_MS = 5_000;
+
 export interface PrometheusClientOptions {
   /** Queries in flight at once, across every policy and server. Default 16. */
   maxConcurrent?: number;
   /** Called after every attempt, retries included, with its duration (queueing excluded). */
   onQuery?: (durationMs: number, outcome: QueryOutcome) => void;
   fetch?: typeof fetch;
+  now?: () => number;
 }
 
 export interface PrometheusClient {
@@ -47,6 +56,8 @@ interface Attempt {
 export function createPrometheusClient(options: PrometheusClientOptions = {}): PrometheusClient {
   const limiter: Limiter = createLimiter(options.maxConcurrent ?? DEFAULT_MAX_CONCURRENT_QUERIES);
   const fetchFn = options.fetch ?? fetch;
+  const now = options.now ?? (() => performance.now());
+  const broken = new Map<string, { until: number; error: string }>();
 
   const once = (endpoint: Endpoint, promql: string, timeoutMs: number): Promise<Attempt> =>
     limiter.run(async () => {
@@ -60,11 +71,21 @@ export function createPrometheusClient(options: PrometheusClientOptions = {}): P
     async query(address, promql, timeoutMs) {
       const endpoint = endpointOf(address);
       if (!endpoint) return { ok: false, error: 'the Prometheus address is not a valid http(s) URL' };
+      const down = broken.get(endpoint.shown);
+      if (down && now() < down.until)
+        return { ok: false, error: `${down.error} (not asked again for ${BREAK_MS / 1000} s)` };
       const first = await once(endpoint, promql, timeoutMs);
       if (!RETRIED.has(first.outcome)) return first.result;
       const second = await once(endpoint, promql, timeoutMs);
-      if (second.result.ok) return second.result;
-      return { ok: false, error: `${second.result.error} (retried once)` };
+      if (second.result.ok) {
+        broken.delete(endpoint.shown);
+        return second.result;
+      }
+      const error = `${second.result.error} (retried once)`;
+      if (second.outcome === 'timeout' || second.outcome === 'unreachable') {
+        broken.set(endpoint.shown, { until: now() + BREAK_MS, error: second.result.error });
+      }
+      return { ok: false, error };
     },
   };
 }
