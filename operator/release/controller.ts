@@ -127,7 +127,10 @@ export function releaseController(
       if (obs.analysis?.evaluation) rm.evaluated(obs.analysis.evaluation, obs.analysis.latenessMs);
       if (plan.actions.length > 0)
         log.debug({ release: `${namespace}/${name}`, actions: plan.actions.map((a) => a.type) }, 'acted');
-      return plan.requeueAfterMs === undefined ? undefined : { requeueAfterMs: plan.requeueAfterMs };
+      if (plan.requeueAfterMs === undefined) return undefined;
+      // The plan's timers count from its observation; the time this reconcile took is already gone.
+      const spent = now().getTime() - obs.now.getTime();
+      return { requeueAfterMs: Math.max(0, plan.requeueAfterMs - spent) };
     },
   };
 }
