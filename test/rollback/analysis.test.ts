@@ -236,6 +236,11 @@ describe('with Prometheus gone', () => {
     });
     // Two queries, each tried twice.
     expect(outcomes).toEqual(['unreachable', 'unreachable', 'unreachable', 'unreachable']);
-    expect(await analyzer.probe(address, 1000)).toEqual({ ok: false, error: why });
+    // Right after, the server is not asked again: a Prometheus that is down holds no worker.
+    expect(await analyzer.probe(address, 1000)).toEqual({
+      ok: false,
+      error: `Prometheus at ${address}: connection refused (ECONNREFUSED) (not asked again for 5 s)`,
+    });
+    expect(outcomes).toHaveLength(4);
   });
 });
