@@ -205,6 +205,13 @@ async function main(): Promise<void> {
     }
 
     console.log('\n== shop v3: its error rate climbs past 1 % once it takes 25 % of the traffic ==');
+    let expanded = false;
+    const columnsOf = async () => {
+      const { rows } = await appDb.query<{ c: string }>(
+        "SELECT string_agg(column_name, ', ' ORDER BY column_name) AS c FROM information_schema.columns WHERE table_name = 'customers'",
+      );
+      return rows[0]?.c ?? '';
+    };
     await kubectl(
       '-n',
       ns,
@@ -218,9 +225,13 @@ async function main(): Promise<void> {
     );
     await follow(
       (s) => s?.phase === 'RolledBack' || (s?.phase === 'Succeeded' && s.stableVersion === '3.0.0'),
-      (s) => {
+      async (s) => {
         if ((s?.canaryWeight ?? 0) >= 25 && s?.phase === 'Shifting')
           driver.behave('3.0.0', { errorRatio: 0.05 });
+        if (s?.migrations?.expand?.phase === 'Succeeded' && !expanded) {
+          expanded = true;
+          console.log(`  customers columns after the v3 expand: ${await columnsOf()}`);
+        }
       },
     );
     driver.stop();
@@ -239,10 +250,7 @@ async function main(): Promise<void> {
     console.log(
       `down migration: ${v3?.migrations?.down?.phase ?? 'none'} (Job ${v3?.migrations?.down?.job ?? '-'})`,
     );
-    const after = await appDb.query(
-      "SELECT string_agg(column_name, ', ' ORDER BY column_name) AS c FROM information_schema.columns WHERE table_name = 'customers'",
-    );
-    console.log(`customers columns after the rollback: ${String((after.rows[0] as { c: string }).c)}`);
+    console.log(`customers columns after the rollback: ${await columnsOf()}`);
     console.log(await kubectl('-n', ns, 'get', 'releases,rollbackpolicies'));
     console.log(
       '\n== the samples, as the operator judged them (their ConfigMaps, Secrets and HTTPRoute do not exist) ==',
@@ -266,7 +274,7 @@ async function main(): Promise<void> {
 /** Prints one line per change of phase, step or weight until `done`. */
 async function follow(
   done: (s: Release['status']) => boolean,
-  onStatus: (s: Release['status']) => void = () => undefined,
+  onStatus: (s: Release['status']) => void | Promise<void> = () => undefined,
 ): Promise<void> {
   let last = '';
   await waitFor(
@@ -277,7 +285,7 @@ async function follow(
         metadata: { name: 'shop', namespace: ns },
       });
       const s = r.status;
-      onStatus(s);
+      await onStatus(s);
       const m = s?.migrations;
       const line = `${(s?.phase ?? 'Pending').padEnd(12)} ${bar(s?.canaryWeight ?? 0)}  active=${s?.activeSlot ?? '-'} stable=${s?.stableVersion ?? '-'}${
         m?.expand ? `  expand=${m.expand.phase ?? ''}` : ''
