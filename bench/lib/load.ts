@@ -1,7 +1,8 @@
 // Part B: N Releases under analysis at a fixed interval.
 //
-// N Replicas-mode Releases (1 replica) are rolled v1 → v2 with a step of a
-// day, so all of them sit in Shifting and are evaluated every interval. The
+// N Replicas-mode Releases (0 replicas: the local nodes hold 750 pods, and
+// analysis reads metrics, not pods) are rolled v1 → v2 with a step of a day,
+// so all of them sit in Shifting and are evaluated every interval. The
 // policy has three builtin triggers (LatencyP95, ErrorRate, LatencyP95
 // relative to the stable slot): five distinct queries per evaluation. With
 // --metrics served, simulated healthy traffic for both slots of every Release
@@ -84,7 +85,7 @@ export async function measureLoad(
     const traffic = { mode: 'Replicas', steps: [50, 100], stepDuration: '24h' };
     const extra = { traffic, rollbackPolicyRef: { name: 'load' }, progressDeadline: '10m' };
     await forEachConcurrently(names, 16, async (name) => {
-      await api.create(release(ns, name, { mode: 'Replicas', replicas: 1, extra }));
+      await api.create(release(ns, name, { mode: 'Replicas', replicas: 0, extra }));
     });
     await waitFor(() => count((r) => r.status?.phase === 'Succeeded') === o.releases, {
       timeoutMs: 900_000,
