@@ -3,7 +3,7 @@
 // the work queue, not a timer per Release, and its time is not written to
 // status at every interval. After a restart every Release in flight is
 // evaluated at once, which is what a decision after a crash wants anyway.
-import type { V1Secret } from '@kubernetes/client-node';
+import type { V1PodTemplateSpec, V1Secret } from '@kubernetes/client-node';
 import type { Release, ReleasePhase, RollbackPolicy, RollbackPolicySpec } from '../api/generated/index.js';
 import type { KubeClient } from '../runtime/client.js';
 import { parseDuration } from '../runtime/duration.js';
@@ -11,6 +11,7 @@ import { getOptional } from '../runtime/lookup.js';
 import type { Analyzer } from '../rollback/analyze.js';
 import { podResources } from '../rollback/resources.js';
 import type { AnalysisTarget } from '../rollback/types.js';
+import { slotName } from './names.js';
 import type { AnalysisObservation, RolloutSpec } from './plan/index.js';
 
 /** Phases during which the new version takes traffic and is judged. */
@@ -69,6 +70,8 @@ export class AnalysisSchedule {
 
 export interface AnalysisSources {
   client: KubeClient;
+  /** The pod template a slot's Deployment runs (from the cache): the stable slot's limits. */
+  slotTemplate: (namespace: string, name: string) => V1PodTemplateSpec | undefined;
   analyzer: Pick<Analyzer, 'evaluate'>;
   schedule: AnalysisSchedule;
   secrets: SecretCache;
@@ -137,7 +140,13 @@ async function analysisTarget(
   const slot = status.targetSlot ?? 'blue';
   const stable =
     phase === 'Shifting' && status.activeSlot && status.activeSlot !== slot && status.stableVersion
-      ? { slot: status.activeSlot, version: status.stableVersion }
+      ? {
+          slot: status.activeSlot,
+          version: status.stableVersion,
+          resources: podResources(
+            src.slotTemplate(namespace, slotName(rel.spec.application, status.activeSlot)) ?? {},
+          ),
+        }
       : undefined;
   const databaseUrls = new Map<string, string>();
   for (const t of rbp.spec.triggers) {

@@ -48,17 +48,19 @@ export function releaseController(
     jobs: owned('batch/v1', 'jobs', 'Job'),
   };
   const now = opts.now ?? (() => new Date());
+  const deployments = m.informer<V1Deployment & KubernetesObject>(refs.deployments);
   const schedule = new AnalysisSchedule();
   const sources: Sources = {
     client: m.client,
     now,
-    deployments: m.informer<V1Deployment & KubernetesObject>(refs.deployments),
+    deployments,
     services: m.informer<V1Service & KubernetesObject>(refs.services),
     jobs: m.informer<V1Job & KubernetesObject>(refs.jobs),
     rollbackPolicies: m.informer<RollbackPolicy>(ROLLBACK_POLICIES),
     backupPolicies: m.informer<BackupPolicy>(BACKUP_POLICIES),
     analysis: {
       client: m.client,
+      slotTemplate: (ns, name) => deployments.get(name, ns)?.spec?.template,
       schedule,
       secrets: new SecretCache(m.client, now),
       analyzer: opts.analyzer,
