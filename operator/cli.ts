@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
-// The one binary: `cutover operator` runs the controller; later subcommands
-// (migrate, backup, restore, verify) run inside Jobs.
+// The one binary: `cutover operator` runs the controller; migrate, backup and
+// restore run inside Jobs or by hand (verify comes later).
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 
@@ -18,6 +18,8 @@ commands:
              --migrate-image IMAGE    image of migration Jobs (default $CUTOVER_IMAGE or the release image)
   migrate    apply SQL migrations from a directory to $DATABASE_URL
              (cutover migrate --help for its flags)
+  backup     full: a base backup of $DATABASE_URL into file:///path (cutover backup --help)
+  restore    a full backup into a new data directory (cutover restore --help)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -63,6 +65,14 @@ async function main(argv: string[]): Promise<number> {
     case 'migrate': {
       const { runMigrateCommand } = await import('./db/command.js');
       return runMigrateCommand(rest);
+    }
+    case 'backup': {
+      const { runBackupCommand } = await import('./backup/command.js');
+      return runBackupCommand(rest);
+    }
+    case 'restore': {
+      const { runRestoreCommand } = await import('./backup/command.js');
+      return runRestoreCommand(rest);
     }
     case undefined:
     case '-h':

@@ -190,6 +190,69 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
   }
 }
 
+/**
+ * Starts PostgreSQL on a data directory restored from a backup of `source`
+ * (same user and password), on a free port of its own. The directory is
+ * handed to the server's user first; stop() removes it with the rest.
+ */
+export async function startRestoredPostgres(
+  source: PostgresInstance,
+  dataDir: string,
+  options: { startTimeoutMs?: number } = {},
+): Promise<PostgresInstance> {
+  const runAs = await runAsIdentity();
+  const baseDir = dirname(dataDir);
+  const socketDir = await mkdtemp(join(baseDir, 'socket-'));
+  if (runAs) {
+    await execFileAsync('chown', ['-R', `${runAs.uid}:${runAs.gid}`, baseDir]);
+    await assertReachable(dataDir, runAs);
+  }
+  const port = await freePort(HOST);
+  // The restored postgresql.conf still names the source's port, socket and WAL archive.
+  const args = [
+    '-D',
+    dataDir,
+    '-p',
+    String(port),
+    '-k',
+    socketDir,
+    '-c',
+    `listen_addresses=${HOST}`,
+    '-c',
+    'archive_mode=off',
+  ];
+  const server = spawnServer(join(source.binDir, 'postgres'), args, {
+    logPath: join(baseDir, 'postgres.log'),
+    cwd: baseDir,
+    env: childEnv(),
+    runAs,
+  });
+  try {
+    const config = { host: HOST, port, user: source.user, password: source.password, database: 'postgres' };
+    await waitFor(() => connectAndRun(config, 'SELECT 1'), {
+      timeoutMs: options.startTimeoutMs ?? 60_000,
+      intervalMs: 50,
+      description: `restored PostgreSQL on ${HOST}:${port} to accept connections`,
+      signal: server.exitSignal,
+    });
+  } catch (err) {
+    const log = await server.logTail();
+    await server.terminate('SIGQUIT', 10_000);
+    throw new Error(`${errorMessage(err)}; server log:\n${log}`);
+  }
+  return new PostgresServer({
+    port,
+    database: source.database,
+    user: source.user,
+    password: source.password,
+    binDir: source.binDir,
+    dataDir,
+    baseDir,
+    walArchiveDir: undefined,
+    server,
+  });
+}
+
 interface PostgresServerInit {
   port: number;
   database: string;

@@ -1,0 +1,50 @@
+import { backupId, chooseBackup, parseManifest, walRangeOf, type BackupManifest } from './manifest.js';
+
+const manifest = (id: string): BackupManifest => ({
+  version: 1,
+  id,
+  kind: 'full',
+  startedAt: '2026-12-02T15:00:00.000Z',
+  finishedAt: '2026-12-02T15:00:03.000Z',
+  timeline: 1,
+  startLsn: '0/2000028',
+  endLsn: '0/2000138',
+  size: 3,
+  files: [{ name: 'base.tar.gz', size: 3, sha256: 'a'.repeat(64) }],
+});
+
+describe('backup manifests', () => {
+  test('ids sort by time', () => {
+    expect(backupId(new Date('2026-12-02T15:26:30.123Z'))).toBe('20261202T152630Z');
+    expect(backupId(new Date('2026-12-02T09:00:00Z')) < backupId(new Date('2026-12-02T10:00:00Z'))).toBe(
+      true,
+    );
+  });
+
+  test("the WAL range comes from PostgreSQL's backup_manifest", () => {
+    const pg = JSON.stringify({
+      'PostgreSQL-Backup-Manifest-Version': 1,
+      Files: [],
+      'WAL-Ranges': [{ Timeline: 1, 'Start-LSN': '0/2000028', 'End-LSN': '0/2000138' }],
+    });
+    expect(walRangeOf(pg)).toEqual({ timeline: 1, startLsn: '0/2000028', endLsn: '0/2000138' });
+    expect(() => walRangeOf('{}')).toThrow('backup_manifest has no WAL range');
+  });
+
+  test('only our own manifests parse', () => {
+    expect(parseManifest(JSON.stringify(manifest('20261202T150000Z')))).toMatchObject({
+      id: '20261202T150000Z',
+    });
+    expect(parseManifest('not json')).toBeUndefined();
+    expect(parseManifest(JSON.stringify({ ...manifest('x'), version: 2 }))).toBeUndefined();
+    expect(parseManifest(JSON.stringify({ ...manifest('x'), files: [{ name: 'a' }] }))).toBeUndefined();
+  });
+
+  test('the newest backup is chosen unless one is named', () => {
+    const all = [manifest('20261201T020000Z'), manifest('20261202T020000Z'), manifest('20261130T020000Z')];
+    expect(chooseBackup(all)?.id).toBe('20261202T020000Z');
+    expect(chooseBackup(all, '20261130T020000Z')?.id).toBe('20261130T020000Z');
+    expect(chooseBackup(all, 'nope')).toBeUndefined();
+    expect(chooseBackup([])).toBeUndefined();
+  });
+});
