@@ -4,6 +4,7 @@
 #   $CUTOVER_CACHE/etcd-$ETCD_VERSION/bin/etcd
 #   $CUTOVER_CACHE/kwok-$KWOK_VERSION/bin/{kwok,kwokctl}
 #   $CUTOVER_CACHE/gateway-api-$GATEWAY_API_VERSION/crds/*.yaml
+#   $CUTOVER_CACHE/versitygw-$VERSITYGW_VERSION/bin/versitygw (an S3 server, for backup tests)
 # A component whose directory holds a .complete stamp is not rebuilt.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -123,9 +124,22 @@ fetch_gateway_api() {
   touch "$dir/.complete"
 }
 
+# The S3-compatible server backup tests store into: versitygw's posix backend
+# serves a local directory as buckets, one static binary, no container.
+build_s3() {
+  local dir="$cache/versitygw-$VERSITYGW_VERSION"
+  cached "$dir" bin/versitygw && return 0
+  need_go "versitygw $VERSITYGW_VERSION"
+  echo "building versitygw $VERSITYGW_VERSION"
+  mkdir -p "$dir/bin"
+  GOBIN="$dir/bin" go_or_die versitygw-build go install -trimpath -ldflags "-s -w" \
+    "github.com/versity/versitygw/cmd/versitygw@$VERSITYGW_VERSION"
+  touch "$dir/.complete"
+}
+
 what=${1:-all}
 case $what in
-  all) fetch_gateway_api; build_kwok; build_etcd; build_k8s ;;
-  k8s) build_k8s ;; etcd) build_etcd ;; kwok) build_kwok ;; gateway-api) fetch_gateway_api ;;
-  *) die "unknown component '$what' (all|k8s|etcd|kwok|gateway-api)" ;;
+  all) fetch_gateway_api; build_kwok; build_etcd; build_k8s; build_s3 ;;
+  k8s) build_k8s ;; etcd) build_etcd ;; kwok) build_kwok ;; gateway-api) fetch_gateway_api ;; s3) build_s3 ;;
+  *) die "unknown component '$what' (all|k8s|etcd|kwok|gateway-api|s3)" ;;
 esac
