@@ -13,7 +13,8 @@ Takes a full base backup with pg_basebackup (tar, gzip, the WAL it needs
 included, SHA-256 checksums) into URI, under full/<id>/, and writes its
 manifest last. The URL defaults to $DATABASE_URL; the user needs REPLICATION.
 
-  --to URI            file:///absolute/path (s3:// is not implemented yet)
+  --to URI            file:///absolute/path, or s3://bucket/prefix with
+                      AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
   --database-url URL  postgres://user:password@host:port/db
 
 Continuous WAL, dumps, prune and verify are not implemented yet.
@@ -22,7 +23,8 @@ exit codes: 0 ok, 1 failed, 2 usage
 
 export const restoreUsage = `usage: cutover restore --from URI --pgdata DIR [--backup ID]
 
-Restores the newest complete full backup in URI (or backup ID) into DIR,
+Restores the newest complete full backup in URI (file:///path or
+s3://bucket/prefix, as for cutover backup) or backup ID into DIR,
 which must be new or empty, after checking every object against the
 manifest. \`postgres -D DIR\` then starts consistent at the backup's end.
 Point-in-time targets (--to-time, --to-lsn) need continuous WAL, which is
@@ -73,7 +75,7 @@ export async function runBackupCommand(args: string[], io: CommandIO = defaultIO
   }
   const scrub = scrubberFor(url);
   try {
-    const storage = storageFor(values.to);
+    const storage = storageFor(values.to, io.env);
     const m = await fullBackup({ databaseUrl: url, storage, log: (l) => io.stdout(scrub(l)) });
     io.stdout(`backup ${m.id} complete in ${storage.uri}`);
     return 0;
@@ -103,7 +105,7 @@ export async function runRestoreCommand(args: string[], io: CommandIO = defaultI
     return 2;
   }
   try {
-    const storage = storageFor(values.from);
+    const storage = storageFor(values.from, io.env);
     const m = await restoreFull({ storage, pgdata: values.pgdata, backup: values.backup, log: io.stdout });
     io.stdout(`restored backup ${m.id}`);
     return 0;

@@ -7,6 +7,7 @@ import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/p
 import { dirname, isAbsolute, join, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { S3Storage, s3ConfigFrom } from './s3.js';
 
 export class StorageError extends Error {
   override name = 'StorageError';
@@ -26,12 +27,10 @@ export interface Storage {
   list(prefix: string): Promise<string[]>;
 }
 
-export function storageFor(uri: string): Storage {
+export function storageFor(uri: string, env: NodeJS.ProcessEnv = process.env): Storage {
   if (uri.startsWith('file://')) return new FileStorage(uri);
-  if (uri.startsWith('s3://')) {
-    throw new StorageError(`${uri}: s3:// storage is not implemented yet; use file:///path`);
-  }
-  throw new StorageError(`${uri}: not a storage URI; expected file:///path`);
+  if (uri.startsWith('s3://')) return new S3Storage(uri, s3ConfigFrom(env));
+  throw new StorageError(`${uri}: not a storage URI; expected file:///path or s3://bucket/prefix`);
 }
 
 class FileStorage implements Storage {

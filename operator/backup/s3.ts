@@ -1,0 +1,232 @@
+// S3-compatible object storage over its REST API, path-style, signed with
+// AWS Signature Version 4 (our own signer: a few HMACs, no SDK in the image).
+// Endpoint, region and credentials come from the standard AWS variables:
+// AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY.
+import { createHash, createHmac } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StorageError, type Storage } from './storage.js';
+
+export interface S3Config {
+  endpoint: string;
+  region: string;
+  accessKey: string;
+  secretKey: string;
+}
+
+export function s3ConfigFrom(env: NodeJS.ProcessEnv): S3Config {
+  const endpoint = env.AWS_ENDPOINT_URL;
+  const accessKey = env.AWS_ACCESS_KEY_ID;
+  const secretKey = env.AWS_SECRET_ACCESS_KEY;
+  if (!endpoint || !accessKey || !secretKey) {
+    throw new StorageError('s3:// needs AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
+  }
+  return {
+    endpoint: endpoint.replace(/\/+$/, ''),
+    region: env.AWS_REGION ?? 'us-east-1',
+    accessKey,
+    secretKey,
+  };
+}
+
+const EMPTY = createHash('sha256').update('').digest('hex');
+const encode = (s: string) =>
+  encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
+
+interface Signed {
+  url: string;
+  headers: Record<string, string>;
+}
+
+/** One signed request. `key` is the object key ('' for the bucket itself). */
+export async function s3Request(
+  c: S3Config,
+  method: string,
+  bucket: string,
+  key: string,
+  opts: {
+    query?: Record<string, string>;
+    body?: Buffer | Readable;
+    length?: number;
+    payloadHash?: string;
+  } = {},
+): Promise<Response> {
+  const { url, headers } = sign(c, method, bucket, key, opts);
+  const body = opts.body instanceof Readable ? (Readable.toWeb(opts.body) as ReadableStream) : opts.body;
+  return fetch(url, { method, headers, body, duplex: 'half' } as RequestInit);
+}
+
+function sign(
+  c: S3Config,
+  method: string,
+  bucket: string,
+  key: string,
+  opts: {
+    query?: Record<string, string>;
+    body?: Buffer | Readable;
+    length?: number;
+    payloadHash?: string;
+  } = {},
+): Signed {
+  const url = new URL(c.endpoint);
+  const path = `/${[bucket, ...key.split('/')]
+    .filter((p, i) => i === 0 || key !== '')
+    .map(encode)
+    .join('/')}`;
+  const query = Object.entries(opts.query ?? {})
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([k, v]) => `${encode(k)}=${encode(v)}`)
+    .join('&');
+  const amzDate = new Date()
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
+  const day = amzDate.slice(0, 8);
+  const payload = opts.payloadHash ?? (opts.body === undefined ? EMPTY : 'UNSIGNED-PAYLOAD');
+  const headers: Record<string, string> = {
+    host: url.host,
+    'x-amz-content-sha256': payload,
+    'x-amz-date': amzDate,
+  };
+  if (opts.length !== undefined) headers['content-length'] = String(opts.length);
+  const signed = Object.keys(headers).sort();
+  const canonical = [
+    method,
+    `${url.pathname.replace(/\/$/, '')}${path}`,
+    query,
+    ...signed.map((h) => `${h}:${headers[h] ?? ''}`),
+    '',
+    signed.join(';'),
+    payload,
+  ].join('\n');
+  const scope = `${day}/${c.region}/s3/aws4_request`;
+  const toSign = [
+    'AWS4-HMAC-SHA256',
+    amzDate,
+    scope,
+    createHash('sha256').update(canonical).digest('hex'),
+  ].join('\n');
+  const key4 = hmac(hmac(hmac(hmac(`AWS4${c.secretKey}`, day), c.region), 's3'), 'aws4_request');
+  const signature = createHmac('sha256', key4).update(toSign).digest('hex');
+  const { host: _host, ...sent } = headers;
+  return {
+    url: `${url.origin}${url.pathname.replace(/\/$/, '')}${path}${query ? `?${query}` : ''}`,
+    headers: {
+      ...sent,
+      authorization: `AWS4-HMAC-SHA256 Credential=${c.accessKey}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`,
+    },
+  };
+}
+
+/**
+ * A large object straight to a file through node:http: fetch's parser
+ * tripped an internal assertion when the server ended the connection while
+ * a multi-megabyte body was still being read under backpressure.
+ */
+function download(c: S3Config, bucket: string, key: string, path: string): Promise<number> {
+  const { url, headers } = sign(c, 'GET', bucket, key);
+  const get = url.startsWith('https:') ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = get(url, { method: 'GET', headers }, (res) => {
+      const status = res.statusCode ?? 0;
+      if (status !== 200) {
+        res.resume();
+        return resolve(status);
+      }
+      pipeline(res, createWriteStream(path)).then(() => resolve(status), reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export class S3Storage implements Storage {
+  private readonly bucket: string;
+  private readonly prefix: string;
+
+  constructor(
+    readonly uri: string,
+    private readonly c: S3Config,
+  ) {
+    const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(uri);
+    if (!m) throw new StorageError(`${uri}: not an s3://bucket/prefix URI`);
+    this.bucket = m[1] ?? '';
+    this.prefix = (m[2] ?? '').replace(/\/+$/, '');
+  }
+
+  private key(k: string): string {
+    return this.prefix ? `${this.prefix}/${k}` : k;
+  }
+
+  private async check(res: Response, what: string): Promise<void> {
+    if (res.ok) return;
+    const text = await res.text();
+    const code = /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? `HTTP ${res.status}`;
+    if (code === 'NoSuchBucket')
+      throw new StorageError(`bucket ${this.bucket} does not exist at ${this.c.endpoint}`);
+    throw new StorageError(`${what} ${this.uri}: ${code}`);
+  }
+
+  async putFile(key: string, path: string): Promise<void> {
+    const { size } = await stat(path);
+    const res = await s3Request(this.c, 'PUT', this.bucket, this.key(key), {
+      body: createReadStream(path),
+      length: size,
+    });
+    await this.check(res, `put ${key} into`);
+  }
+
+  async putText(key: string, text: string): Promise<void> {
+    const body = Buffer.from(text);
+    const payloadHash = createHash('sha256').update(body).digest('hex');
+    const res = await s3Request(this.c, 'PUT', this.bucket, this.key(key), {
+      body,
+      length: body.length,
+      payloadHash,
+    });
+    await this.check(res, `put ${key} into`);
+  }
+
+  async getFile(key: string, path: string): Promise<void> {
+    const status = await download(this.c, this.bucket, this.key(key), path);
+    if (status !== 200) throw new StorageError(`get ${key} from ${this.uri}: HTTP ${status}`);
+  }
+
+  async getText(key: string): Promise<string | undefined> {
+    const res = await s3Request(this.c, 'GET', this.bucket, this.key(key));
+    if (res.status === 404 && /NoSuchKey/.test(await res.clone().text())) return undefined;
+    await this.check(res, `get ${key} from`);
+    return res.text();
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const p = `${this.key(prefix).replace(/\/?$/, '/')}`;
+    const out: string[] = [];
+    let token: string | undefined;
+    do {
+      const query: Record<string, string> = { 'list-type': '2', prefix: p, delimiter: '/' };
+      if (token) query['continuation-token'] = token;
+      const res = await s3Request(this.c, 'GET', this.bucket, '', { query });
+      await this.check(res, 'list');
+      const xml = await res.text();
+      for (const m of xml.matchAll(/<CommonPrefixes><Prefix>([^<]+)<\/Prefix><\/CommonPrefixes>/g)) {
+        out.push(unprefix(this.prefix, (m[1] ?? '').replace(/\/$/, '')));
+      }
+      for (const m of xml.matchAll(/<Contents>.*?<Key>([^<]+)<\/Key>.*?<\/Contents>/gs))
+        out.push(unprefix(this.prefix, m[1] ?? ''));
+      token = /<IsTruncated>true<\/IsTruncated>/.test(xml)
+        ? /<NextContinuationToken>([^<]+)</.exec(xml)?.[1]
+        : undefined;
+    } while (token);
+    return out;
+  }
+}
+
+function unprefix(prefix: string, key: string): string {
+  return prefix && key.startsWith(`${prefix}/`) ? key.slice(prefix.length + 1) : key;
+}
