@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { scrubberFor } from '../db/migrate.js';
 import { FULL, MANIFEST, backupId, walRangeOf, type BackupFile, type BackupManifest } from './manifest.js';
-import { discard, type Storage } from './storage.js';
+import type { Storage } from './storage.js';
 
 export const DEFAULT_PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -83,7 +83,8 @@ export async function fullBackup(o: FullBackupOptions): Promise<BackupManifest> 
     );
     return manifest;
   } catch (err) {
-    await discard(o.storage, prefix).catch(() => undefined);
+    // Only this backup's own objects: never what a finished one wrote.
+    await o.storage.remove(prefix).catch(() => undefined);
     throw err instanceof BackupError
       ? err
       : new BackupError(scrub(err instanceof Error ? err.message : String(err)));

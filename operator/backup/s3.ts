@@ -38,6 +38,14 @@ const encode = (s: string) =>
   encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 const hmac = (key: Buffer | string, data: string) => createHmac('sha256', key).update(data).digest();
 
+interface RequestOptions {
+  query?: Record<string, string>;
+  body?: Buffer | Readable;
+  length?: number;
+  /** sha256 of a body given whole; a streamed body goes UNSIGNED-PAYLOAD. */
+  payloadHash?: string;
+}
+
 interface Signed {
   url: string;
   headers: Record<string, string>;
@@ -49,30 +57,14 @@ export async function s3Request(
   method: string,
   bucket: string,
   key: string,
-  opts: {
-    query?: Record<string, string>;
-    body?: Buffer | Readable;
-    length?: number;
-    payloadHash?: string;
-  } = {},
+  opts: RequestOptions = {},
 ): Promise<Response> {
   const { url, headers } = sign(c, method, bucket, key, opts);
   const body = opts.body instanceof Readable ? (Readable.toWeb(opts.body) as ReadableStream) : opts.body;
   return fetch(url, { method, headers, body, duplex: 'half' } as RequestInit);
 }
 
-function sign(
-  c: S3Config,
-  method: string,
-  bucket: string,
-  key: string,
-  opts: {
-    query?: Record<string, string>;
-    body?: Buffer | Readable;
-    length?: number;
-    payloadHash?: string;
-  } = {},
-): Signed {
+function sign(c: S3Config, method: string, bucket: string, key: string, opts: RequestOptions = {}): Signed {
   const url = new URL(c.endpoint);
   const path = `/${[bucket, ...key.split('/')]
     .filter((p, i) => i === 0 || key !== '')
@@ -202,6 +194,16 @@ export class S3Storage implements Storage {
     if (res.status === 404 && /NoSuchKey/.test(await res.clone().text())) return undefined;
     await this.check(res, `get ${key} from`);
     return res.text();
+  }
+
+  /** Deletes every object under `prefix` (what a failed backup left). */
+  async remove(prefix: string): Promise<void> {
+    const p = `${this.key(prefix).replace(/\/?$/, '/')}`;
+    const res = await s3Request(this.c, 'GET', this.bucket, '', { query: { 'list-type': '2', prefix: p } });
+    await this.check(res, 'list');
+    for (const m of (await res.text()).matchAll(/<Key>([^<]+)<\/Key>/g)) {
+      await this.check(await s3Request(this.c, 'DELETE', this.bucket, m[1] ?? ''), 'delete from');
+    }
   }
 
   async list(prefix: string): Promise<string[]> {

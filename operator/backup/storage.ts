@@ -4,7 +4,7 @@
 // so a reader never sees half an object under its real name.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { S3Storage, s3ConfigFrom } from './s3.js';
@@ -25,6 +25,8 @@ export interface Storage {
   getText(key: string): Promise<string | undefined>;
   /** Keys directly below `prefix` (one level, like a directory listing). */
   list(prefix: string): Promise<string[]>;
+  /** Removes everything under `prefix`: what a failed backup wrote. */
+  remove(prefix: string): Promise<void>;
 }
 
 export function storageFor(uri: string, env: NodeJS.ProcessEnv = process.env): Storage {
@@ -85,6 +87,10 @@ class FileStorage implements Storage {
     }
   }
 
+  async remove(prefix: string): Promise<void> {
+    await rm(this.path(prefix), { recursive: true, force: true });
+  }
+
   async list(prefix: string): Promise<string[]> {
     const dir = join(this.root, prefix);
     try {
@@ -96,13 +102,6 @@ class FileStorage implements Storage {
     const entries = await readdir(dir);
     return entries.filter((e) => !e.endsWith('.partial')).map((e) => `${prefix.replace(/\/?$/, '/')}${e}`);
   }
-}
-
-/** Removes what a failed backup left under `prefix`; never what a finished one wrote. */
-export async function discard(storage: Storage, prefix: string): Promise<void> {
-  if (!(storage instanceof FileStorage)) return;
-  const dir = fileURLToPath(storage.uri) + sep + prefix;
-  await rm(dir, { recursive: true, force: true });
 }
 
 function isNotFound(err: unknown): boolean {

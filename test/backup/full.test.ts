@@ -6,9 +6,10 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import pg from 'pg';
 import { runBackupCommand, runRestoreCommand, type CommandIO } from '../../operator/backup/command.js';
+import { storageFor } from '../../operator/backup/storage.js';
 import { freePort } from '../harness/free-port.js';
+import { query } from '../release/database.js';
 import { startPostgres, startRestoredPostgres, type PostgresInstance } from '../harness/postgres.js';
 import { startS3, type S3Server } from '../harness/s3.js';
 
@@ -20,16 +21,6 @@ function io(env: NodeJS.ProcessEnv = {}) {
   const err: string[] = [];
   const value: CommandIO = { env, stdout: (l) => out.push(l), stderr: (l) => err.push(l) };
   return { io: value, out, err };
-}
-
-async function query<T>(url: string, sql: string): Promise<T[]> {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query(sql)).rows as T[];
-  } finally {
-    await c.end();
-  }
 }
 
 beforeAll(async () => {
@@ -150,6 +141,15 @@ describe('in S3 (versitygw)', () => {
       await restored.stop();
     }
     expect([...backup.out, ...backup.err, ...restore.out].join('\n')).not.toContain(s3.config.secretKey);
+  });
+
+  test("removing a failed backup's prefix deletes its objects and nothing else", async () => {
+    const storage = storageFor('s3://backups/removal', s3.env);
+    await storage.putText('full/a/base.tar.gz', 'partial');
+    await storage.putText('full/a/backup_manifest', '{}');
+    await storage.putText('full/b/manifest.json', '{}');
+    await storage.remove('full/a');
+    expect(await storage.list('full')).toEqual(['full/b']);
   });
 
   test('a bucket that does not exist: one line, exit 1', async () => {
