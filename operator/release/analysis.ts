@@ -58,10 +58,6 @@ export class AnalysisSchedule {
     this.forced.delete(key);
   }
 
-  get size(): number {
-    return this.last.size;
-  }
-
   private at(key: string, rollout: string): number | undefined {
     const last = this.last.get(key);
     return last?.rollout === rollout ? last.at : undefined;

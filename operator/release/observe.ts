@@ -73,6 +73,7 @@ export async function observe(
     if (job) jobs[kind] = await jobObservation(src.client, job, rel);
   }
   const now = src.now();
+  const policies = resolvePolicies(rel, env?.spec.defaults);
   const obs: Observation = {
     now,
     slots,
@@ -84,9 +85,9 @@ export async function observe(
     },
     stableSelects: selectedSlot(src.services.get(stableServiceName(app), ns)),
     previewSelects: selectedSlot(src.services.get(previewServiceName(app), ns)) as Slot | undefined,
-    gates: gateFacts(src, rel, env),
+    gates: gateFacts(src, rel, env, policies),
   };
-  const policyName = resolvePolicies(rel, env?.spec.defaults).rollback;
+  const policyName = policies.rollback;
   const rbp = policyName === undefined ? undefined : src.rollbackPolicies.get(policyName, ns);
   if (current && rbp && !SETTLED.includes(phase ?? '')) {
     obs.analysis = await observeAnalysis(src.analysis, rel, spec, rbp, now);
@@ -116,9 +117,13 @@ export async function observe(
   return obs;
 }
 
-function gateFacts(src: Sources, rel: Release, env: Environment | undefined): GateFacts {
+function gateFacts(
+  src: Sources,
+  rel: Release,
+  env: Environment | undefined,
+  names: ReturnType<typeof resolvePolicies>,
+): GateFacts {
   const namespace = rel.metadata?.namespace ?? '';
-  const names = resolvePolicies(rel, env?.spec.defaults);
   const cached = (inf: Cached<KubernetesObject>, name: string | undefined) =>
     name === undefined ? undefined : { name, found: inf.get(name, namespace) !== undefined };
   return {

@@ -1,7 +1,5 @@
 // The contract between the analysis (rollback/) and the Release state machine:
 // what one evaluation of a RollbackPolicy reads, and what it concludes.
-import type { RollbackPolicySpec } from '../api/generated/index.js';
-
 export type Result = 'Pass' | 'Fail' | 'Inconclusive';
 
 /** One trigger's reading, formatted for status.analysis.lastMeasurements. */
@@ -46,5 +44,3 @@ export interface AnalysisTarget {
   /** The PostgreSQL URL a DatabasePool trigger reads, by trigger name; never logged. */
   databaseUrls: ReadonlyMap<string, string>;
 }
-
-export type PolicySpec = RollbackPolicySpec;
