@@ -199,11 +199,20 @@ export class S3Storage implements Storage {
   /** Deletes every object under `prefix` (what a failed backup left). */
   async remove(prefix: string): Promise<void> {
     const p = `${this.key(prefix).replace(/\/?$/, '/')}`;
-    const res = await s3Request(this.c, 'GET', this.bucket, '', { query: { 'list-type': '2', prefix: p } });
-    await this.check(res, 'list');
-    for (const m of (await res.text()).matchAll(/<Key>([^<]+)<\/Key>/g)) {
-      await this.check(await s3Request(this.c, 'DELETE', this.bucket, m[1] ?? ''), 'delete from');
+    // Listing again after each page of deletes: what was deleted is no longer listed.
+    for (;;) {
+      const res = await s3Request(this.c, 'GET', this.bucket, '', { query: { 'list-type': '2', prefix: p } });
+      await this.check(res, 'list');
+      const keys = [...(await res.text()).matchAll(/<Key>([^<]+)<\/Key>/g)].map((m) => m[1] ?? '');
+      if (keys.length === 0) return;
+      for (const k of keys)
+        await this.check(await s3Request(this.c, 'DELETE', this.bucket, k), 'delete from');
     }
+  }
+
+  async delete(key: string): Promise<void> {
+    // S3 answers 204 whether or not the key existed.
+    await this.check(await s3Request(this.c, 'DELETE', this.bucket, this.key(key)), `delete ${key} from`);
   }
 
   async list(prefix: string): Promise<string[]> {

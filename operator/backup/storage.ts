@@ -27,6 +27,8 @@ export interface Storage {
   list(prefix: string): Promise<string[]>;
   /** Removes everything under `prefix`: what a failed backup wrote. */
   remove(prefix: string): Promise<void>;
+  /** Removes the one object `key`; nothing when it is already gone. */
+  delete(key: string): Promise<void>;
 }
 
 export function storageFor(uri: string, env: NodeJS.ProcessEnv = process.env): Storage {
@@ -89,6 +91,10 @@ class FileStorage implements Storage {
 
   async remove(prefix: string): Promise<void> {
     await rm(this.path(prefix), { recursive: true, force: true });
+  }
+
+  async delete(key: string): Promise<void> {
+    await rm(this.path(key), { force: true });
   }
 
   async list(prefix: string): Promise<string[]> {
