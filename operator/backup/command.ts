@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { scrubberFor } from '../db/migrate.js';
 import { fullBackup } from './full.js';
+import { writeReport } from './report.js';
 import { restoreFull } from './restore.js';
 import { storageFor } from './storage.js';
 
@@ -78,9 +79,13 @@ export async function runBackupCommand(args: string[], io: CommandIO = defaultIO
     const storage = storageFor(values.to, io.env);
     const m = await fullBackup({ databaseUrl: url, storage, log: (l) => io.stdout(scrub(l)) });
     io.stdout(`backup ${m.id} complete in ${storage.uri}`);
+    const { id, startedAt, finishedAt, size, startLsn, endLsn } = m;
+    await writeReport(io.env, { kind: 'full', ok: true, id, startedAt, finishedAt, size, startLsn, endLsn });
     return 0;
   } catch (err) {
-    io.stderr(`cutover backup: ${scrub(message(err))}`);
+    const error = scrub(message(err));
+    io.stderr(`cutover backup: ${error}`);
+    await writeReport(io.env, { kind: 'full', ok: false, error });
     return 1;
   }
 }
