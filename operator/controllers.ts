@@ -2,6 +2,7 @@
 import { backupPolicyController } from './backup/controller.js';
 import { environmentController } from './environment/controller.js';
 import { releaseController } from './release/controller.js';
+import { DEFAULT_MIGRATE_IMAGE } from './release/objects.js';
 import { createAnalyzer, type Analyzer } from './rollback/analyze.js';
 import { rollbackPolicyController } from './rollback/controller.js';
 import { poolUsage } from './rollback/database.js';
@@ -38,7 +39,7 @@ export function registerControllers(
   for (const c of [
     releaseController(m, metrics, log, { ...opts, analyzer }),
     environmentController(m, opts),
-    backupPolicyController(m, opts),
+    backupPolicyController(m, metrics, { now: opts.now, image: opts.migrateImage ?? DEFAULT_MIGRATE_IMAGE }),
     rollbackPolicyController(m, {
       now: opts.now,
       probe: async (address, timeoutMs) => {

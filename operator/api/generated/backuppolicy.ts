@@ -2,7 +2,7 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { Condition, LocalObjectReference, SecretKeySelector } from './common.js';
 /**
- * A BackupPolicy describes PostgreSQL backups (full, WAL, restore drills) and the backup before destructive migrations. Not implemented yet: the operator checks the database Secret and storage, and runs no backup (condition Enforced).
+ * A BackupPolicy runs PostgreSQL backups for one database: scheduled fulls, continuous WAL, dumps, restore drills, retention and copies to other regions; Releases use it for the backup before a destructive contract migration.
  */
 export interface BackupPolicy {
   apiVersion: 'cutover.dev/v1alpha1';
@@ -17,19 +17,23 @@ export interface BackupPolicy {
  */
 export interface BackupPolicySpec {
   /**
-   * Secret key holding the PostgreSQL connection URL to back up.
+   * Secret key holding the PostgreSQL connection URL to back up; its user needs the REPLICATION attribute.
    */
   databaseSecretRef: SecretKeySelector;
   /**
-   * Full base backups (pg_basebackup). Not enforced yet: none runs.
+   * Full base backups: pg_basebackup over the replication protocol, tar, gzip, with the WAL they need and a SHA-256 manifest. Run by the CronJob <name>-full.
    */
   full: BackupSchedule;
   /**
-   * Incremental backups: the WAL archived since the last full backup, so any point in time can be restored. Not enforced yet: none runs.
+   * Continuous WAL: the Deployment <name>-wal streams it with pg_receivewal through a replication slot, so any point in time after the oldest full can be restored.
    */
-  incremental?: BackupSchedule;
+  incremental?: BackupPolicySpecIncremental;
   /**
-   * Restore drills into a scratch database that prove the latest backup restores. Not enforced yet: none runs.
+   * Logical dumps (pg_dump -Fc), for restoring into any database or PostgreSQL version. Run by the CronJob <name>-dump.
+   */
+  logical?: BackupSchedule;
+  /**
+   * Restore drills: the CronJob <name>-verify restores the newest full plus WAL into a scratch directory, starts a throwaway PostgreSQL on it and compares its tables with the manifest.
    */
   verify?: BackupSchedule;
   /**
@@ -37,7 +41,7 @@ export interface BackupPolicySpec {
    */
   timeZone?: string;
   /**
-   * How long backups are to be kept (not enforced yet).
+   * How long backups are kept; the CronJob <name>-prune applies it hourly. The keepAtLeast newest complete fulls and the WAL they need always stay.
    * @default {}
    */
   retention?: BackupPolicySpecRetention;
@@ -46,14 +50,14 @@ export interface BackupPolicySpec {
    */
   storage: BackupPolicySpecStorage;
   /**
-   * Is to stop scheduled backups and drills while on-demand backups before migrations still run. Not enforced yet: no backup runs either way.
+   * Suspends the CronJobs and scales the WAL Deployment to zero; the backup a destructive migration needs still runs.
    * @default false
    */
   suspend?: boolean;
 }
 
 /**
- * When a kind of backup is to run (not enforced yet).
+ * When a kind of backup runs.
  */
 export interface BackupSchedule {
   /**
@@ -63,21 +67,36 @@ export interface BackupSchedule {
 }
 
 /**
- * How long backups are to be kept (not enforced yet).
+ * Continuous WAL: the Deployment <name>-wal streams it with pg_receivewal through a replication slot, so any point in time after the oldest full can be restored.
+ */
+export interface BackupPolicySpecIncremental {
+  /**
+   * How often the open WAL segment is shipped: the most commits a lost database can take with it.
+   * @default "5s"
+   */
+  interval?: string;
+  /**
+   * Not used: WAL streams continuously and ships every interval. Accepted so that manifests written for an hourly schedule stay valid.
+   */
+  schedule?: string;
+}
+
+/**
+ * How long backups are kept; the CronJob <name>-prune applies it hourly. The keepAtLeast newest complete fulls and the WAL they need always stay.
  */
 export interface BackupPolicySpecRetention {
   /**
-   * Age after which full backups are deleted, e.g. 30d.
+   * Age after which full backups and dumps are deleted, e.g. 30d.
    * @default "30d"
    */
   full?: string;
   /**
-   * Age after which archived WAL is deleted, e.g. 7d.
+   * How far back point-in-time restore reaches: WAL older than the newest full that started before this age is deleted.
    * @default "7d"
    */
   incremental?: string;
   /**
-   * Full backups kept regardless of age.
+   * Complete full backups kept regardless of age.
    * @default 3
    */
   keepAtLeast?: number;
@@ -94,7 +113,11 @@ export interface BackupPolicySpecStorage {
   /**
    * An S3-compatible bucket.
    */
-  s3?: BackupPolicySpecStorageS3;
+  s3?: S3Location;
+  /**
+   * More buckets (another endpoint is another region) every sealed object is copied to. Needs s3.
+   */
+  replicas?: S3Location[];
 }
 
 /**
@@ -110,7 +133,7 @@ export interface BackupPolicySpecStoragePvc {
 /**
  * An S3-compatible bucket.
  */
-export interface BackupPolicySpecStorageS3 {
+export interface S3Location {
   /**
    * Bucket name.
    */
@@ -142,29 +165,63 @@ export interface BackupPolicyStatus {
    */
   observedGeneration?: number;
   /**
-   * Latest observations of the object's state (Ready (database Secret and storage found), Enforced (False: no backup runs yet), Reconciling, Stalled; LastBackupSucceeded and Verified are reserved and not set yet). Ready is the summary; Reconciling and Stalled follow kstatus.
+   * Latest observations of the object's state (Ready (Secret, storage and the owned CronJobs and Deployment in place), LastBackupSucceeded, WalStreaming, Verified, Replicated, Reconciling, Stalled). Ready is the summary; Reconciling and Stalled follow kstatus.
    */
   conditions?: Condition[];
   /**
-   * When the last full backup finished.
+   * When the last successful full backup finished.
    */
   lastFull?: string;
   /**
-   * When the last incremental backup finished.
+   * When WAL was last shipped to storage.
    */
   lastIncremental?: string;
+  /**
+   * When the last successful logical dump finished.
+   */
+  lastDump?: string;
   /**
    * When the last restore drill succeeded.
    */
   lastVerified?: string;
   /**
+   * Seconds since WAL was last shipped (read from storage).
+   */
+  walBehindSeconds?: number;
+  /**
    * Earliest point in time that can be restored.
    */
   firstRecoverabilityPoint?: string;
   /**
+   * Latest point in time that can be restored.
+   */
+  lastRecoverabilityPoint?: string;
+  /**
+   * Copy state per replica bucket.
+   */
+  replicas?: BackupReplicaStatus[];
+  /**
    * Recent backups, newest first.
    */
   backups?: BackupRecord[];
+}
+
+/**
+ * One replica.
+ */
+export interface BackupReplicaStatus {
+  /**
+   * endpoint/bucket/prefix of the replica.
+   */
+  location: string;
+  /**
+   * Age of the oldest sealed object not yet copied; 0 when in sync.
+   */
+  lagSeconds?: number;
+  /**
+   * When the copy was last checked.
+   */
+  checkedAt?: string;
 }
 
 /**
@@ -176,13 +233,17 @@ export interface BackupRecord {
    */
   id: string;
   /**
-   * Full or Incremental.
+   * Full, Incremental or Dump.
    */
-  kind?: 'Full' | 'Incremental';
+  kind?: 'Full' | 'Incremental' | 'Dump';
   /**
    * Outcome so far.
    */
   phase?: 'Running' | 'Succeeded' | 'Failed';
+  /**
+   * The Job that took it.
+   */
+  job?: string;
   /**
    * When it started.
    */
@@ -199,4 +260,8 @@ export interface BackupRecord {
    * PostgreSQL WAL position the backup reaches, e.g. 0/3000060.
    */
   lsn?: string;
+  /**
+   * Why it failed.
+   */
+  message?: string;
 }
