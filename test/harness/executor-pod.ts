@@ -45,6 +45,8 @@ export interface PrepareInput {
   workDir: string;
   /** What the image's `cutover` binary becomes on this machine. */
   cliCommand: readonly string[];
+  /** Host directory holding one directory per namespace and claim (see ExecutorOptions.claimsDir). */
+  claimsDir?: string;
 }
 
 export async function prepareCommand(input: PrepareInput): Promise<PreparedCommand> {
@@ -62,8 +64,18 @@ export async function prepareCommand(input: PrepareInput): Promise<PreparedComma
     if (dir === undefined) {
       const volume = pod.spec?.volumes?.find((v) => v.name === mount.name);
       if (!volume) throw new ContainerConfigError(`volumeMount ${mount.name}: no volume of that name`);
-      dir = join(workDir, 'volumes', mount.name);
-      await materialise(volume, dir, pod, sources);
+      const claim = volume.persistentVolumeClaim?.claimName;
+      if (claim !== undefined) {
+        if (!input.claimsDir)
+          throw new ContainerConfigError(`volume ${volume.name}: no directory for claims`);
+        dir = join(input.claimsDir, namespace, claim);
+        // Non-root containers write here, as they would on a volume with fsGroup.
+        await mkdir(dir, { recursive: true, mode: 0o777 });
+        await chmod(dir, 0o777);
+      } else {
+        dir = join(workDir, 'volumes', mount.name);
+        await materialise(volume, dir, pod, sources);
+      }
       volumes.set(mount.name, dir);
     }
     paths.set(trimSlash(mount.mountPath), mount.subPath ? inside(dir, mount.subPath) : dir);

@@ -34,6 +34,8 @@ export const JOB_LABEL = 'cutover.dev/job';
 export const STARTED_ANNOTATION = 'cutover.dev/executor-started';
 
 const DEFAULT_TIMEOUT_MS = 10 * 60_000;
+/** setTimeout's longest delay. */
+const UNBOUNDED_MS = 2 ** 31 - 1;
 const DEFAULT_GRACE_SECONDS = 30;
 const SHUTDOWN_GRACE_MS = 10_000;
 const JOB_DEADLINE_SLACK_MS = 5_000;
@@ -62,6 +64,12 @@ export interface ExecutorOptions {
   echoOutput?: boolean;
   /** Allowed run time when neither the pod nor its Job sets activeDeadlineSeconds. Default 10 min. */
   defaultTimeoutMs?: number;
+  /**
+   * Where PersistentVolumeClaims live: claim c in namespace n is the host
+   * directory <claimsDir>/n/c, shared by every pod that mounts it, as a
+   * volume would be. Default: a directory under the system's temporary one.
+   */
+  claimsDir?: string;
 }
 
 export interface ExecutionRecord {
@@ -132,6 +140,7 @@ class PodExecutor implements Executor {
   readonly #watch: Watch;
   readonly #options: ExecutorOptions;
   readonly #cliCommand: readonly string[];
+  readonly #claimsDir: string;
   /** Pods this executor has decided about, by UID: a pod gets one decision, ever. */
   readonly #seen = new Set<string>();
   readonly #running = new Map<string, { child: RunningProcess; graceMs: number }>();
@@ -149,6 +158,7 @@ class PodExecutor implements Executor {
     this.#watch = new Watch(kc);
     this.#options = options;
     this.#cliCommand = options.cliCommand ?? [process.execPath, join(root, 'dist/operator/cli.js')];
+    this.#claimsDir = options.claimsDir ?? join(tmpdir(), 'cutover-claims');
   }
 
   async start(): Promise<void> {
@@ -393,6 +403,7 @@ class PodExecutor implements Executor {
           container,
           workDir,
           cliCommand: this.#cliCommand,
+          claimsDir: this.#claimsDir,
         });
         for (const secret of prepared.secrets) this.#secrets.add(secret);
         if (prepared.file === this.#cliCommand[0] && !this.#options.cliCommand) {
@@ -435,9 +446,9 @@ class PodExecutor implements Executor {
         // The Job is gone or unreadable: the pod still runs, under the default.
       }
     }
-    return remaining.length > 0
-      ? Math.max(0, Math.min(...remaining))
-      : (this.#options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS);
+    if (remaining.length > 0) return Math.max(0, Math.min(...remaining));
+    // A Deployment's pod (the WAL receiver) runs until it is deleted, as a kubelet would let it.
+    return owner ? (this.#options.defaultTimeoutMs ?? DEFAULT_TIMEOUT_MS) : UNBOUNDED_MS;
   }
 
   #spawn(id: string, prepared: PreparedCommand, timeoutMs: number, graceMs: number): RunningProcess {
