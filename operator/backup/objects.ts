@@ -300,3 +300,28 @@ export function walDeployment(bkp: BackupPolicy, image: string): V1Deployment | 
     },
   };
 }
+
+/** Name of a Job started by hand or by a Release: the CronJob's name and the second it started. */
+export function manualJobName(policy: string, kind: ScheduledKind, at: Date): string {
+  return `${cronJobName(policy, kind)}-m${Math.floor(at.getTime() / 1000).toString(36)}`;
+}
+
+/**
+ * A Job from a CronJob's template, as `kubectl create job --from=cronjob/…`
+ * makes one: the same pod, owned by the policy, marked as started by hand.
+ */
+export function jobFromCronJob(cron: V1CronJob, name: string): V1Job {
+  const tpl = cron.spec?.jobTemplate;
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name,
+      namespace: cron.metadata?.namespace,
+      labels: { ...tpl?.metadata?.labels },
+      annotations: { 'cronjob.kubernetes.io/instantiate': 'manual' },
+      ownerReferences: cron.metadata?.ownerReferences,
+    },
+    spec: tpl?.spec,
+  };
+}

@@ -1,0 +1,180 @@
+// A BackupPolicy on the local cluster: the operator applies its CronJobs, a
+// Job made from the full CronJob really runs `cutover backup full` (the
+// harness plays kubelet) against a real PostgreSQL into a real S3 server, and
+// status reads the outcome from the Job's report and from the bucket. A Job
+// whose database is down fails with the reason in LastBackupSucceeded, and
+// the backup already stored stays.
+import type { KubernetesObject, V1CronJob, V1Job } from '@kubernetes/client-node';
+import type { BackupPolicy } from '../../operator/api/generated/index.js';
+import { jobFromCronJob, manualJobName } from '../../operator/backup/objects.js';
+import { storageFor } from '../../operator/backup/storage.js';
+import { startExecutor, type Executor } from '../harness/executor.js';
+import { createNamespace, deleteNamespace, installCrds, kubectl, objectApi } from '../harness/kube.js';
+import { startOperator, type OperatorProcess } from '../harness/operator.js';
+import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
+import { startS3, type S3Server } from '../harness/s3.js';
+import { waitFor } from '../harness/wait.js';
+import { query } from '../release/database.js';
+
+const api = objectApi();
+const API = 'cutover.dev/v1alpha1';
+let ns: string;
+let db: PostgresInstance;
+let s3: S3Server;
+let executor: Executor;
+let op: OperatorProcess;
+
+const secret = (name: string, data: Record<string, string>) =>
+  ({
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace: ns },
+    stringData: data,
+  }) as KubernetesObject;
+
+function policy(name: string, dbSecret: string, spec: Record<string, unknown> = {}): KubernetesObject {
+  return {
+    apiVersion: API,
+    kind: 'BackupPolicy',
+    metadata: { name, namespace: ns },
+    spec: {
+      databaseSecretRef: { name: dbSecret, key: 'url' },
+      // Never due during the test: every Job here is started by hand.
+      full: { schedule: '0 3 1 1 *' },
+      storage: {
+        s3: { bucket: 'backups', prefix: name, endpoint: s3.config.endpoint, secretRef: { name: 's3' } },
+      },
+      ...spec,
+    },
+  } as KubernetesObject;
+}
+
+const read = async (name: string) =>
+  (await api.read({
+    apiVersion: API,
+    kind: 'BackupPolicy',
+    metadata: { name, namespace: ns },
+  })) as unknown as BackupPolicy;
+const condition = (b: BackupPolicy, type: string) => b.status?.conditions?.find((c) => c.type === type);
+
+async function backupNow(name: string): Promise<string> {
+  const cron = (await api.read({
+    apiVersion: 'batch/v1',
+    kind: 'CronJob',
+    metadata: { name: `${name}-full`, namespace: ns },
+  })) as V1CronJob;
+  const job = jobFromCronJob(cron, manualJobName(name, 'full', new Date()));
+  await api.create(job as KubernetesObject);
+  return job.metadata?.name ?? '';
+}
+
+beforeAll(async () => {
+  await installCrds();
+  [db, s3] = await Promise.all([startPostgres(), startS3()]);
+  await s3.createBucket('backups');
+  ns = await createNamespace('backup-policy', api);
+  await query(db.url, 'CREATE TABLE IF NOT EXISTS orders (id int primary key)');
+  await query(db.url, 'INSERT INTO orders VALUES (1), (2) ON CONFLICT DO NOTHING');
+  await api.create(secret('db', { url: db.url }));
+  // Nothing listens there: a database that is down.
+  await api.create(secret('db-down', { url: db.url.replace(/:(\d+)\//, ':1/') }));
+  await api.create(
+    secret('s3', { AWS_ACCESS_KEY_ID: s3.config.accessKey, AWS_SECRET_ACCESS_KEY: s3.config.secretKey }),
+  );
+  executor = await startExecutor({ namespaces: [ns] });
+  op = await startOperator({ leaseName: `backup-policy-${process.pid}` });
+  await op.waitReady();
+});
+
+afterAll(async () => {
+  await op?.kill9();
+  await executor?.stop();
+  if (ns) await deleteNamespace(ns, api);
+  await Promise.all([db?.stop(), s3?.stop()]);
+});
+
+test('the operator owns the CronJobs; a full taken from one lands in S3 and in status', async () => {
+  await api.create(policy('nightly', 'db', { verify: { schedule: '0 4 1 1 *' } }));
+  await waitFor(async () => condition(await read('nightly'), 'Ready')?.status === 'True', {
+    timeoutMs: 30_000,
+    description: 'Ready',
+  });
+  const crons = JSON.parse(
+    await kubectl('-n', ns, 'get', 'cronjobs', '-l', 'cutover.dev/backup-policy=nightly', '-o', 'json'),
+  ) as { items: V1CronJob[] };
+  expect(crons.items.map((c) => c.metadata?.name).sort()).toEqual([
+    'nightly-full',
+    'nightly-prune',
+    'nightly-verify',
+  ]);
+  for (const c of crons.items) {
+    expect(c.spec?.concurrencyPolicy).toBe('Forbid');
+    expect(c.metadata?.ownerReferences?.[0]?.kind).toBe('BackupPolicy');
+  }
+  expect(condition(await read('nightly'), 'LastBackupSucceeded')).toMatchObject({
+    status: 'Unknown',
+    reason: 'NoBackupYet',
+  });
+
+  const job = await backupNow('nightly');
+  await waitFor(async () => condition(await read('nightly'), 'LastBackupSucceeded')?.status === 'True', {
+    timeoutMs: 90_000,
+    description: 'the full Job succeeds and status says so',
+  });
+  const b = await read('nightly');
+  const stored = await storageFor('s3://backups/nightly', s3.env).list('full');
+  expect(stored).toHaveLength(1);
+  const id = stored[0]?.split('/')[1];
+  expect(b.status?.backups?.[0]).toMatchObject({ id, kind: 'Full', phase: 'Succeeded', job });
+  expect(b.status?.backups?.[0]?.size).toMatch(/^[\d.]+(Ki|Mi)$/);
+  expect(b.status?.lastFull).toBeDefined();
+  expect(b.status?.firstRecoverabilityPoint).toBeDefined();
+  expect(
+    await op.metric('cutover_backup_last_success_timestamp_seconds', { policy: 'nightly', kind: 'full' }),
+  ).toBeGreaterThan(0);
+});
+
+test('a database that is down: the Job fails, LastBackupSucceeded=False with the reason, nothing stored is deleted', async () => {
+  // Same bucket prefix as nightly: its backup must survive a failure here.
+  await api.create(
+    policy('downdb', 'db-down', {
+      storage: {
+        s3: { bucket: 'backups', prefix: 'nightly', endpoint: s3.config.endpoint, secretRef: { name: 's3' } },
+      },
+    }),
+  );
+  await waitFor(async () => condition(await read('downdb'), 'Ready')?.status === 'True', {
+    timeoutMs: 30_000,
+    description: 'Ready',
+  });
+  const before = await storageFor('s3://backups/nightly', s3.env).list('full');
+  const job = await backupNow('downdb');
+  await waitFor(async () => condition(await read('downdb'), 'LastBackupSucceeded')?.status === 'False', {
+    timeoutMs: 90_000,
+    description: 'the failure in status',
+  });
+  const c = condition(await read('downdb'), 'LastBackupSucceeded');
+  expect(c?.reason).toBe('BackupFailed');
+  expect(c?.message).toContain(job);
+  expect(c?.message).toMatch(/connect|refused/i);
+  expect(await storageFor('s3://backups/nightly', s3.env).list('full')).toEqual(before);
+  const j = (await api.read({
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: job, namespace: ns },
+  })) as V1Job;
+  expect(j.status?.failed).toBe(1);
+});
+
+test('the database password never reaches status, Events, Jobs or CronJobs', async () => {
+  const password = new URL(db.url).password;
+  expect(password.length).toBeGreaterThan(3);
+  const dump = [
+    await kubectl('-n', ns, 'get', 'backuppolicies', '-o', 'json'),
+    await kubectl('-n', ns, 'get', 'events', '-o', 'json'),
+    await kubectl('-n', ns, 'get', 'jobs,cronjobs', '-o', 'json'),
+    ...executor.runs.flatMap((r) => [r.stdout, r.stderr, r.message]),
+  ].join('\n');
+  expect(dump).not.toContain(password);
+  expect(dump).not.toContain(s3.config.secretKey);
+});
