@@ -2,7 +2,16 @@
 // verbatim, so flags may come before or after the command and release.
 import { parseArgs } from 'node:util';
 
-export const COMMANDS = ['status', 'promote', 'abort', 'retry', 'approve', 'history'] as const;
+export const COMMANDS = [
+  'status',
+  'promote',
+  'abort',
+  'retry',
+  'approve',
+  'history',
+  'backup',
+  'restore',
+] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export interface Invocation {
@@ -12,6 +21,15 @@ export interface Invocation {
   kubeconfig?: string;
   output?: 'json';
   as?: string;
+  /** restore: where to and to when. */
+  restore?: RestoreRequest;
+}
+
+/** What `kubectl cutover restore` asks the restore Job to do. */
+export interface RestoreRequest {
+  target: { pgdata: { claim: string; path: string } } | { secret: { name: string; key: string } };
+  point: { toTime: string } | { toLsn: string } | { latest: true };
+  inPlace: boolean;
 }
 
 export type Parsed =
@@ -26,17 +44,39 @@ Commands:
   retry <release>      Ask the operator to retry a Failed or RolledBack rollout
   approve <release>    Add an approver to cutover.dev/approved-by (--as NAME)
   history <release>    List finished rollouts, newest first
+  backup now <policy>  Start a full backup from the BackupPolicy's CronJob and follow it
+  restore <policy>     Start a restore Job and follow it: point-in-time into a new data directory
+                       on a claim (--pgdata CLAIM[:PATH]), or the newest dump into an existing
+                       database (--target SECRET:KEY, the key holding its URL)
 
 Flags:
   -n, --namespace NS     Namespace of the Release (default: the kubeconfig context's, else "default")
       --kubeconfig PATH  Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)
   -o, --output json      status, history: print the raw status (or history) as JSON
       --as NAME          approve: who approves (default: the kubeconfig user)
+      --to-time RFC3339  restore: the point in time to recover to
+      --to-lsn LSN       restore: the WAL position to recover to
+      --latest           restore: everything stored (the default)
+      --pgdata CLAIM[:PATH]  restore: a new data directory PATH (default pgdata) on the claim
+      --target SECRET:KEY    restore: a logical restore into the database whose URL the Secret holds
+      --in-place         restore: allow --target to be the backed-up database itself
   -h, --help             Show this help
 `;
 
 export function parse(argv: readonly string[]): Parsed {
-  let values: { namespace?: string; kubeconfig?: string; output?: string; as?: string; help?: boolean };
+  let values: {
+    namespace?: string;
+    kubeconfig?: string;
+    output?: string;
+    as?: string;
+    help?: boolean;
+    'to-time'?: string;
+    'to-lsn'?: string;
+    latest?: boolean;
+    pgdata?: string;
+    target?: string;
+    'in-place'?: boolean;
+  };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -49,6 +89,12 @@ export function parse(argv: readonly string[]): Parsed {
         output: { type: 'string', short: 'o' },
         as: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
+        'to-time': { type: 'string' },
+        'to-lsn': { type: 'string' },
+        latest: { type: 'boolean' },
+        pgdata: { type: 'string' },
+        target: { type: 'string' },
+        'in-place': { type: 'boolean' },
       },
     }));
   } catch (err) {
@@ -62,11 +108,24 @@ export function parse(argv: readonly string[]): Parsed {
   }
 
   if (values.help || positionals[0] === 'help') return { kind: 'help' };
+  // `backup now <policy>`: the verb is two words.
+  if (positionals[0] === 'backup') {
+    if (positionals[1] !== 'now') return { kind: 'usage', error: 'backup takes "now <policy>"' };
+    positionals.splice(1, 1);
+  }
+  const restoreFlags = ['to-time', 'to-lsn', 'latest', 'pgdata', 'target', 'in-place'] as const;
+  const usedRestoreFlag = restoreFlags.find((f) => values[f] !== undefined);
+  if (usedRestoreFlag && positionals[0] !== 'restore')
+    return {
+      kind: 'usage',
+      error: `--${usedRestoreFlag} applies to restore, not ${positionals[0] ?? 'nothing'}`,
+    };
   const [command, release, ...extra] = positionals;
   if (command === undefined) return { kind: 'usage' };
   if (!isCommand(command)) return { kind: 'usage', error: `unknown command "${command}"` };
   if (release === undefined || release === '') {
-    return { kind: 'usage', error: `${command} needs the name of a Release` };
+    const what = command === 'backup' || command === 'restore' ? 'BackupPolicy' : 'Release';
+    return { kind: 'usage', error: `${command} needs the name of a ${what}` };
   }
   if (extra.length > 0) return { kind: 'usage', error: `unexpected argument "${extra.join(' ')}"` };
   if (values.output !== undefined) {
@@ -84,6 +143,11 @@ export function parse(argv: readonly string[]): Parsed {
   if (values.namespace === '') return { kind: 'usage', error: 'the namespace must not be empty' };
 
   const invocation: Invocation = { command, release };
+  if (command === 'restore') {
+    const restore = restoreRequest(values);
+    if (typeof restore === 'string') return { kind: 'usage', error: restore };
+    invocation.restore = restore;
+  }
   if (values.namespace !== undefined) invocation.namespace = values.namespace;
   if (values.kubeconfig !== undefined) invocation.kubeconfig = values.kubeconfig;
   if (values.output === 'json') invocation.output = 'json';
@@ -118,4 +182,48 @@ export function addApprover(current: string | undefined, name: string): string |
   ];
   if (approvers.includes(name)) return undefined;
   return [...approvers, name].join(',');
+}
+
+function restoreRequest(v: {
+  'to-time'?: string;
+  'to-lsn'?: string;
+  latest?: boolean;
+  pgdata?: string;
+  target?: string;
+  'in-place'?: boolean;
+}): RestoreRequest | string {
+  const points = [v['to-time'], v['to-lsn'], v.latest].filter((x) => x !== undefined);
+  if (points.length > 1) return 'give one of --to-time, --to-lsn and --latest';
+  if ((v.pgdata === undefined) === (v.target === undefined))
+    return 'restore needs exactly one of --pgdata CLAIM[:PATH] and --target SECRET:KEY';
+  let point: RestoreRequest['point'] = { latest: true };
+  if (v['to-time'] !== undefined) {
+    if (
+      !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v['to-time']) ||
+      Number.isNaN(Date.parse(v['to-time']))
+    )
+      return `--to-time "${v['to-time']}" is not an RFC 3339 time such as 2026-12-02T10:30:00Z`;
+    point = { toTime: v['to-time'] };
+  } else if (v['to-lsn'] !== undefined) {
+    if (!/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(v['to-lsn']))
+      return `--to-lsn "${v['to-lsn']}" is not an LSN such as 0/3000060`;
+    point = { toLsn: v['to-lsn'] };
+  }
+  if (v.pgdata !== undefined) {
+    if (v['in-place']) return '--in-place applies to --target, not --pgdata';
+    const [claim = '', path = 'pgdata', ...rest] = v.pgdata.split(':');
+    if (
+      !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(claim) ||
+      rest.length > 0 ||
+      !/^[A-Za-z0-9._-]+(\/[A-Za-z0-9._-]+)*$/.test(path) ||
+      path.split('/').includes('..')
+    )
+      return `--pgdata "${v.pgdata}" is not CLAIM[:PATH] (a claim name, then a relative path)`;
+    return { target: { pgdata: { claim, path } }, point, inPlace: false };
+  }
+  if ('latest' in point === false)
+    return '--to-time and --to-lsn apply to --pgdata: a dump restores as it was taken';
+  const [name = '', key = '', ...rest] = (v.target ?? '').split(':');
+  if (!name || !key || rest.length > 0) return `--target "${v.target ?? ''}" is not SECRET:KEY`;
+  return { target: { secret: { name, key } }, point, inPlace: v['in-place'] === true };
 }
