@@ -9,7 +9,9 @@ import { pathToFileURL } from 'node:url';
 import { runBackupCommand, runRestoreCommand, type CommandIO } from '../../operator/backup/command.js';
 import { backupId, type BackupManifest } from '../../operator/backup/manifest.js';
 import { segnoOf } from '../../operator/backup/retention.js';
+import { storageFor } from '../../operator/backup/storage.js';
 import { startPostgres, startRestoredPostgres, type PostgresInstance } from '../harness/postgres.js';
+import { startS3 } from '../harness/s3.js';
 import { query } from '../release/database.js';
 
 const DAY = 86_400_000;
@@ -172,6 +174,46 @@ describe('a store with 40 days of history', () => {
     expect(await runBackupCommand(['prune', '--from', store, ...flags, '--apply'], run.io)).toBe(0);
     expect(run.out.at(-1)).toMatch(/^deleted 0 /);
   });
+});
+
+test('in S3 (versitygw) it deletes the same units through the bucket', async () => {
+  const s3 = await startS3();
+  try {
+    await s3.createBucket('backups');
+    const storage = storageFor('s3://backups/shop', s3.env);
+    const day = (d: number) => new Date(Date.now() - d * DAY);
+    const fulls = [50, 45, 1].map((d, i) => ({
+      ...real,
+      id: backupId(day(d)),
+      startedAt: day(d).toISOString(),
+      finishedAt: day(d).toISOString(),
+      startLsn: lsnIn(i + 1),
+      endLsn: lsnIn(i + 1),
+    }));
+    for (const m of fulls) {
+      await storage.putText(`full/${m.id}/base.tar.gz`, 'dated');
+      await storage.putText(`full/${m.id}/manifest.json`, JSON.stringify(m));
+    }
+    for (const s of [1, 2, 3, 4]) {
+      await storage.putText(`wal/${segment(s)}.gz`, 'wal');
+      await storage.putText(`wal/${segment(s)}.json`, '{}');
+    }
+    const run = io(s3.env);
+    expect(
+      await runBackupCommand(
+        ['prune', '--from', 's3://backups/shop', '--keep-at-least', '1', '--apply'],
+        run.io,
+      ),
+    ).toBe(0);
+    expect(run.out.at(-1)).toMatch(/^deleted 4 \(fulls 2, WAL 2, dumps 0\)/);
+    expect(await storage.list('full')).toEqual([`full/${fulls[2]?.id ?? ''}`]);
+    expect(await storage.list('wal')).toEqual(
+      [3, 4].flatMap((s) => [`wal/${segment(s)}.gz`, `wal/${segment(s)}.json`]),
+    );
+    expect([...run.out, ...run.err].join('\n')).not.toContain(s3.config.secretKey);
+  } finally {
+    await s3.stop();
+  }
 });
 
 describe('bad flags get one line and exit 2', () => {
