@@ -19,7 +19,9 @@ commands:
   migrate    apply SQL migrations from a directory to $DATABASE_URL
              (cutover migrate --help for its flags)
   backup     full: a base backup of $DATABASE_URL into file:///path (cutover backup --help)
-  restore    a full backup into a new data directory (cutover restore --help)
+             dump: a logical dump (pg_dump -Fc); prune: retention, dry run unless --apply
+  restore    a full backup into a new data directory (cutover restore --help),
+             or a dump into a database (--target-url)
 `;
 
 async function main(argv: string[]): Promise<number> {

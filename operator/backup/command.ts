@@ -3,7 +3,9 @@
 // non-zero exit; the database URL's password never appears in either.
 import { parseArgs } from 'node:util';
 import { scrubberFor } from '../db/migrate.js';
+import { runDumpCommand, runDumpRestoreCommand } from './dump.js';
 import { fullBackup } from './full.js';
+import { runPruneCommand } from './prune.js';
 import { writeReport } from './report.js';
 import { restoreFull } from './restore.js';
 import { storageFor } from './storage.js';
@@ -18,7 +20,10 @@ manifest last. The URL defaults to $DATABASE_URL; the user needs REPLICATION.
                       AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
   --database-url URL  postgres://user:password@host:port/db
 
-Continuous WAL, dumps, prune and verify are not implemented yet.
+also:  cutover backup dump --to URI [--database-url URL]   a pg_dump -Fc (dump --help)
+       cutover backup prune --from URI [--apply] [...]     retention, a dry run by default (prune --help)
+
+Continuous WAL and verify are not implemented yet.
 exit codes: 0 ok, 1 failed, 2 usage
 `;
 
@@ -30,6 +35,9 @@ which must be new or empty, after checking every object against the
 manifest. \`postgres -D DIR\` then starts consistent at the backup's end.
 Point-in-time targets (--to-time, --to-lsn) need continuous WAL, which is
 not implemented yet.
+
+also:  cutover restore --from URI --target-url URL [--backup ID] [--in-place]
+       a logical dump into an existing database (cutover restore --target-url= --help)
 
 exit codes: 0 ok, 1 failed, 2 usage
 `;
@@ -47,6 +55,8 @@ const defaultIO: CommandIO = {
 };
 
 export async function runBackupCommand(args: string[], io: CommandIO = defaultIO): Promise<number> {
+  if (args[0] === 'dump') return runDumpCommand(args.slice(1), io);
+  if (args[0] === 'prune') return runPruneCommand(args.slice(1), io);
   let values: { to?: string; 'database-url'?: string; help?: boolean };
   try {
     const parsed = parseArgs({
@@ -91,6 +101,9 @@ export async function runBackupCommand(args: string[], io: CommandIO = defaultIO
 }
 
 export async function runRestoreCommand(args: string[], io: CommandIO = defaultIO): Promise<number> {
+  // A logical dump goes into a database, not a data directory: its own flags.
+  if (args.some((a) => a === '--target-url' || a.startsWith('--target-url=')))
+    return runDumpRestoreCommand(args, io);
   let values: { from?: string; pgdata?: string; backup?: string; help?: boolean };
   try {
     values = parseArgs({
