@@ -1,5 +1,5 @@
 import type { BackupPolicy } from '../api/generated/index.js';
-import { backupCronJobs, backupJob, replicationSlot, walDeployment } from './objects.js';
+import { backupCronJobs, backupJob, replicationSlot, restoreJob, walDeployment } from './objects.js';
 
 function policy(spec: Partial<BackupPolicy['spec']> = {}): BackupPolicy {
   return {
@@ -151,5 +151,51 @@ describe('backup objects', () => {
     const other = { ...policy(), metadata: { name: 'nightly', namespace: 'other' } };
     expect(a).toMatch(/^[a-z0-9_]{1,63}$/);
     expect(replicationSlot(other)).not.toBe(a);
+  });
+});
+
+describe('restore Jobs', () => {
+  const cron = () => {
+    const full = backupCronJobs(policy(), 'img:1').full;
+    if (!full) throw new Error('no full CronJob');
+    return full;
+  };
+
+  test('point in time into a claim: the full pod with restore args and the claim mounted', () => {
+    const job = restoreJob(cron(), 'nightly-restore-m1', {
+      target: { pgdata: { claim: 'restored', path: 'pgdata' } },
+      point: { toTime: '2026-12-02T10:30:00Z' },
+      inPlace: false,
+    });
+    const pod = job.spec?.template.spec;
+    expect(pod?.containers[0]?.args).toEqual([
+      'restore',
+      '--from',
+      's3://backups/shop',
+      '--to-time',
+      '2026-12-02T10:30:00Z',
+      '--pgdata',
+      '/restore/pgdata',
+    ]);
+    expect(pod?.volumes).toContainEqual({
+      name: 'restore',
+      persistentVolumeClaim: { claimName: 'restored' },
+    });
+    expect(job.metadata?.labels?.['cutover.dev/job']).toBe('backup-restore');
+    expect(job.metadata?.ownerReferences?.[0]?.kind).toBe('BackupPolicy');
+  });
+
+  test('a dump into a database: its URL only through the environment', () => {
+    const job = restoreJob(cron(), 'x', {
+      target: { secret: { name: 'scratch', key: 'url' } },
+      point: { latest: true },
+      inPlace: false,
+    });
+    const c = job.spec?.template.spec?.containers[0];
+    expect(c?.args).toEqual(['restore', '--from', 's3://backups/shop', '--target-url', '$(TARGET_URL)']);
+    expect(c?.env).toContainEqual({
+      name: 'TARGET_URL',
+      valueFrom: { secretKeyRef: { name: 'scratch', key: 'url' } },
+    });
   });
 });

@@ -302,8 +302,8 @@ export function walDeployment(bkp: BackupPolicy, image: string): V1Deployment | 
 }
 
 /** Name of a Job started by hand or by a Release: the CronJob's name and the second it started. */
-export function manualJobName(policy: string, kind: ScheduledKind, at: Date): string {
-  return `${cronJobName(policy, kind)}-m${Math.floor(at.getTime() / 1000).toString(36)}`;
+export function manualJobName(policy: string, kind: ScheduledKind | 'restore', at: Date): string {
+  return `${policy}-${kind}-m${Math.floor(at.getTime() / 1000).toString(36)}`;
 }
 
 /**
@@ -323,5 +323,58 @@ export function jobFromCronJob(cron: V1CronJob, name: string): V1Job {
       ownerReferences: cron.metadata?.ownerReferences,
     },
     spec: tpl?.spec,
+  };
+}
+
+/** What a restore Job (`kubectl cutover restore`) asks the restore Job to do. */
+export interface RestoreRequest {
+  target: { pgdata: { claim: string; path: string } } | { secret: { name: string; key: string } };
+  point: { toTime: string } | { toLsn: string } | { latest: true };
+  inPlace: boolean;
+}
+
+const RESTORE_MOUNT = '/restore';
+
+/**
+ * A restore Job from the full CronJob's pod (its image, storage and Secrets):
+ * point in time into a new data directory on a claim, or the newest dump into
+ * a database whose URL a Secret holds. The target URL reaches the command
+ * through the environment only.
+ */
+export function restoreJob(cron: V1CronJob, name: string, req: RestoreRequest): V1Job {
+  const job = jobFromCronJob(cron, name);
+  const pod = job.spec?.template.spec;
+  const c = pod?.containers[0];
+  if (!job.spec || !pod || !c) throw new Error(`CronJob ${cron.metadata?.name ?? ''} has no container`);
+  const args = c.args ?? [];
+  const uri = args[args.indexOf('--to') + 1] ?? '';
+  const restoreArgs = ['restore', '--from', uri];
+  const env = [...(c.env ?? [])];
+  const mounts = [...(c.volumeMounts ?? [])];
+  const volumes = [...(pod.volumes ?? [])];
+  if ('pgdata' in req.target) {
+    if ('toTime' in req.point) restoreArgs.push('--to-time', req.point.toTime);
+    else if ('toLsn' in req.point) restoreArgs.push('--to-lsn', req.point.toLsn);
+    else restoreArgs.push('--latest');
+    restoreArgs.push('--pgdata', `${RESTORE_MOUNT}/${req.target.pgdata.path}`);
+    volumes.push({ name: 'restore', persistentVolumeClaim: { claimName: req.target.pgdata.claim } });
+    mounts.push({ name: 'restore', mountPath: RESTORE_MOUNT });
+  } else {
+    env.push({ name: 'TARGET_URL', valueFrom: { secretKeyRef: req.target.secret } });
+    restoreArgs.push('--target-url', '$(TARGET_URL)');
+    if (req.inPlace) restoreArgs.push('--in-place');
+  }
+  const labels = { ...job.metadata?.labels, [JOB_LABEL]: 'backup-restore' };
+  return {
+    ...job,
+    metadata: { ...job.metadata, labels },
+    spec: {
+      ...job.spec,
+      template: {
+        ...job.spec.template,
+        metadata: { ...job.spec.template.metadata, labels },
+        spec: { ...pod, volumes, containers: [{ ...c, args: restoreArgs, env, volumeMounts: mounts }] },
+      },
+    },
   };
 }

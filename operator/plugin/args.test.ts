@@ -68,3 +68,60 @@ describe('addApprover', () => {
     expect(addApprover(' alice,,alice , bob,', 'carol')).toBe('alice,bob,carol');
   });
 });
+
+describe('backup now and restore', () => {
+  const run = (argv: string[]) => {
+    const p = parse(argv);
+    return p.kind === 'run' ? p.invocation : p;
+  };
+
+  test('backup now <policy>', () => {
+    expect(run(['backup', 'now', 'nightly', '-n', 'shop'])).toEqual({
+      command: 'backup',
+      release: 'nightly',
+      namespace: 'shop',
+    });
+    expect(run(['backup', 'nightly'])).toEqual({ kind: 'usage', error: 'backup takes "now <policy>"' });
+    expect(run(['backup', 'now'])).toEqual({
+      kind: 'usage',
+      error: 'backup needs the name of a BackupPolicy',
+    });
+  });
+
+  test('restore to a point in time into a claim, or a dump into a database', () => {
+    expect(
+      run(['restore', 'nightly', '--to-time', '2026-12-02T10:30:00Z', '--pgdata', 'restored:data/v1']),
+    ).toMatchObject({
+      restore: {
+        target: { pgdata: { claim: 'restored', path: 'data/v1' } },
+        point: { toTime: '2026-12-02T10:30:00Z' },
+        inPlace: false,
+      },
+    });
+    expect(run(['restore', 'nightly', '--pgdata', 'restored'])).toMatchObject({
+      restore: { target: { pgdata: { claim: 'restored', path: 'pgdata' } }, point: { latest: true } },
+    });
+    expect(run(['restore', 'nightly', '--target', 'scratch-db:url', '--in-place'])).toMatchObject({
+      restore: { target: { secret: { name: 'scratch-db', key: 'url' } }, inPlace: true },
+    });
+  });
+
+  test('bad restore input is refused before anything is created', () => {
+    const error = (argv: string[]) => (parse(argv) as { error?: string }).error;
+    expect(error(['restore', 'nightly'])).toMatch(/exactly one of --pgdata/);
+    expect(error(['restore', 'nightly', '--pgdata', 'a', '--target', 's:k'])).toMatch(
+      /exactly one of --pgdata/,
+    );
+    expect(error(['restore', 'nightly', '--pgdata', 'a', '--to-time', 'yesterday'])).toMatch(
+      /not an RFC 3339 time/,
+    );
+    expect(error(['restore', 'nightly', '--pgdata', 'a', '--to-lsn', '0/1', '--latest'])).toMatch(
+      /one of --to-time/,
+    );
+    expect(error(['restore', 'nightly', '--pgdata', 'a:../etc'])).toMatch(/not CLAIM\[:PATH\]/);
+    expect(error(['restore', 'nightly', '--target', 's:k', '--to-time', '2026-12-02T10:30:00Z'])).toMatch(
+      /apply to --pgdata/,
+    );
+    expect(error(['status', 'web', '--latest'])).toBe('--latest applies to restore, not status');
+  });
+});

@@ -1,6 +1,9 @@
 // Command line of kubectl-cutover. kubectl hands a plugin its arguments
 // verbatim, so flags may come before or after the command and release.
+import type { RestoreRequest } from '../backup/objects.js';
 import { parseArgs } from 'node:util';
+
+export type { RestoreRequest };
 
 export const COMMANDS = [
   'status',
@@ -23,13 +26,6 @@ export interface Invocation {
   as?: string;
   /** restore: where to and to when. */
   restore?: RestoreRequest;
-}
-
-/** What `kubectl cutover restore` asks the restore Job to do. */
-export interface RestoreRequest {
-  target: { pgdata: { claim: string; path: string } } | { secret: { name: string; key: string } };
-  point: { toTime: string } | { toLsn: string } | { latest: true };
-  inPlace: boolean;
 }
 
 export type Parsed =

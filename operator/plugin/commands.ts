@@ -8,7 +8,10 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { existsSync } from 'node:fs';
+import type { V1CronJob, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { Environment, Release } from '../api/generated/index.js';
+import { cronJobName, jobFromCronJob, manualJobName, restoreJob } from '../backup/objects.js';
+import { parseReport, type Report } from '../backup/report.js';
 import { ANNOTATIONS } from '../api/annotations.js';
 import { API_VERSION } from '../api/kinds.js';
 import { addApprover, type Invocation } from './args.js';
@@ -83,7 +86,91 @@ async function run(inv: Invocation, io: Io): Promise<void> {
     case 'approve':
       await approve(target, io, inv.as ?? kubeconfigUser(kc));
       return;
+    case 'backup':
+      await followJob(target, io, await startFromCronJob(target, io, 'full', jobFromCronJob));
+      return;
+    case 'restore': {
+      const req = inv.restore;
+      if (!req) throw new PluginError('restore needs --pgdata or --target');
+      const build = (cron: V1CronJob, name: string) => restoreJob(cron, name, req);
+      await followJob(target, io, await startFromCronJob(target, io, 'restore', build));
+      return;
+    }
   }
+}
+
+/**
+ * Starts a Job from the policy's full CronJob (the operator keeps it up to
+ * date: image, storage, Secrets), so the plugin needs no image or storage
+ * settings of its own.
+ */
+async function startFromCronJob(
+  target: Target,
+  io: Io,
+  kind: 'full' | 'restore',
+  build: (cron: V1CronJob, name: string) => V1Job,
+): Promise<string> {
+  const cronName = cronJobName(target.name, 'full');
+  let cron: V1CronJob;
+  try {
+    cron = (await target.api.read({
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: cronName, namespace: target.namespace },
+    })) as V1CronJob;
+  } catch (err) {
+    if (err instanceof ApiException && err.code === 404)
+      throw new PluginError(
+        `no CronJob ${cronName} in namespace "${target.namespace}": is BackupPolicy ${target.name} there and Ready? (kubectl get bkp ${target.name})`,
+      );
+    throw err;
+  }
+  const job = build(cron, manualJobName(target.name, kind, io.now()));
+  await target.api.create(job as KubernetesObject);
+  const name = job.metadata?.name ?? '';
+  io.stdout(`job.batch/${name} created in namespace ${target.namespace}\n`);
+  return name;
+}
+
+/** Follows a Job to its end and prints its command's report. */
+async function followJob(target: Target, io: Io, name: string): Promise<void> {
+  const header = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name, namespace: target.namespace } };
+  for (;;) {
+    const job = (await target.api.read(header)) as V1Job;
+    const done = job.status?.conditions?.find(
+      (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
+    );
+    if (done) {
+      const report = await jobReport(target, name);
+      if (done.type === 'Complete') {
+        io.stdout(`${name} succeeded${report?.id ? `: ${report.id}` : ''}\n`);
+        return;
+      }
+      throw new PluginError(
+        `${name} failed: ${report?.error ?? done.message ?? 'see kubectl logs job/' + name}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+}
+
+async function jobReport(target: Target, job: string): Promise<Report | undefined> {
+  const pods = (await target.api.list(
+    'v1',
+    'Pod',
+    target.namespace,
+    undefined,
+    undefined,
+    undefined,
+    `job-name=${job}`,
+  )) as {
+    items: V1Pod[];
+  };
+  for (const p of pods.items) {
+    const r = parseReport(p.status?.containerStatuses?.[0]?.state?.terminated?.message);
+    if (r) return r;
+  }
+  return undefined;
 }
 
 const VERB = { promote: 'promotion', abort: 'abort', retry: 'retry' } as const;
