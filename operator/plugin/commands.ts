@@ -155,17 +155,16 @@ async function followJob(target: Target, io: Io, name: string): Promise<void> {
 }
 
 async function jobReport(target: Target, job: string): Promise<Report | undefined> {
-  const pods = (await target.api.list(
+  const pods = await target.api.list<V1Pod & KubernetesObject>(
     'v1',
     'Pod',
     target.namespace,
     undefined,
     undefined,
     undefined,
+    undefined,
     `job-name=${job}`,
-  )) as {
-    items: V1Pod[];
-  };
+  );
   for (const p of pods.items) {
     const r = parseReport(p.status?.containerStatuses?.[0]?.state?.terminated?.message);
     if (r) return r;

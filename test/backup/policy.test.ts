@@ -5,17 +5,27 @@
 // whose database is down fails with the reason in LastBackupSucceeded, and
 // the backup already stored stays.
 import type { KubernetesObject, V1CronJob, V1Job } from '@kubernetes/client-node';
+import { execFile } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import type { BackupPolicy } from '../../operator/api/generated/index.js';
 import { jobFromCronJob, manualJobName } from '../../operator/backup/objects.js';
 import { storageFor } from '../../operator/backup/storage.js';
 import { startExecutor, type Executor } from '../harness/executor.js';
-import { createNamespace, deleteNamespace, installCrds, kubectl, objectApi } from '../harness/kube.js';
+import {
+  createNamespace,
+  deleteNamespace,
+  installCrds,
+  kubeconfigPath,
+  kubectl,
+  objectApi,
+} from '../harness/kube.js';
 import { startOperator, type OperatorProcess } from '../harness/operator.js';
 import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
 import { startS3, type S3Server } from '../harness/s3.js';
 import { waitFor } from '../harness/wait.js';
 import { query } from '../release/database.js';
 
+const root = resolve(import.meta.dirname, '../..');
 const api = objectApi();
 const API = 'cutover.dev/v1alpha1';
 let ns: string;
@@ -56,6 +66,18 @@ const read = async (name: string) =>
     metadata: { name, namespace: ns },
   })) as unknown as BackupPolicy;
 const condition = (b: BackupPolicy, type: string) => b.status?.conditions?.find((c) => c.type === type);
+
+/** `kubectl cutover backup now <policy>`, as a user runs it: it prints the Job and follows it to its end. */
+function pluginBackupNow(name: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    execFile(
+      join(root, 'node_modules/.bin/tsx'),
+      [join(root, 'operator/plugin/kubectl-cutover.ts'), 'backup', 'now', name, '-n', ns],
+      { cwd: root, env: { ...process.env, KUBECONFIG: kubeconfigPath() } },
+      (err, stdout, stderr) => done({ code: err ? Number(err.code ?? -1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 async function backupNow(name: string): Promise<string> {
   const cron = (await api.read({
@@ -116,7 +138,10 @@ test('the operator owns the CronJobs; a full taken from one lands in S3 and in s
     reason: 'NoBackupYet',
   });
 
-  const job = await backupNow('nightly');
+  const run = await pluginBackupNow('nightly');
+  expect(run).toMatchObject({ code: 0, stderr: '' });
+  const job = /job\.batch\/(\S+) created/.exec(run.stdout)?.[1];
+  expect(run.stdout).toMatch(new RegExp(`${job ?? '-'} succeeded: \\d{8}T\\d{6}Z`));
   await waitFor(async () => condition(await read('nightly'), 'LastBackupSucceeded')?.status === 'True', {
     timeoutMs: 90_000,
     description: 'the full Job succeeds and status says so',
