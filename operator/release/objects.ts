@@ -71,7 +71,11 @@ export function selectedSlot(svc: V1Service | undefined): Slot | 'both' | undefi
 }
 
 // Restricted Pod Security: the namespaces Cutover deploys into may enforce it.
-export const restrictedPod = { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: 'RuntimeDefault' } };
+export const restrictedPod = {
+  runAsNonRoot: true,
+  runAsUser: 65532,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
 export const restrictedContainer = {
   allowPrivilegeEscalation: false,
   readOnlyRootFilesystem: true,
