@@ -52,8 +52,8 @@ export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Obse
   if (obs.annotations.retry) {
     b.act({ type: 'ClearAnnotation', key: ANNOTATIONS.retry });
     if (phase === 'Failed' || phase === 'RolledBack') return retry(b).done();
-    // The rollout is still in flight: only the backup is taken again, and the switch below goes on.
-    if (phase === 'BackingUp' && current.backup?.phase === 'Failed') retryBackup(b);
+    // Still in flight: only the backup is taken again, by the next call, which observes the new Job's name.
+    if (phase === 'BackingUp' && current.backup?.phase === 'Failed') return retryBackup(b).done();
   }
   if (obs.annotations.abort) {
     b.act({ type: 'ClearAnnotation', key: ANNOTATIONS.abort });

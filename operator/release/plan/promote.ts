@@ -157,6 +157,7 @@ function backupFailed(b: Builder, base: ReleaseStatusBackup, message: string): B
 export function retryBackup(b: Builder): Builder {
   const attempt = (b.status.backup?.attempt ?? 0) + 1;
   b.set({ backup: { attempt } });
+  b.after(0);
   return b.event(
     'Normal',
     'BackupRetried',
