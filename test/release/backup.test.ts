@@ -165,9 +165,13 @@ test('with the storage down: BackingUp, Stalled BackupFailed, no contract, traff
   expect(stalled?.message).toContain(s3.config.endpoint);
   expect(rel.status?.backup).toMatchObject({ phase: 'Failed' });
   expect(rel.status?.backup?.message).toContain(s3.config.endpoint);
-  // Held there: the contract Job never comes, the column stays.
-  const settled = Date.now() + 5_000;
-  await waitFor(async () => Date.now() > settled, { timeoutMs: 10_000, description: 'a few reconciles' });
+  // Held there: a reconcile after the failure (a spec edit that is not a new rollout) still runs no contract.
+  await patchSpec({ scaleDownDelay: '3s' });
+  const generation = (await readRelease(api, ns, 'shop')).metadata?.generation ?? 0;
+  await waitFor(
+    async () => ((await readRelease(api, ns, 'shop')).status?.observedGeneration ?? 0) >= generation,
+    { timeoutMs: 20_000, description: 'a reconcile of the edited spec' },
+  );
   expect((await readRelease(api, ns, 'shop')).status?.phase).toBe('BackingUp');
   const contractJob = rel.status?.migrations?.contract?.job ?? '';
   expect(contractJob).not.toBe('');
