@@ -106,13 +106,13 @@ export async function observe(
       obs.analysis?.downMigrations ? obs.analysis.policy : undefined,
     );
   }
-  if (current && backingUp(phase) && rel.spec.migrations?.contract && status.backup?.phase !== 'Succeeded') {
+  if (current && rel.spec.migrations?.contract && needsContractLint(status, spec, now)) {
     obs.contract = await lintContract(src.client, rel);
-    if (policies.backup !== undefined)
-      obs.backupPolicy = {
-        name: policies.backup,
-        found: src.backupPolicies.get(policies.backup, ns) !== undefined,
-      };
+  }
+  // The policy a backup under way uses, else the one that applies now.
+  const backupPolicy = status.backup?.policy ?? policies.backup;
+  if (current && backingUp(phase) && backupPolicy !== undefined) {
+    obs.backupPolicy = { name: backupPolicy, found: src.backupPolicies.get(backupPolicy, ns) !== undefined };
   }
   // Only these moments read or move the route's weight; after promotion it is settled.
   const weighs =
@@ -166,6 +166,18 @@ function slotObservation(d: V1Deployment): SlotObservation {
 /** The phases that take (or may be about to take) the backup before the contract. */
 const backingUp = (phase: string | undefined): boolean => phase === 'Baking' || phase === 'BackingUp';
 
+/**
+ * Whether the backup decision may be taken in this reconcile: at the end of
+ * the bake, or in BackingUp before a backup Job is named. Not every
+ * reconcile of a long bake, each of which would read the ConfigMap.
+ */
+function needsContractLint(status: NonNullable<Release['status']>, spec: RolloutSpec, now: Date): boolean {
+  if (status.phase === 'BackingUp') return !status.backup?.job;
+  if (status.phase !== 'Baking') return false;
+  const started = status.phaseStartedAt ? Date.parse(status.phaseStartedAt) : 0;
+  return now.getTime() - started >= (spec.contract?.afterMs ?? 0);
+}
+
 /** `report`: a backup Job, whose command says how it went in a JSON report. */
 async function jobObservation(
   client: KubeClient,
@@ -178,9 +190,11 @@ async function jobObservation(
   const complete = job.status?.conditions?.find((c) => c.type === 'Complete' && c.status === 'True');
   if (!failed && !complete) return { ownedByUs, state: 'Running' };
   if (report && ownedByUs) {
-    const r = parseReport(await terminationMessage(client, job));
+    const text = await terminationMessage(client, job);
+    const r = parseReport(text);
     const obs: JobObservation = { ownedByUs, state: failed ? 'Failed' : 'Succeeded' };
-    if (failed) obs.message = failed.message ?? 'the Job failed';
+    // No report: what the container left instead (its log's tail), else the Job controller's summary.
+    if (failed) obs.message = (!r && text?.trim().slice(0, 2000)) || failed.message || 'the Job failed';
     if (r) obs.report = { ok: r.ok, id: r.id, size: r.size, error: r.error };
     return obs;
   }

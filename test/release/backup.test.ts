@@ -21,6 +21,8 @@ let ns: string;
 let db: PostgresInstance;
 let s3: S3Server;
 let s3Stopped = false;
+/** The storage the retry writes to, after the first one went away. */
+let s3b: S3Server | undefined;
 let executor: Awaited<ReturnType<typeof startExecutor>>;
 let op: OperatorProcess;
 let url: string;
@@ -104,6 +106,7 @@ afterAll(async () => {
   await executor?.stop();
   if (ns) await deleteNamespace(ns, api);
   if (!s3Stopped) await s3?.stop();
+  await s3b?.stop();
   await db?.stop();
 });
 
@@ -201,15 +204,59 @@ test('with the storage down: BackingUp, Stalled BackupFailed, no contract, traff
   expect(ours.find((b) => b.name === 'shop-preview')?.weight ?? 0).toBe(0);
 }, 120_000);
 
+test('cutover.dev/retry takes a new backup once there is storage again, then the contract runs', async () => {
+  const failed = (await readRelease(api, ns, 'shop')).status?.backup?.job ?? '';
+  s3b = await startS3();
+  await s3b.createBucket(BUCKET);
+  const creds = { AWS_ACCESS_KEY_ID: s3b.config.accessKey, AWS_SECRET_ACCESS_KEY: s3b.config.secretKey };
+  await kubectl(
+    '-n',
+    ns,
+    'patch',
+    'secret',
+    's3-creds',
+    '--type',
+    'merge',
+    '-p',
+    JSON.stringify({ stringData: creds }),
+  );
+  await kubectl(
+    '-n',
+    ns,
+    'patch',
+    'backuppolicy',
+    'before-contract',
+    '--type',
+    'merge',
+    '-p',
+    JSON.stringify({ spec: { storage: { s3: { endpoint: s3b.config.endpoint } } } }),
+  );
+  await kubectl('-n', ns, 'annotate', 'release', 'shop', 'cutover.dev/retry=now');
+  await waitFor(
+    async () => {
+      const s = (await readRelease(api, ns, 'shop')).status;
+      return s?.phase === 'Succeeded' && s.stableVersion === '3.0.0';
+    },
+    { timeoutMs: 60_000, description: 'v3 backed up on retry and contracted' },
+  );
+  const rel = await readRelease(api, ns, 'shop');
+  expect(rel.status?.backup).toMatchObject({ phase: 'Succeeded', attempt: 1, job: `${failed}-r1` });
+  const ids = await storageFor(`s3://${BUCKET}/${PREFIX}`, s3b.env).list('full');
+  expect(ids).toEqual([`full/${rel.status?.backup?.id ?? ''}`]);
+  expect(rel.status?.history?.[0]).toMatchObject({ version: '3.0.0', backupId: rel.status?.backup?.id });
+  expect(await columns()).toEqual(['id', 'name']);
+  expect(rel.metadata?.annotations?.['cutover.dev/retry']).toBeUndefined();
+}, 90_000);
+
 test('no secret in the Release status, the Events, or the backup Jobs', async () => {
-  const secrets = [db.password, s3.config.secretKey];
+  const secrets = [db.password, s3.config.secretKey, s3b?.config.secretKey ?? ''];
   const rel = JSON.stringify(await readRelease(api, ns, 'shop'));
   const events = await kubectl('-n', ns, 'get', 'events', '-o', 'json');
   const jobs = JSON.parse(await kubectl('-n', ns, 'get', 'jobs', '-o', 'json')) as {
     items: Array<{ metadata: { name: string }; spec: { template: { spec: { containers: unknown[] } } } }>;
   };
   const backups = jobs.items.filter((j) => j.metadata.name.startsWith('shop-backup-'));
-  expect(backups).toHaveLength(2);
+  expect(backups).toHaveLength(3);
   expect(events).toContain('BackupFailed');
   for (const text of [rel, events, ...backups.map((j) => JSON.stringify(j))]) {
     for (const s of secrets) expect(text).not.toContain(s);
