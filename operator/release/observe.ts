@@ -69,9 +69,11 @@ export async function observe(
     down: status.migrations?.down?.job,
     verify: status.verification?.job,
     // Looked for before the status names it: a crash may have lost the write that did.
-    backup: backingUp(phase)
-      ? (status.backup?.job ?? jobName(app, 'backup', run, status.backup?.attempt ?? 0))
-      : undefined,
+    // A failed one is settled (only a retry takes a new one): no pod list per reconcile for its report.
+    backup:
+      backingUp(phase) && status.backup?.phase !== 'Failed'
+        ? (status.backup?.job ?? jobName(app, 'backup', run, status.backup?.attempt ?? 0))
+        : undefined,
   };
   for (const [kind, name] of Object.entries(jobNames) as Array<[keyof typeof jobNames, string | undefined]>) {
     const job = name === undefined ? undefined : src.jobs.get(name, ns);

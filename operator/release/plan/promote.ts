@@ -88,12 +88,12 @@ export function backUp(b: Builder): Builder {
   const attempt = backup?.attempt ?? 0;
   const name = backup?.job ?? jobName(b.spec.app, 'backup', b.run, attempt);
   const base: ReleaseStatusBackup = { ...backup, policy, job: name, attempt };
+  // Decided: only a retry takes a new one, whatever became of the Job.
+  if (backup?.phase === 'Failed') return backupFailed(b, base, backup.message ?? 'the backup failed');
   const job = b.obs.jobs.backup;
   if (job && !job.ownedByUs)
     return backupFailed(b, base, `Job ${name} exists but is not owned by this Release; refusing to adopt it`);
   if (!job || job.state === 'Running') {
-    // A failed backup whose Job is gone stays failed: only a retry takes a new one.
-    if (backup?.phase === 'Failed') return backupFailed(b, base, backup.message ?? 'the backup failed');
     if (!job && b.obs.backupPolicy?.found === false) {
       const message = `BackupPolicy ${policy} not found: the destructive contract migration waits for a backup with it`;
       b.phase('BackingUp', 'BackupPolicyNotFound', message);

@@ -100,15 +100,16 @@ export class World {
       down: this.status.migrations?.down?.job,
       verify: this.status.verification?.job,
       // As observe does: by the name the status names or, before it does, the name it would.
-      backup: ['Baking', 'BackingUp'].includes(this.status.phase ?? '')
-        ? (this.status.backup?.job ??
-          jobName(
-            this.s.app,
-            'backup',
-            runOf(this.status.revision ?? '', this.status.startedAt),
-            this.status.backup?.attempt ?? 0,
-          ))
-        : undefined,
+      backup:
+        ['Baking', 'BackingUp'].includes(this.status.phase ?? '') && this.status.backup?.phase !== 'Failed'
+          ? (this.status.backup?.job ??
+            jobName(
+              this.s.app,
+              'backup',
+              runOf(this.status.revision ?? '', this.status.startedAt),
+              this.status.backup?.attempt ?? 0,
+            ))
+          : undefined,
     };
     for (const [kind, name] of Object.entries(names) as Array<[keyof typeof names, string | undefined]>) {
       const state = name ? this.jobs.get(name) : undefined;
