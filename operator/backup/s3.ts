@@ -61,7 +61,22 @@ export async function s3Request(
 ): Promise<Response> {
   const { url, headers } = sign(c, method, bucket, key, opts);
   const body = opts.body instanceof Readable ? (Readable.toWeb(opts.body) as ReadableStream) : opts.body;
-  return fetch(url, { method, headers, body, duplex: 'half' } as RequestInit);
+  try {
+    return await fetch(url, { method, headers, body, duplex: 'half' } as RequestInit);
+  } catch (err) {
+    throw unreachable(c, err);
+  }
+}
+
+/**
+ * A network failure names the endpoint it could not reach and why, not just
+ * "fetch failed": this line is what a stalled rollout shows its user.
+ */
+function unreachable(c: S3Config, err: unknown): StorageError {
+  const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
+  const code = typeof cause === 'object' && cause !== null && 'code' in cause ? cause.code : undefined;
+  const why = typeof code === 'string' ? code : cause instanceof Error ? cause.message : String(cause);
+  return new StorageError(`cannot reach S3 at ${c.endpoint}: ${why}`);
 }
 
 function sign(c: S3Config, method: string, bucket: string, key: string, opts: RequestOptions = {}): Signed {
@@ -132,7 +147,7 @@ function download(c: S3Config, bucket: string, key: string, path: string): Promi
       }
       pipeline(res, createWriteStream(path)).then(() => resolve(status), reject);
     });
-    req.on('error', reject);
+    req.on('error', (err) => reject(unreachable(c, err)));
     req.end();
   });
 }

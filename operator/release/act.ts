@@ -2,10 +2,12 @@
 // back before anything is scaled away). Owned objects by server-side apply or
 // create-once; the route by a guarded JSON patch from the observed version.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { Release } from '../api/generated/index.js';
-import { RELEASES } from '../api/kinds.js';
+import type { BackupPolicy, Release } from '../api/generated/index.js';
+import { BACKUP_POLICIES, RELEASES } from '../api/kinds.js';
 import { createOnce, remove, scale } from '../runtime/apply.js';
 import type { KubeClient } from '../runtime/client.js';
+import { getOptional } from '../runtime/lookup.js';
+import { releaseBackupJob } from './backup.js';
 import { recordEvent } from '../runtime/status.js';
 import { previewServiceName, slotName, stableServiceName } from './names.js';
 import { downMigrationJob, migrationJob, services, slotDeployment, verifyJob } from './objects.js';
@@ -56,9 +58,11 @@ export async function act(
         const job =
           a.kind === 'verify'
             ? verifyJob(rel, a.name, spec.revision, a.slot)
-            : a.kind === 'down'
-              ? downMigrationJob(rel, a.name, spec.revision, a.run, ctx.migrateImage)
-              : migrationJob(rel, a.kind, a.name, spec.revision, a.run, ctx.migrateImage);
+            : a.kind === 'backup'
+              ? await backupJobFor(ctx, rel, spec, a.name, a.policy)
+              : a.kind === 'down'
+                ? downMigrationJob(rel, a.name, spec.revision, a.run, ctx.migrateImage)
+                : migrationJob(rel, a.kind, a.name, spec.revision, a.run, ctx.migrateImage);
         const target = { apiVersion: 'batch/v1', resource: 'jobs', namespace, name: a.name };
         await createOnce(client, target, job as KubernetesObject, rel);
         break;
@@ -78,6 +82,21 @@ export async function act(
         break;
     }
   }
+}
+
+/** Act has no caches: one read by name, once per backup Job. */
+async function backupJobFor(ctx: ActContext, rel: Release, spec: RolloutSpec, name: string, policy: string) {
+  const ns = rel.metadata?.namespace ?? '';
+  const bkp = await getOptional<BackupPolicy>(
+    ctx.client,
+    BACKUP_POLICIES.apiVersion,
+    BACKUP_POLICIES.resource,
+    ns,
+    policy,
+  );
+  // The work queue retries; the plan reports a policy that stays missing.
+  if (!bkp) throw new Error(`BackupPolicy ${policy} not found in namespace ${ns}`);
+  return releaseBackupJob(rel, bkp, name, spec.revision, ctx.migrateImage);
 }
 
 /** Patches our two weights; the patch's `test` operations fail it if the route changed since it was read. */

@@ -25,7 +25,7 @@ export function runOf(revision: string, startedAt: string | undefined): string {
 /** Job names fit the 63-character label value the Job controller copies onto pods. */
 export function jobName(
   app: string,
-  kind: 'expand' | 'contract' | 'down' | 'verify',
+  kind: 'expand' | 'contract' | 'down' | 'verify' | 'backup',
   run: string,
   attempt: number,
 ): string {

@@ -1,7 +1,7 @@
 // Observe: everything one reconcile needs, read into one Observation. Owned
 // objects and policies come from the informer caches; the few reads by name
-// (the HTTPRoute, the migration ConfigMap, a failed Job's pod) happen only in
-// the phases that use them.
+// (the HTTPRoute, the migration ConfigMaps, a finished Job's pod) happen only
+// in the phases that use them.
 import type {
   KubernetesObject,
   V1ConfigMap,
@@ -15,7 +15,8 @@ import { resolvePolicies } from '../api/defaults.js';
 import type { BackupPolicy, Environment, Release, RollbackPolicy, Slot } from '../api/generated/index.js';
 import type { GateFacts } from '../environment/gates.js';
 import { MigrationSetError, missingDownFiles, parseMigrationSet } from '../db/files.js';
-import { lintMigration } from '../db/lint.js';
+import { destructiveFindings, lintMigration } from '../db/lint.js';
+import { parseReport } from '../backup/report.js';
 import { ownedBy } from '../runtime/apply.js';
 import { ApiError, type KubeClient } from '../runtime/client.js';
 import type { Informer } from '../runtime/informer.js';
@@ -67,10 +68,16 @@ export async function observe(
     contract: status.migrations?.contract?.job ?? jobName(app, 'contract', run, status.attempt ?? 0),
     down: status.migrations?.down?.job,
     verify: status.verification?.job,
+    // Looked for before the status names it: a crash may have lost the write that did.
+    // A failed one is settled (only a retry takes a new one): no pod list per reconcile for its report.
+    backup:
+      backingUp(phase) && status.backup?.phase !== 'Failed'
+        ? (status.backup?.job ?? jobName(app, 'backup', run, status.backup?.attempt ?? 0))
+        : undefined,
   };
   for (const [kind, name] of Object.entries(jobNames) as Array<[keyof typeof jobNames, string | undefined]>) {
     const job = name === undefined ? undefined : src.jobs.get(name, ns);
-    if (job) jobs[kind] = await jobObservation(src.client, job, rel);
+    if (job) jobs[kind] = await jobObservation(src.client, job, rel, kind === 'backup');
   }
   const now = src.now();
   const policies = resolvePolicies(rel, env?.spec.defaults);
@@ -100,6 +107,14 @@ export async function observe(
       rel,
       obs.analysis?.downMigrations ? obs.analysis.policy : undefined,
     );
+  }
+  if (current && rel.spec.migrations?.contract && needsContractLint(status, spec, now)) {
+    obs.contract = await lintContract(src.client, rel);
+  }
+  // The policy a backup under way uses, else the one that applies now.
+  const backupPolicy = status.backup?.policy ?? policies.backup;
+  if (current && backingUp(phase) && backupPolicy !== undefined) {
+    obs.backupPolicy = { name: backupPolicy, found: src.backupPolicies.get(backupPolicy, ns) !== undefined };
   }
   // Only these moments read or move the route's weight; after promotion it is settled.
   const weighs =
@@ -150,12 +165,88 @@ function slotObservation(d: V1Deployment): SlotObservation {
   };
 }
 
-async function jobObservation(client: KubeClient, job: V1Job, rel: Release): Promise<JobObservation> {
+/** The phases that take (or may be about to take) the backup before the contract. */
+const backingUp = (phase: string | undefined): boolean => phase === 'Baking' || phase === 'BackingUp';
+
+/**
+ * Whether the backup decision may be taken in this reconcile: at the end of
+ * the bake, or in BackingUp before a backup Job is named. Not every
+ * reconcile of a long bake, each of which would read the ConfigMap.
+ */
+function needsContractLint(status: NonNullable<Release['status']>, spec: RolloutSpec, now: Date): boolean {
+  if (status.phase === 'BackingUp') return !status.backup?.job;
+  if (status.phase !== 'Baking') return false;
+  const started = status.phaseStartedAt ? Date.parse(status.phaseStartedAt) : 0;
+  return now.getTime() - started >= (spec.contract?.afterMs ?? 0);
+}
+
+/** `report`: a backup Job, whose command says how it went in a JSON report. */
+async function jobObservation(
+  client: KubeClient,
+  job: V1Job,
+  rel: Release,
+  report = false,
+): Promise<JobObservation> {
   const ownedByUs = ownedBy(job, rel);
   const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
   const complete = job.status?.conditions?.find((c) => c.type === 'Complete' && c.status === 'True');
-  if (!failed) return { ownedByUs, state: complete ? 'Succeeded' : 'Running' };
+  if (!failed && !complete) return { ownedByUs, state: 'Running' };
+  if (report && ownedByUs) {
+    const text = await terminationMessage(client, job);
+    const r = parseReport(text);
+    const obs: JobObservation = { ownedByUs, state: failed ? 'Failed' : 'Succeeded' };
+    // No report: what the container left instead (its log's tail), else the Job controller's summary.
+    if (failed) obs.message = (!r && text?.trim().slice(0, 2000)) || failed.message || 'the Job failed';
+    if (r) obs.report = { ok: r.ok, id: r.id, size: r.size, error: r.error };
+    return obs;
+  }
+  if (!failed) return { ownedByUs, state: 'Succeeded' };
   return { ownedByUs, state: 'Failed', message: await failureMessage(client, job, failed.message) };
+}
+
+/** The container's termination message, if its pod can still be read. */
+async function terminationMessage(client: KubeClient, job: V1Job): Promise<string | undefined> {
+  const ns = job.metadata?.namespace ?? '';
+  try {
+    const pods = await client.request<{ items: V1Pod[] }>('GET', `/api/v1/namespaces/${ns}/pods`, {
+      query: { labelSelector: `job-name=${job.metadata?.name ?? ''}` },
+    });
+    for (const p of pods.items) {
+      const message = p.status?.containerStatuses?.[0]?.state?.terminated?.message;
+      if (message) return message;
+    }
+  } catch {
+    // the report is then unknown; the Job's own condition still says how it ended
+  }
+  return undefined;
+}
+
+/**
+ * Whether the contract would remove or reshape data. Its files are linted
+ * like the expand's; an image runs statements nobody can read beforehand, and
+ * files that cannot be read may hold anything: both count as destructive.
+ */
+async function lintContract(client: KubeClient, rel: Release): Promise<Observation['contract']> {
+  const contract = rel.spec.migrations?.contract;
+  const ref = contract?.configMapRef;
+  if (!ref) return { destructive: true, why: `image ${contract?.image ?? ''} cannot be inspected` };
+  const ns = rel.metadata?.namespace ?? '';
+  const cm = await getOptional<V1ConfigMap>(client, 'v1', 'configmaps', ns, ref.name);
+  if (!cm) return { destructive: true, why: `ConfigMap "${ref.name}" not found, so it cannot be inspected` };
+  let set;
+  try {
+    set = parseMigrationSet(Object.entries(cm.data ?? {}).map(([name, sql]) => ({ name, sql })));
+  } catch (err) {
+    if (err instanceof MigrationSetError)
+      return { destructive: true, why: `ConfigMap "${ref.name}" cannot be inspected: ${err.message}` };
+    throw err;
+  }
+  // Only the up halves run in a contract.
+  const findings = destructiveFindings(set.map((m) => m.up));
+  if (findings.length === 0) return { destructive: false, why: 'no destructive statement' };
+  const list = findings.map((f) => `${f.file}:${f.line} ${f.rule}`);
+  const shown = list.slice(0, 3).join(', ');
+  return { destructive: true, why: list.length > 3 ? `${shown} and ${list.length - 3} more` : shown };
 }
 
 /** The container's own last words (its termination message) beat the Job controller's summary. */

@@ -6,6 +6,7 @@
 // the backup already stored stays.
 import type { KubernetesObject, V1CronJob, V1Job } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { BackupPolicy } from '../../operator/api/generated/index.js';
 import { jobFromCronJob, manualJobName } from '../../operator/backup/objects.js';
@@ -191,7 +192,7 @@ test('a database that is down: the Job fails, LastBackupSucceeded=False with the
   expect(j.status?.failed).toBe(1);
 });
 
-test('the database password never reaches status, Events, Jobs or CronJobs', async () => {
+test('the database password never reaches status, Events, Jobs, CronJobs or the logs', async () => {
   const password = new URL(db.url).password;
   expect(password.length).toBeGreaterThan(3);
   const dump = [
@@ -199,6 +200,7 @@ test('the database password never reaches status, Events, Jobs or CronJobs', asy
     await kubectl('-n', ns, 'get', 'events', '-o', 'json'),
     await kubectl('-n', ns, 'get', 'jobs,cronjobs', '-o', 'json'),
     ...executor.runs.flatMap((r) => [r.stdout, r.stderr, r.message]),
+    await readFile(op.proc.logPath, 'utf8'),
   ].join('\n');
   expect(dump).not.toContain(password);
   expect(dump).not.toContain(s3.config.secretKey);

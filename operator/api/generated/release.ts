@@ -60,7 +60,7 @@ export interface ReleaseSpec {
    */
   rollbackPolicyRef?: LocalObjectReference;
   /**
-   * BackupPolicy for a backup before a destructive migration. Defaults to the Environment's. Not enforced yet: it must exist, but no backup is taken.
+   * BackupPolicy whose storage and database Secret take a full backup before a destructive contract migration (a Job <application>-backup-<run>, owned by the Release); the contract runs only after it succeeded. Defaults to the Environment's. It must exist before the rollout starts.
    */
   backupPolicyRef?: LocalObjectReference;
   /**
@@ -131,7 +131,7 @@ export interface Migrations {
    */
   expand?: ExpandMigration;
   /**
-   * Migration run after 100% and the bake time; may be destructive. Once it ran, rollback means roll forward. A backup before destructive statements is planned but not enforced yet: none is taken.
+   * Migration run after 100% and the bake time; may be destructive. Once it ran, rollback means roll forward. When it is destructive (a configMapRef file the linter flags, or any image, which cannot be read) and a BackupPolicy applies, a full backup is taken first (phase BackingUp) and the contract waits for it; without a BackupPolicy it runs anyway, with a Warning Event ContractWithoutBackup.
    */
   contract?: ContractMigration;
 }
@@ -164,7 +164,7 @@ export interface ExpandMigration {
 }
 
 /**
- * Migration run after 100% and the bake time; may be destructive. Once it ran, rollback means roll forward. A backup before destructive statements is planned but not enforced yet: none is taken.
+ * Migration run after 100% and the bake time; may be destructive. Once it ran, rollback means roll forward. When it is destructive (a configMapRef file the linter flags, or any image, which cannot be read) and a BackupPolicy applies, a full backup is taken first (phase BackingUp) and the contract waits for it; without a BackupPolicy it runs anyway, with a Warning Event ContractWithoutBackup.
  */
 export interface ContractMigration {
   /**
@@ -184,7 +184,7 @@ export interface ContractMigration {
    */
   args?: string[];
   /**
-   * Deadline for the migration Job; the Release fails when it is exceeded.
+   * Deadline for the migration Job; the Release fails when it is exceeded. The backup before a destructive contract gets this deadline too, but never less than 30m.
    * @default "10m"
    */
   timeout?: string;
@@ -231,7 +231,7 @@ export interface ReleaseStatus {
    */
   conditions?: Condition[];
   /**
-   * Where the rollout is. AwaitingApproval, WaitingForWindow and BackingUp are reserved for gates and backups that are not implemented yet.
+   * Where the rollout is. AwaitingApproval and WaitingForWindow are reserved for gates that are not implemented yet. BackingUp: the full backup before a destructive contract migration is running, or failed (Stalled=True, reason BackupFailed; cutover.dev/retry takes a new one).
    */
   phase?: ReleasePhase;
   /**
@@ -291,6 +291,10 @@ export interface ReleaseStatus {
    */
   verification?: MigrationStatus;
   /**
+   * The full backup taken before the destructive contract migration of the rollout in progress, if one was needed.
+   */
+  backup?: ReleaseStatusBackup;
+  /**
    * RollbackPolicy analysis of the rollout in progress. Written when the verdict or the count of breaches in a row changes, and at each step, not at every interval.
    */
   analysis?: ReleaseStatusAnalysis;
@@ -305,7 +309,7 @@ export interface ReleaseStatus {
 }
 
 /**
- * Where the rollout is. AwaitingApproval, WaitingForWindow and BackingUp are reserved for gates and backups that are not implemented yet.
+ * Where the rollout is. AwaitingApproval and WaitingForWindow are reserved for gates that are not implemented yet. BackingUp: the full backup before a destructive contract migration is running, or failed (Stalled=True, reason BackupFailed; cutover.dev/retry takes a new one).
  */
 export type ReleasePhase =
   | 'Pending'
@@ -365,6 +369,48 @@ export interface MigrationStatus {
   finishedAt?: string;
   /**
    * Details of the last failure, if any.
+   */
+  message?: string;
+}
+
+/**
+ * The full backup taken before the destructive contract migration of the rollout in progress, if one was needed.
+ */
+export interface ReleaseStatusBackup {
+  /**
+   * Name of the backup Job: <application>-backup-<run>, -rN after a retry.
+   */
+  job?: string;
+  /**
+   * BackupPolicy whose storage and database Secret it used.
+   */
+  policy?: string;
+  /**
+   * Where the backup is.
+   */
+  phase?: 'Running' | 'Succeeded' | 'Failed';
+  /**
+   * Backups retried in this rollout (cutover.dev/retry while BackingUp).
+   */
+  attempt?: number;
+  /**
+   * Identifier of the backup in storage (full/<id>/).
+   */
+  id?: string;
+  /**
+   * When the Job was created.
+   */
+  startedAt?: string;
+  /**
+   * When the Job finished.
+   */
+  finishedAt?: string;
+  /**
+   * Size in storage, e.g. 1.2Gi.
+   */
+  size?: number | string;
+  /**
+   * Why it failed: the backup command's own error line.
    */
   message?: string;
 }
@@ -485,4 +531,8 @@ export interface RolloutRecord {
    * When it finished.
    */
   finishedAt?: string;
+  /**
+   * The full backup taken before its contract migration, if one was.
+   */
+  backupId?: string;
 }

@@ -9,6 +9,7 @@ import {
   enumOf,
   int32,
   intOrString,
+  quantity,
   list,
   named,
   obj,
@@ -50,6 +51,7 @@ export const RELEASE_PHASES = [
 ] as const;
 
 export const MIGRATION_PHASES = ['Pending', 'Running', 'Succeeded', 'Failed', 'Skipped'] as const;
+export const RELEASE_BACKUP_PHASES = ['Running', 'Succeeded', 'Failed'] as const;
 export const ROLLOUT_OUTCOMES = ['Succeeded', 'RolledBack', 'Failed', 'Aborted'] as const;
 export const MEASUREMENT_RESULTS = ['Pass', 'Fail', 'Inconclusive'] as const;
 /** What started a rollback: a person (the abort annotation), the RollbackPolicy's analysis, or the verification Job. */
@@ -73,10 +75,15 @@ function migrationStep(which: 'expand' | 'contract', description: string): JSONS
       maxItems: 64,
     }),
     args: list('Arguments for image; the image default when unset.', str('One argument.'), { maxItems: 64 }),
-    timeout: duration('Deadline for the migration Job; the Release fails when it is exceeded.', {
-      default: '10m',
-      atLeast: '1s',
-    }),
+    timeout: duration(
+      which === 'contract'
+        ? 'Deadline for the migration Job; the Release fails when it is exceeded. The backup before a destructive contract gets this deadline too, but never less than 30m.'
+        : 'Deadline for the migration Job; the Release fails when it is exceeded.',
+      {
+        default: '10m',
+        atLeast: '1s',
+      },
+    ),
     ...(which === 'contract'
       ? {
           after: duration(
@@ -204,7 +211,7 @@ const spec = obj('Desired state of the Release.', {
         ),
         contract: migrationStep(
           'contract',
-          'Migration run after 100% and the bake time; may be destructive. Once it ran, rollback means roll forward. A backup before destructive statements is planned but not enforced yet: none is taken.',
+          'Migration run after 100% and the bake time; may be destructive. Once it ran, rollback means roll forward. When it is destructive (a configMapRef file the linter flags, or any image, which cannot be read) and a BackupPolicy applies, a full backup is taken first (phase BackingUp) and the contract waits for it; without a BackupPolicy it runs anyway, with a Warning Event ContractWithoutBackup.',
         ),
       },
       {
@@ -232,7 +239,7 @@ const spec = obj('Desired state of the Release.', {
     'RollbackPolicy',
   ),
   backupPolicyRef: ref(
-    "BackupPolicy for a backup before a destructive migration. Defaults to the Environment's. Not enforced yet: it must exist, but no backup is taken.",
+    "BackupPolicy whose storage and database Secret take a full backup before a destructive contract migration (a Job <application>-backup-<run>, owned by the Release); the contract runs only after it succeeded. Defaults to the Environment's. It must exist before the rollout starts.",
     'BackupPolicy',
   ),
   progressDeadline: duration('Longest time a slot may take to become available before the rollout fails.', {
@@ -262,7 +269,7 @@ const status = obj('Observed state of the Release, written by the operator.', {
   phase: named(
     'ReleasePhase',
     enumOf(
-      'Where the rollout is. AwaitingApproval, WaitingForWindow and BackingUp are reserved for gates and backups that are not implemented yet.',
+      'Where the rollout is. AwaitingApproval and WaitingForWindow are reserved for gates that are not implemented yet. BackingUp: the full backup before a destructive contract migration is running, or failed (Stalled=True, reason BackupFailed; cutover.dev/retry takes a new one).',
       RELEASE_PHASES,
     ),
   ),
@@ -288,6 +295,20 @@ const status = obj('Observed state of the Release, written by the operator.', {
     down: migrationStatus,
   }),
   verification: migrationStatus,
+  backup: obj(
+    'The full backup taken before the destructive contract migration of the rollout in progress, if one was needed.',
+    {
+      job: objectName('Name of the backup Job: <application>-backup-<run>, -rN after a retry.'),
+      policy: objectName('BackupPolicy whose storage and database Secret it used.'),
+      phase: enumOf('Where the backup is.', RELEASE_BACKUP_PHASES),
+      attempt: int32('Backups retried in this rollout (cutover.dev/retry while BackingUp).', { minimum: 0 }),
+      id: str('Identifier of the backup in storage (full/<id>/).', { maxLength: 253 }),
+      startedAt: timestamp('When the Job was created.'),
+      finishedAt: timestamp('When the Job finished.'),
+      size: quantity('Size in storage, e.g. 1.2Gi.'),
+      message: str("Why it failed: the backup command's own error line.", { maxLength: 4096 }),
+    },
+  ),
   analysis: obj(
     'RollbackPolicy analysis of the rollout in progress. Written when the verdict or the count of breaches in a row changes, and at each step, not at every interval.',
     {
@@ -343,6 +364,9 @@ const status = obj('Observed state of the Release, written by the operator.', {
         ),
         startedAt: timestamp('When it started.'),
         finishedAt: timestamp('When it finished.'),
+        backupId: str('The full backup taken before its contract migration, if one was.', {
+          maxLength: 253,
+        }),
       }),
     ),
     { maxItems: 10 },

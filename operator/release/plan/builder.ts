@@ -160,6 +160,8 @@ export class Builder {
       outcome,
       startedAt: this.current.startedAt,
       finishedAt: iso(this.now),
+      // status.backup belongs to this rollout: a new one or a retry clears it.
+      ...(this.current.backup?.id ? { backupId: this.current.backup.id } : {}),
       ...extra,
     };
     return this.set({ history: [entry, ...(this.current.history ?? [])].slice(0, HISTORY_LIMIT) });

@@ -33,8 +33,7 @@ export function gate(
 
 /**
  * Enforced=False while this Release relies on something the operator does not
- * do yet: gates of its Environment that nothing evaluates, a contract
- * migration with no backup before it.
+ * do yet: gates of its Environment that nothing evaluates.
  * Derived from the specs of the Release and its Environment, so it costs no
  * status write of its own.
  */
@@ -44,8 +43,6 @@ export function enforcement(b: Builder): Builder {
   const env = facts.environment.object;
   const parts = env ? unenforcedGates(env) : [];
   const gates = parts.map((p) => `Environment ${env?.metadata?.name ?? ''} ${p}`);
-  if (facts.backupPolicy && b.spec.contract)
-    gates.push(`BackupPolicy ${facts.backupPolicy.name} (no backup before the contract migration)`);
   if (gates.length === 0) return b.set({ conditions: removeCondition(b.status.conditions, ENFORCED) });
   return b.condition({
     type: ENFORCED,

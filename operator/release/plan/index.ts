@@ -9,7 +9,7 @@ import { analyse } from './analysis.js';
 import { Builder, TERMINAL } from './builder.js';
 import { enforcement, gate, shutGate } from './gate.js';
 import { migrate } from './migrate.js';
-import { backUp, bake, followContract, settleOldSlot } from './promote.js';
+import { backUp, bake, followContract, retryBackup, settleOldSlot } from './promote.js';
 import { finishRollback, rollBack } from './rollback.js';
 import { deploy, shift } from './shift.js';
 import { retry, startRollout } from './start.js';
@@ -52,6 +52,8 @@ export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Obse
   if (obs.annotations.retry) {
     b.act({ type: 'ClearAnnotation', key: ANNOTATIONS.retry });
     if (phase === 'Failed' || phase === 'RolledBack') return retry(b).done();
+    // Still in flight: only the backup is taken again, by the next call, which observes the new Job's name.
+    if (phase === 'BackingUp' && current.backup?.phase === 'Failed') return retryBackup(b).done();
   }
   if (obs.annotations.abort) {
     b.act({ type: 'ClearAnnotation', key: ANNOTATIONS.abort });
@@ -85,6 +87,8 @@ export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Obse
     case 'Baking':
       return bake(b).done();
     case 'BackingUp':
+      // Nothing irreversible ran and the previous slot is up: a breach rolls back, as in the bake.
+      if (analyse(b, { final: true }) === 'stopped') return b.done();
       return backUp(b).done();
     case 'Contracting':
       // A breach now freezes the rollout instead of moving traffic (see rollBack).

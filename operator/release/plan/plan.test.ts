@@ -423,7 +423,8 @@ describe('what is not enforced yet', () => {
     expect(enforced).toMatchObject({ status: 'False', reason: 'NotImplemented' });
     expect(enforced?.message).toContain('Environment production spec.promotion.approvals');
     expect(enforced?.message).not.toContain('RollbackPolicy');
-    expect(enforced?.message).toContain('BackupPolicy nightly (no backup before the contract migration)');
+    // A destructive contract waits for a backup with it now.
+    expect(enforced?.message).not.toContain('BackupPolicy');
     // Unchanged inputs, unchanged condition: no status write of its own.
     const again = planRelease(spec({ contract: { afterMs: 0 } }), p.status, obs({ gates }, T0 + 60_000));
     expect(again.status.conditions).toEqual(

@@ -1,7 +1,11 @@
 // Promotion and what follows it: the new slot serves everything, the bake
-// holds before the contract migration, BackingUp sits between them, and the
-// previous slot is scaled away once scaleDownDelay has passed.
+// holds before the contract migration, BackingUp takes a full backup between
+// them when the contract is destructive, and the previous slot is scaled away
+// once scaleDownDelay has passed.
+import type { ReleaseStatusBackup } from '../../api/generated/index.js';
+import { sizeQuantity } from '../../backup/plan.js';
 import { removeCondition } from '../../runtime/conditions.js';
+import { jobName } from '../names.js';
 import { analyse } from './analysis.js';
 import type { Builder } from './builder.js';
 import { iso } from './builder.js';
@@ -50,13 +54,115 @@ export function bake(b: Builder): Builder {
   return backUp(b);
 }
 
+/** Status.message and condition messages stay within the schema's limit. */
+const MESSAGE_LIMIT = 4096;
+
 /**
- * BackingUp: the place for the backup a destructive contract migration needs.
- * Backups are not built yet, so the phase passes straight through (no status
- * write of its own) to the contract migration.
+ * BackingUp: a contract that removes or reshapes data waits for a full backup
+ * with the BackupPolicy's storage and database Secret, in a Job of its own
+ * under a name fixed by the run and the backup attempt, so a restarted
+ * operator adopts the Job an earlier run created. A contract that is not
+ * destructive passes straight through (no status write of its own).
+ *
+ * A failed backup holds the rollout here, Stalled: nothing irreversible ran,
+ * the new version serves everything and the previous slot is still up, so
+ * the analysis can still roll back; cutover.dev/retry takes a new backup.
  */
 export function backUp(b: Builder): Builder {
-  return b.phase('Contracting', 'ContractMigrationStarting', 'running the contract migration');
+  const contract = b.obs.contract;
+  const backup = b.status.backup;
+  if (backup?.phase === 'Succeeded') return contracting(b, backup);
+  // A backup under way is followed to its end even if the contract has since been found harmless.
+  if (!backup?.job && !contract?.destructive) return contracting(b, backup);
+  const policy = backup?.policy ?? b.obs.backupPolicy?.name;
+  const why = contract?.why ?? 'the contract migration';
+  if (!policy) {
+    // Said once: the phase moves on in this same call.
+    b.event(
+      'Warning',
+      'ContractWithoutBackup',
+      `the contract migration is destructive (${why}) and no BackupPolicy applies: it runs without a backup`,
+    );
+    return contracting(b, backup);
+  }
+  const attempt = backup?.attempt ?? 0;
+  const name = backup?.job ?? jobName(b.spec.app, 'backup', b.run, attempt);
+  const base: ReleaseStatusBackup = { ...backup, policy, job: name, attempt };
+  // Decided: only a retry takes a new one, whatever became of the Job.
+  if (backup?.phase === 'Failed') return backupFailed(b, base, backup.message ?? 'the backup failed');
+  const job = b.obs.jobs.backup;
+  if (job && !job.ownedByUs)
+    return backupFailed(b, base, `Job ${name} exists but is not owned by this Release; refusing to adopt it`);
+  if (!job || job.state === 'Running') {
+    if (!job && b.obs.backupPolicy?.found === false) {
+      const message = `BackupPolicy ${policy} not found: the destructive contract migration waits for a backup with it`;
+      b.phase('BackingUp', 'BackupPolicyNotFound', message);
+      return b.after(30_000).health({ state: 'Stalled', reason: 'BackupPolicyNotFound', message });
+    }
+    b.set({ backup: { ...base, phase: 'Running', startedAt: backup?.startedAt ?? iso(b.now) } });
+    // Again while the cache has not shown it yet: creation is create-once.
+    if (!job) b.act({ type: 'CreateJob', kind: 'backup', name, policy });
+    b.phase(
+      'BackingUp',
+      'BackupStarting',
+      `taking a full backup with BackupPolicy ${policy} before the destructive contract migration (${why})`,
+    );
+    return b.health({ state: 'Progressing', reason: 'BackupRunning', message: `Job ${name} is running` });
+  }
+  const finishedAt = backup?.finishedAt ?? iso(b.now);
+  const report = job.report;
+  if (job.state === 'Failed' || report?.ok === false) {
+    const cause = report?.error ?? job.message ?? 'no message';
+    return backupFailed(b, { ...base, finishedAt }, `backup Job ${name} failed: ${cause}`);
+  }
+  b.set({
+    backup: {
+      ...base,
+      phase: 'Succeeded',
+      finishedAt,
+      id: report?.id,
+      size: report?.size === undefined ? undefined : sizeQuantity(report.size),
+      // Exit 0 is the command's word that the backup is complete; only its id is unknown.
+      message: report ? undefined : 'the Job succeeded without a report: the backup id is unknown',
+    },
+  });
+  return contracting(b, b.status.backup);
+}
+
+function contracting(b: Builder, backup: Readonly<ReleaseStatusBackup> | undefined): Builder {
+  const taken = backup?.phase === 'Succeeded' ? `backup ${backup.id ?? '(id unknown)'} taken; ` : '';
+  return b.phase('Contracting', 'ContractMigrationStarting', `${taken}running the contract migration`);
+}
+
+/** Stays in BackingUp: no contract, no traffic change; the Warning once, when the backup turns Failed. */
+function backupFailed(b: Builder, base: ReleaseStatusBackup, message: string): Builder {
+  const msg = message.slice(0, MESSAGE_LIMIT);
+  const first = b.status.backup?.phase !== 'Failed';
+  b.set({ backup: { ...base, phase: 'Failed', finishedAt: base.finishedAt ?? iso(b.now), message: msg } });
+  b.phase('BackingUp', 'BackupFailed', msg, { quiet: true });
+  if (first) {
+    b.event(
+      'Warning',
+      'BackupFailed',
+      `${msg}; the contract migration waits and ${b.spec.version} keeps serving; annotate cutover.dev/retry to take a new backup`.slice(
+        0,
+        MESSAGE_LIMIT,
+      ),
+    );
+  }
+  return b.health({ state: 'Stalled', reason: 'BackupFailed', message: msg });
+}
+
+/** cutover.dev/retry while a failed backup holds the rollout: a new Job (-rN), the policy resolved afresh. */
+export function retryBackup(b: Builder): Builder {
+  const attempt = (b.status.backup?.attempt ?? 0) + 1;
+  b.set({ backup: { attempt } });
+  b.after(0);
+  return b.event(
+    'Normal',
+    'BackupRetried',
+    `taking a new backup before the contract migration (attempt ${attempt + 1})`,
+  );
 }
 
 /** Steady state: scale the previous slot away once scaleDownDelay has passed. */

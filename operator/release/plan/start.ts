@@ -25,6 +25,7 @@ export function startRollout(b: Builder, opts: { quiet?: boolean } = {}): Builde
     // A new revision is judged afresh: no breach count, no verification carried over.
     analysis: undefined,
     verification: undefined,
+    backup: undefined,
     phase: undefined,
   });
   b.set({ migrations: migrationsFor(b, 0) });
@@ -55,6 +56,7 @@ export function retry(b: Builder): Builder {
     migrations: undefined,
     analysis: undefined,
     verification: undefined,
+    backup: undefined,
   });
   b.set({ migrations: migrationsFor(b, attempt) });
   return b.phase('Pending', 'RetryRequested', `retrying ${b.spec.version} (attempt ${attempt + 1})`);

@@ -8,8 +8,8 @@ import type { TrafficAction } from '../traffic/index.js';
 import type { HTTPRoute } from '../traffic/route.js';
 
 export type MigrationPhase = 'expand' | 'contract';
-/** Every Job a rollout may run: the two migrations, the down migration of a rollback, the verification. */
-export type JobKind = MigrationPhase | 'down' | 'verify';
+/** Every Job a rollout may run: the two migrations, the down migration of a rollback, the verification, the backup before the contract. */
+export type JobKind = MigrationPhase | 'down' | 'verify' | 'backup';
 
 /** The Release spec with every default resolved (Environment defaults, durations in ms). */
 export interface RolloutSpec {
@@ -46,6 +46,8 @@ export interface JobObservation {
   ownedByUs: boolean;
   state: 'Running' | 'Succeeded' | 'Failed';
   message?: string;
+  /** What a finished backup Job's command reported (its termination message); backup Jobs only. */
+  report?: { ok: boolean; id?: string; size?: number; error?: string };
 }
 
 /** Everything one reconcile knows of the world; the plan reads nothing else. */
@@ -72,6 +74,13 @@ export interface Observation {
   analysis?: AnalysisObservation;
   /** The RollbackPolicy the Release names, when it is gone mid-rollout: nothing may advance blind. */
   policyMissing?: string;
+  /**
+   * Read in Baking and BackingUp: whether the contract migration would remove
+   * or reshape data, and why (the lint's findings, or why it cannot be read).
+   */
+  contract?: { destructive: boolean; why: string };
+  /** The BackupPolicy that applies (the Release's, else the Environment's), and whether the cache holds it. */
+  backupPolicy?: { name: string; found: boolean };
 }
 
 /** The RollbackPolicy as the plan needs it, and the evaluation this reconcile ran, if one was due. */
@@ -99,6 +108,8 @@ export type Action =
   /** `run`: what the built-in runner records its versions under (see runOf). */
   | { type: 'CreateJob'; kind: MigrationPhase | 'down'; name: string; run: string }
   | { type: 'CreateJob'; kind: 'verify'; name: string; slot: Slot }
+  /** A full backup with the BackupPolicy `policy`'s storage and database Secret. */
+  | { type: 'CreateJob'; kind: 'backup'; name: string; policy: string }
   | { type: 'DeleteJob'; name: string }
   | { type: 'ClearAnnotation'; key: ControlAnnotation }
   | { type: 'Event'; kind: 'Normal' | 'Warning'; reason: string; message: string };

@@ -1,15 +1,19 @@
 // Test support (excluded from the build): a small world the plan acts on.
 import type { ReleaseStatus, Slot } from '../../api/generated/index.js';
 import type { Evaluation } from '../../rollback/types.js';
+import { jobName, runOf } from '../names.js';
 import {
   planRelease,
   type Action,
   type AnalysisObservation,
+  type JobObservation,
   type Observation,
   type RolloutSpec,
 } from './index.js';
 
 export const T0 = Date.parse('2026-11-28T10:00:00Z');
+
+type JobState = 'Running' | 'Succeeded' | 'Failed';
 
 export function spec(over: Partial<RolloutSpec> = {}): RolloutSpec {
   return {
@@ -65,13 +69,19 @@ export class World {
   policy?: Omit<AnalysisObservation, 'evaluation' | 'nextInMs' | 'lastAt'> & { intervalMs: number };
   evaluate: (w: World) => Omit<Evaluation, 'at'> = () => ({ verdict: 'Pass', readings: [], message: 'pass' });
   evaluations: Array<{ at: number; verdict: string }> = [];
+  /** The contract's lint and the BackupPolicy, as observed in Baking and BackingUp. */
+  contract?: Observation['contract'];
+  backupPolicy?: Observation['backupPolicy'];
+  /** What a finished backup Job reports; by default a success with an id after the Job's name. */
+  backupReport: (name: string, state: 'Succeeded' | 'Failed') => JobObservation['report'] = (name, state) =>
+    state === 'Succeeded' ? { ok: true, id: `id-${name}`, size: 2048 } : { ok: false, error: 'storage down' };
   private lastEvaluation?: number;
   private forced = false;
 
   constructor(
     readonly s: RolloutSpec,
     status: ReleaseStatus,
-    public jobOutcome: 'Succeeded' | 'Failed' | ((name: string) => 'Succeeded' | 'Failed') = 'Succeeded',
+    public jobOutcome: JobState | ((name: string) => JobState) = 'Succeeded',
   ) {
     this.status = status;
   }
@@ -89,11 +99,26 @@ export class World {
       contract: this.status.migrations?.contract?.job,
       down: this.status.migrations?.down?.job,
       verify: this.status.verification?.job,
+      // As observe does: by the name the status names or, before it does, the name it would.
+      backup:
+        ['Baking', 'BackingUp'].includes(this.status.phase ?? '') && this.status.backup?.phase !== 'Failed'
+          ? (this.status.backup?.job ??
+            jobName(
+              this.s.app,
+              'backup',
+              runOf(this.status.revision ?? '', this.status.startedAt),
+              this.status.backup?.attempt ?? 0,
+            ))
+          : undefined,
     };
     for (const [kind, name] of Object.entries(names) as Array<[keyof typeof names, string | undefined]>) {
       const state = name ? this.jobs.get(name) : undefined;
       if (state) jobs[kind] = { ownedByUs: true, state };
+      if (state && kind === 'backup' && name && state !== 'Running') {
+        jobs[kind] = { ownedByUs: true, state, report: this.backupReport(name, state) };
+      }
     }
+    const backingUp = ['Baking', 'BackingUp'].includes(this.status.phase ?? '');
     return {
       analysis: this.analysis(),
       now: new Date(this.now),
@@ -104,6 +129,8 @@ export class World {
       previewSelects: this.preview,
       annotations: this.annotations,
       expandLint: { findings: [] },
+      ...(backingUp && this.contract ? { contract: this.contract } : {}),
+      ...(backingUp && this.backupPolicy ? { backupPolicy: this.backupPolicy } : {}),
     };
   }
 
