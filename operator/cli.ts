@@ -20,6 +20,7 @@ commands:
              (cutover migrate --help for its flags)
   backup     full: a base backup of $DATABASE_URL into file:///path (cutover backup --help)
              dump: a logical dump (pg_dump -Fc); prune: retention, dry run unless --apply
+             replicate: copy backups to a second region (cutover backup replicate --help)
   restore    a full backup into a new data directory (cutover restore --help),
              or a dump into a database (--target-url)
 `;

@@ -6,6 +6,7 @@ import { scrubberFor } from '../db/migrate.js';
 import { runDumpCommand, runDumpRestoreCommand } from './dump.js';
 import { fullBackup } from './full.js';
 import { runPruneCommand } from './prune.js';
+import { runReplicateCommand } from './replicate.js';
 import { writeReport } from './report.js';
 import { restoreFull } from './restore.js';
 import { storageFor } from './storage.js';
@@ -22,6 +23,7 @@ manifest last. The URL defaults to $DATABASE_URL; the user needs REPLICATION.
 
 also:  cutover backup dump --to URI [--database-url URL]   a pg_dump -Fc (dump --help)
        cutover backup prune --from URI [--apply] [...]     retention, a dry run by default (prune --help)
+       cutover backup replicate --from URI --to URI [...]  copies to a second region (replicate --help)
 
 Continuous WAL and verify are not implemented yet.
 exit codes: 0 ok, 1 failed, 2 usage
@@ -57,6 +59,7 @@ const defaultIO: CommandIO = {
 export async function runBackupCommand(args: string[], io: CommandIO = defaultIO): Promise<number> {
   if (args[0] === 'dump') return runDumpCommand(args.slice(1), io);
   if (args[0] === 'prune') return runPruneCommand(args.slice(1), io);
+  if (args[0] === 'replicate') return runReplicateCommand(args.slice(1), io);
   let values: { to?: string; 'database-url'?: string; help?: boolean };
   try {
     const parsed = parseArgs({

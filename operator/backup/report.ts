@@ -6,7 +6,7 @@
 
 import { writeFile } from 'node:fs/promises';
 
-export type ReportKind = 'full' | 'dump' | 'prune' | 'verify' | 'restore' | 'wal';
+export type ReportKind = 'full' | 'dump' | 'prune' | 'verify' | 'restore' | 'wal' | 'replicate';
 
 export interface Report {
   kind: ReportKind;
@@ -23,7 +23,10 @@ export interface Report {
   endLsn?: string;
   firstRecoverabilityPoint?: string;
   lastRecoverabilityPoint?: string;
-  /** Kind-specific detail: what prune deleted, the tables verify counted. */
+  /**
+   * Kind-specific detail: what prune deleted, the tables verify counted;
+   * replicate: {replicas: [{uri, lagSeconds, copied}]}.
+   */
   detail?: Record<string, unknown>;
 }
 

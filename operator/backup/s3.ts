@@ -18,16 +18,22 @@ export interface S3Config {
   secretKey: string;
 }
 
-export function s3ConfigFrom(env: NodeJS.ProcessEnv): S3Config {
-  const endpoint = env.AWS_ENDPOINT_URL;
-  const accessKey = env.AWS_ACCESS_KEY_ID;
-  const secretKey = env.AWS_SECRET_ACCESS_KEY;
+/**
+ * `prefix` names another set of the same variables (CUTOVER_REPLICA_1_AWS_…):
+ * a second region has its own endpoint and keys.
+ */
+export function s3ConfigFrom(env: NodeJS.ProcessEnv, prefix = ''): S3Config {
+  const endpoint = env[`${prefix}AWS_ENDPOINT_URL`];
+  const accessKey = env[`${prefix}AWS_ACCESS_KEY_ID`];
+  const secretKey = env[`${prefix}AWS_SECRET_ACCESS_KEY`];
   if (!endpoint || !accessKey || !secretKey) {
-    throw new StorageError('s3:// needs AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
+    throw new StorageError(
+      `s3:// needs ${prefix}AWS_ENDPOINT_URL, ${prefix}AWS_ACCESS_KEY_ID and ${prefix}AWS_SECRET_ACCESS_KEY`,
+    );
   }
   return {
     endpoint: endpoint.replace(/\/+$/, ''),
-    region: env.AWS_REGION ?? 'us-east-1',
+    region: env[`${prefix}AWS_REGION`] ?? 'us-east-1',
     accessKey,
     secretKey,
   };

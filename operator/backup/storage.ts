@@ -31,9 +31,10 @@ export interface Storage {
   delete(key: string): Promise<void>;
 }
 
-export function storageFor(uri: string, env: NodeJS.ProcessEnv = process.env): Storage {
+/** `envPrefix`: where an s3:// location's AWS_* variables are read (s3ConfigFrom). */
+export function storageFor(uri: string, env: NodeJS.ProcessEnv = process.env, envPrefix = ''): Storage {
   if (uri.startsWith('file://')) return new FileStorage(uri);
-  if (uri.startsWith('s3://')) return new S3Storage(uri, s3ConfigFrom(env));
+  if (uri.startsWith('s3://')) return new S3Storage(uri, s3ConfigFrom(env, envPrefix));
   throw new StorageError(`${uri}: not a storage URI; expected file:///path or s3://bucket/prefix`);
 }
 
