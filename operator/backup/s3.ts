@@ -79,10 +79,24 @@ export async function s3Request(
  * "fetch failed": this line is what a stalled rollout shows its user.
  */
 function unreachable(c: S3Config, err: unknown): StorageError {
-  const cause = err instanceof Error && err.cause !== undefined ? err.cause : err;
-  const code = typeof cause === 'object' && cause !== null && 'code' in cause ? cause.code : undefined;
-  const why = typeof code === 'string' ? code : cause instanceof Error ? cause.message : String(cause);
-  return new StorageError(`cannot reach S3 at ${c.endpoint}: ${why}`);
+  return new StorageError(`cannot reach S3 at ${c.endpoint}: ${socketCode(err) ?? messageOf(err)}`);
+}
+
+// Duck-typed: under test runners fetch's errors come from another realm, where instanceof fails.
+function socketCode(err: unknown, depth = 0): string | undefined {
+  if (typeof err !== 'object' || err === null || depth > 3) return undefined;
+  const e = err as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof e.code === 'string') return e.code;
+  for (const inner of Array.isArray(e.errors) ? (e.errors as unknown[]) : []) {
+    const code = socketCode(inner, depth + 1);
+    if (code) return code;
+  }
+  return socketCode(e.cause, depth + 1);
+}
+
+function messageOf(err: unknown): string {
+  const m = (err as { message?: unknown } | null)?.message;
+  return typeof m === 'string' ? m : String(err);
 }
 
 function sign(c: S3Config, method: string, bucket: string, key: string, opts: RequestOptions = {}): Signed {
