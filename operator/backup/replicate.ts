@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { CommandIO } from './command.js';
-import { sha256 } from './full.js';
 import { writeReport } from './report.js';
 import { lagSeconds, parseInterval, replicationPlan, unitFromRecord, type Unit } from './replicate-plan.js';
 import { storageFor, type Storage } from './storage.js';
@@ -191,12 +190,13 @@ async function copyUnit(
 async function fetchChecked(primary: Storage, unit: Unit, work: string): Promise<string> {
   for (const [i, o] of unit.objects.entries()) {
     const path = join(work, String(i));
+    let digest: string;
     try {
-      await primary.getFile(o.key, path);
+      digest = await primary.getFile(o.key, path);
     } catch (err) {
       return `${o.key} could not be read at ${primary.uri}: ${message(err)}`;
     }
-    if ((await sha256(path)) !== o.sha256)
+    if (digest !== o.sha256)
       return `${o.key} at ${primary.uri} is corrupted (its SHA-256 differs from ${unit.recordKey})`;
   }
   return '';

@@ -7,7 +7,6 @@ import { execFile } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sha256 } from './full.js';
 import { FULL, MANIFEST, chooseBackup, parseManifest, type BackupManifest } from './manifest.js';
 import type { Storage } from './storage.js';
 
@@ -49,8 +48,7 @@ export async function restoreFull(o: RestoreOptions): Promise<BackupManifest> {
   try {
     for (const f of chosen.files) {
       const path = join(work, f.name);
-      await o.storage.getFile(`${FULL}/${chosen.id}/${f.name}`, path);
-      if ((await sha256(path)) !== f.sha256) {
+      if ((await o.storage.getFile(`${FULL}/${chosen.id}/${f.name}`, path)) !== f.sha256) {
         throw new RestoreError(
           `backup ${chosen.id}: ${f.name} is corrupted (its SHA-256 differs from the manifest); nothing was restored`,
         );

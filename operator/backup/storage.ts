@@ -2,9 +2,11 @@
 // (file:///path, a mounted PVC in a Job), S3-compatible object storage next.
 // Objects are written whole or not at all (a temporary name, then a rename),
 // so a reader never sees half an object under its real name.
+import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { S3Storage, s3ConfigFrom } from './s3.js';
@@ -16,11 +18,11 @@ export class StorageError extends Error {
 export interface Storage {
   /** The URI it was opened from, safe to print (no credentials). */
   readonly uri: string;
-  /** Copies the local file at `path` to `key`. */
-  putFile(key: string, path: string): Promise<void>;
+  /** Copies the local file at `path` to `key`; the sha256 (hex) of the bytes sent, hashed on the way. */
+  putFile(key: string, path: string): Promise<string>;
   putText(key: string, text: string): Promise<void>;
-  /** Copies `key` to the local file at `path`. */
-  getFile(key: string, path: string): Promise<void>;
+  /** Copies `key` to the local file at `path`; the sha256 (hex) of the bytes written, hashed on the way. */
+  getFile(key: string, path: string): Promise<string>;
   /** The object's text, or undefined when there is none. */
   getText(key: string): Promise<string | undefined>;
   /** Keys directly below `prefix` (one level, like a directory listing). */
@@ -61,12 +63,14 @@ class FileStorage implements Storage {
     return path;
   }
 
-  async putFile(key: string, from: string): Promise<void> {
+  async putFile(key: string, from: string): Promise<string> {
     const to = this.path(key);
     await mkdir(dirname(to), { recursive: true });
     const partial = `${to}.partial`;
-    await pipeline(createReadStream(from), createWriteStream(partial));
+    const hash = sha256Tap();
+    await pipeline(createReadStream(from, CHUNK), hash.tap, createWriteStream(partial));
     await rename(partial, to);
+    return hash.digest();
   }
 
   async putText(key: string, text: string): Promise<void> {
@@ -77,8 +81,10 @@ class FileStorage implements Storage {
     await rename(partial, to);
   }
 
-  async getFile(key: string, to: string): Promise<void> {
-    await pipeline(createReadStream(this.path(key)), createWriteStream(to));
+  async getFile(key: string, to: string): Promise<string> {
+    const hash = sha256Tap();
+    await pipeline(createReadStream(this.path(key), CHUNK), hash.tap, createWriteStream(to));
+    return hash.digest();
   }
 
   async getText(key: string): Promise<string | undefined> {
@@ -109,6 +115,24 @@ class FileStorage implements Storage {
     const entries = await readdir(dir);
     return entries.filter((e) => !e.endsWith('.partial')).map((e) => `${prefix.replace(/\/?$/, '/')}${e}`);
   }
+}
+
+// Fewer, larger reads: a copy of a base backup is hundreds of megabytes.
+const CHUNK = { highWaterMark: 1 << 20 };
+
+/**
+ * A pass-through that hashes what flows through it, so a copy checks its
+ * bytes without reading the file a second time.
+ */
+export function sha256Tap(): { tap: Transform; digest: () => string } {
+  const hash = createHash('sha256');
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      hash.update(chunk);
+      done(null, chunk);
+    },
+  });
+  return { tap, digest: () => hash.digest('hex') };
 }
 
 function isNotFound(err: unknown): boolean {
