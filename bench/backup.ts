@@ -8,11 +8,11 @@
 //    `cutover restore` from file:// and from S3 (target ≥ 0.9× bare);
 //  - RTO: from the start of `cutover restore` (S3) to a promoted server
 //    answering a query on the restored directory.
-// Each measurement runs --rounds times, alternating bare and cutover; the
+// Each measurement runs --rounds times, bare and cutover taking turns to go first; the
 // table shows the best round of each (the machine is shared; the best is the
 // least disturbed).
 //
-//   tsx bench/backup.ts [--scale 70] [--rounds 2]
+//   tsx bench/backup.ts [--scale 70] [--rounds 3]
 import { execFile } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
@@ -30,7 +30,7 @@ import { round } from './lib/stats.js';
 
 const run = promisify(execFile);
 const { values } = parseArgs({
-  options: { scale: { type: 'string', default: '70' }, rounds: { type: 'string', default: '2' } },
+  options: { scale: { type: 'string', default: '70' }, rounds: { type: 'string', default: '3' } },
 });
 const SCALE = Number(values.scale);
 const ROUNDS = Number(values.rounds);
@@ -91,6 +91,8 @@ async function dirBytes(dir: string): Promise<number> {
   return n;
 }
 
+const inTurn = <T>(round: number, steps: T[]): T[] => (round % 2 ? [...steps].reverse() : steps);
+
 /** A fresh directory for one round, removed by the caller: 1 GB rounds add up. */
 async function scratch(work: string, name: string): Promise<string> {
   return mkdtemp(join(work, `${name}-`));
@@ -150,20 +152,30 @@ async function main(): Promise<void> {
     let storedBytes = 0;
     for (let i = 0; i < ROUNDS; i++) {
       const bareDir = join(await scratch(work, 'bare'), 'out');
-      backups.bare.push(await timed(dbBytes, () => bareBackup(db, bareDir)));
+      const file = storageFor(pathToFileURL(await scratch(work, 'file')).toString());
+      // Odd rounds run in the opposite order: neither side always goes first.
+      for (const step of inTurn(i, [
+        async () => backups.bare.push(await timed(dbBytes, () => bareBackup(db, bareDir))),
+        async () =>
+          backups.file.push(await timed(dbBytes, () => fullBackup({ databaseUrl: db.url, storage: file }))),
+        async () =>
+          backups.s3.push(
+            await timed(dbBytes, () => fullBackup({ databaseUrl: db.url, storage: s3Storage })),
+          ),
+      ]))
+        await step();
       storedBytes = await dirBytes(bareDir);
-      const fileDir = await scratch(work, 'file');
-      const file = storageFor(pathToFileURL(fileDir).toString());
-      backups.file.push(await timed(dbBytes, () => fullBackup({ databaseUrl: db.url, storage: file })));
-      backups.s3.push(await timed(dbBytes, () => fullBackup({ databaseUrl: db.url, storage: s3Storage })));
       console.log(`round ${i + 1}: backups done`);
-
-      const bareData = join(await scratch(work, 'bare-restore'), 'data');
-      restores.bare.push(await timed(dbBytes, () => bareRestore(bareDir, bareData)));
-      const fileData = join(await scratch(work, 'file-restore'), 'data');
-      restores.file.push(await timed(dbBytes, () => restoreFull({ storage: file, pgdata: fileData })));
-      const s3Data = join(await scratch(work, 's3-restore'), 'data');
-      restores.s3.push(await timed(dbBytes, () => restoreFull({ storage: s3Storage, pgdata: s3Data })));
+      const into = async (name: string) => join(await scratch(work, name), 'data');
+      const data = { bare: await into('bare'), file: await into('f'), s3: await into('s3') };
+      for (const step of inTurn(i, [
+        async () => restores.bare.push(await timed(dbBytes, () => bareRestore(bareDir, data.bare))),
+        async () =>
+          restores.file.push(await timed(dbBytes, () => restoreFull({ storage: file, pgdata: data.file }))),
+        async () =>
+          restores.s3.push(await timed(dbBytes, () => restoreFull({ storage: s3Storage, pgdata: data.s3 }))),
+      ]))
+        await step();
       // Keep the disk to one round's worth; the S3 backups stay for the RTO run.
       for (const name of await readdir(work)) await rm(join(work, name), { recursive: true, force: true });
       console.log(`round ${i + 1}: restores done`);
