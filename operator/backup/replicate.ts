@@ -74,9 +74,17 @@ export function replicator(
       const source = await unitsAt(primary, cacheOf(primary));
       const states = await Promise.all(
         replicas.map(async (storage) => {
-          const state: ReplicaState = { storage, copied: 0, bytes: 0, missing: new Map(), listed: false };
+          const cache = cacheOf(storage);
+          const state: ReplicaState = {
+            storage,
+            cache,
+            copied: 0,
+            bytes: 0,
+            missing: new Map(),
+            listed: false,
+          };
           try {
-            const plan = replicationPlan(source, await unitsAt(storage, cacheOf(storage)), now());
+            const plan = replicationPlan(source, await unitsAt(storage, cache), now());
             for (const u of plan.copy) state.missing.set(u.key, u);
             state.listed = true;
           } catch (err) {
@@ -90,7 +98,7 @@ export function replicator(
         if (opts.shouldStop?.()) break;
         const targets = states.filter((s) => s.error === undefined && s.missing.has(unit.key));
         if (targets.length === 0) continue;
-        const problem = await copyUnit(primary, unit, targets);
+        const problem = await copyUnit(primary, cacheOf(primary), unit, targets);
         if (problem) refused.push(problem);
       }
       const at = now();
@@ -110,6 +118,7 @@ export function replicator(
 
 interface ReplicaState {
   storage: Storage;
+  cache: RecordCache;
   copied: number;
   bytes: number;
   /** Units of the primary it does not hold, by key; emptied as they are copied. */
@@ -131,13 +140,18 @@ export async function unitsAt(storage: Storage, cache: RecordCache = new Map()):
     let text = cache.get(key);
     if (text === undefined) {
       text = await storage.getText(key);
-      // The open partial changes under its key; the rest never does.
-      if (text !== undefined && !key.includes('.partial.')) cache.set(key, text);
+      remember(cache, key, text);
     }
     const unit = text === undefined ? undefined : unitFromRecord(key, text);
     if (unit) units.push(unit);
   }
   return units;
+}
+
+function remember(cache: RecordCache, key: string, text: string | undefined): void {
+  // The open partial changes under its key, every interval: always read afresh.
+  if (text === undefined || key.includes('.partial.')) cache.delete(key);
+  else cache.set(key, text);
 }
 
 function sortedUnion(states: readonly ReplicaState[]): Unit[] {
@@ -158,6 +172,7 @@ const RETRY_PAUSE_MS = 250;
  */
 async function copyUnit(
   primary: Storage,
+  primaryCache: RecordCache,
   planned: Unit,
   targets: ReplicaState[],
 ): Promise<string | undefined> {
@@ -170,6 +185,7 @@ async function copyUnit(
       if (!problem) break;
       // Removed or rewritten at the primary while being read: go by what is there now.
       const text = await primary.getText(unit.recordKey);
+      remember(primaryCache, unit.recordKey, text);
       unit = text === undefined ? undefined : unitFromRecord(unit.recordKey, text);
       if (unit === undefined) {
         for (const t of targets) t.missing.delete(planned.key);
@@ -207,6 +223,7 @@ async function writeTo(t: ReplicaState, unit: Unit, work: string, planned: Unit)
     for (const [i, o] of unit.objects.entries()) await t.storage.putFile(o.key, join(work, String(i)));
     // Last: until it is there, the replica does not list the unit.
     await t.storage.putText(unit.recordKey, unit.record);
+    remember(t.cache, unit.recordKey, unit.record);
     t.copied += 1;
     t.bytes += unit.objects.reduce((n, o) => n + o.size, 0);
     t.missing.delete(planned.key);
