@@ -1,4 +1,4 @@
-import { lagSeconds, parseInterval, replicationPlan, unitFromRecord, type Unit } from './replicate-plan.js';
+import { lagSeconds, replicationPlan, unitFromRecord, type Unit } from './replicate-plan.js';
 
 const sha = (c: string) => c.repeat(64);
 const now = new Date('2026-12-02T12:00:00.000Z');
@@ -130,17 +130,4 @@ describe('lagSeconds', () => {
   test('tenths of a second', () => {
     expect(lagSeconds([wal('000000010000000000000003', '2026-12-02T11:59:58.760Z')], now)).toBe(1.2);
   });
-});
-
-describe('parseInterval', () => {
-  test.each([
-    ['5s', 5000],
-    ['500ms', 500],
-    ['2m', 120_000],
-    ['1.5s', 1500],
-  ])('%s', (text, ms) => expect(parseInterval(text)).toBe(ms));
-
-  test.each(['', '5', 'fast', '0s', '10ms', '2h', '-1s'])('%j is refused', (text) =>
-    expect(parseInterval(text)).toBeUndefined(),
-  );
 });

@@ -126,14 +126,6 @@ export function lagSeconds(missing: readonly Unit[], now: Date): number {
   return Math.max(0, Math.round((now.getTime() - oldest) / 100) / 10);
 }
 
-/** `5s`, `500ms`, `2m`: the --interval of a following copy, in milliseconds. */
-export function parseInterval(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim());
-  if (!m) return undefined;
-  const ms = Number(m[1]) * (m[2] === 'ms' ? 1 : m[2] === 's' ? 1000 : 60_000);
-  return ms >= 100 && ms <= 3_600_000 ? ms : undefined;
-}
-
 function sealedMs(u: Unit): number {
   return Date.parse(u.sealedAt);
 }

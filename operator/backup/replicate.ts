@@ -10,7 +10,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import type { CommandIO } from './command.js';
 import { writeReport } from './report.js';
-import { lagSeconds, parseInterval, replicationPlan, unitFromRecord, type Unit } from './replicate-plan.js';
+import { parseDuration } from '../runtime/duration.js';
+import { lagSeconds, replicationPlan, unitFromRecord, type Unit } from './replicate-plan.js';
 import { storageFor, type Storage } from './storage.js';
 
 export const replicateUsage = `usage: cutover backup replicate --from URI --to URI [--to URI ...] [--follow] [--interval 5s]
@@ -25,7 +26,7 @@ failure catches up. Nothing is ever deleted at a replica.
   --to URI         a replica; repeat for more. An s3:// replica number N
                    (1 for the first --to) reads CUTOVER_REPLICA_N_AWS_ENDPOINT_URL,
                    _AWS_REGION, _AWS_ACCESS_KEY_ID and _AWS_SECRET_ACCESS_KEY when
-                   CUTOVER_REPLICA_N_AWS_ENDPOINT_URL is set, else the plain AWS_* ones
+                   any of them is set, else the plain AWS_* ones
   --follow         repeat every interval until SIGTERM
   --interval D     pause between passes with --follow: 500ms, 5s, 1m (default 5s)
 
@@ -232,10 +233,26 @@ async function writeTo(t: ReplicaState, unit: Unit, work: string, planned: Unit)
   }
 }
 
-/** The replica's env prefix: its own AWS_* set when one is given, else the plain one. */
+const S3_VARIABLES = ['AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'];
+
+/**
+ * Where replica `position` (1-based) reads its S3 settings: its own
+ * CUTOVER_REPLICA_<n>_AWS_* set as soon as any of it is given (never mixed
+ * with the primary's), else the plain AWS_* one.
+ */
 export function replicaEnvPrefix(env: NodeJS.ProcessEnv, position: number): string {
   const prefix = `CUTOVER_REPLICA_${position}_`;
-  return env[`${prefix}AWS_ENDPOINT_URL`] ? prefix : '';
+  return S3_VARIABLES.some((v) => env[`${prefix}${v}`] !== undefined) ? prefix : '';
+}
+
+/** --interval as the CRDs write durations (500ms, 5s, 1m30s); at least 100ms. */
+function parseIntervalMs(text: string): number | undefined {
+  try {
+    const ms = parseDuration(text);
+    return ms >= 100 ? ms : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `stop` ends a --follow run between units; SIGTERM and SIGINT by default. */
@@ -261,9 +278,9 @@ export async function runReplicateCommand(
     if (values.help) return (io.stdout(replicateUsage.trimEnd()), 0);
     if (!values.from || !values.to?.length) throw new Error('--from and at least one --to are required');
     if (values.to.includes(values.from)) throw new Error(`${values.from} is both --from and --to`);
-    intervalMs = parseInterval(values.interval ?? '');
+    intervalMs = parseIntervalMs(values.interval ?? '');
     if (intervalMs === undefined)
-      throw new Error(`--interval ${values.interval ?? ''}: expected 100ms to 60m`);
+      throw new Error(`--interval ${values.interval ?? ''}: expected a duration of at least 100ms, e.g. 5s`);
   } catch (err) {
     io.stderr(`cutover backup replicate: ${message(err)}`);
     io.stderr(replicateUsage.trimEnd());

@@ -239,7 +239,10 @@ describe('bad flags', () => {
   test.each([
     [['--to', REPLICA], '--from and at least one --to are required'],
     [['--from', PRIMARY, '--to', PRIMARY], `${PRIMARY} is both --from and --to`],
-    [['--from', PRIMARY, '--to', REPLICA, '--interval', 'soon'], '--interval soon: expected 100ms to 60m'],
+    [
+      ['--from', PRIMARY, '--to', REPLICA, '--interval', 'soon'],
+      '--interval soon: expected a duration of at least 100ms, e.g. 5s',
+    ],
   ])('%j: one line, then the usage, exit 2', async (args, line) => {
     const run = io({});
     expect(await runReplicateCommand(args, run.io)).toBe(2);
