@@ -1,5 +1,5 @@
 // `cutover backup replicate` between two real S3 servers (two "regions"): a
-// real full backup and real WAL segments written to region A are copied to
+// real full backup, a real dump and real WAL segments in region A are copied to
 // region B, which then restores on its own; a second pass copies nothing; a
 // corrupted unit at the source is refused by name while the rest goes on;
 // region B unreachable fails in one line and the next pass catches up.
@@ -122,6 +122,7 @@ beforeAll(async () => {
   await query(db.url, 'INSERT INTO orders VALUES (1), (2), (3)');
   const backup = io({ ...regionA.env, DATABASE_URL: db.url });
   expect(await runBackupCommand(['full', '--to', PRIMARY], backup.io)).toBe(0);
+  expect(await runBackupCommand(['dump', '--to', PRIMARY], backup.io)).toBe(0);
   backupId = (await primary.list('full'))[0]?.slice('full/'.length) ?? '';
   await query(db.url, 'INSERT INTO orders VALUES (4)');
   firstSegment = await completedSegment();
@@ -137,14 +138,19 @@ afterAll(async () => {
 });
 
 describe('replicating to a second region', () => {
-  test('copies the complete full backup and the WAL files, records last, and reports lag 0', async () => {
+  test('copies the complete full backup, the dump and the WAL files, and reports lag 0', async () => {
     const run = await replicate();
     expect(run.err).toEqual([]);
     expect(run.code).toBe(0);
     expect(run.out).toEqual([
-      expect.stringMatching(/^replica s3:\/\/backups-dr\/shop: copied 3 units \(\d+ bytes\), lag 0 s$/),
+      expect.stringMatching(/^replica s3:\/\/backups-dr\/shop: copied 4 units \(\d+ bytes\), lag 0 s$/),
     ]);
     expect(await replica.list('full')).toEqual([`full/${backupId}`]);
+    const [dump] = await primary.list('dump');
+    expect(await replica.list('dump')).toEqual([dump]);
+    expect(await replica.getText(`${dump ?? ''}/manifest.json`)).toBe(
+      await primary.getText(`${dump ?? ''}/manifest.json`),
+    );
     const walAtA = (await primary.list('wal')).sort();
     expect((await replica.list('wal')).sort()).toEqual(walAtA);
     for (const key of walAtA.filter((k) => k.endsWith('.json')))
@@ -153,7 +159,7 @@ describe('replicating to a second region', () => {
     expect(report).toMatchObject({
       kind: 'replicate',
       ok: true,
-      detail: { replicas: [{ uri: REPLICA, lagSeconds: 0, copied: 3 }] },
+      detail: { replicas: [{ uri: REPLICA, lagSeconds: 0, copied: 4 }] },
     });
   });
 
