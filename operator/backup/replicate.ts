@@ -129,6 +129,34 @@ interface ReplicaState {
   error?: string;
 }
 
+export interface ReplicaLag {
+  uri: string;
+  /** Undefined when the replica could not be listed (`error` says why). */
+  lagSeconds?: number;
+  error?: string;
+}
+
+/**
+ * Each replica's lag read from the storage itself, without copying: what the
+ * operator can report when the copier's own report is stale or missing.
+ */
+export async function replicationLag(
+  primary: Storage,
+  replicas: readonly Storage[],
+  now: () => Date = () => new Date(),
+): Promise<ReplicaLag[]> {
+  const source = await unitsAt(primary);
+  return Promise.all(
+    replicas.map(async (r) => {
+      try {
+        return { uri: r.uri, lagSeconds: replicationPlan(source, await unitsAt(r), now()).lagSeconds };
+      } catch (err) {
+        return { uri: r.uri, error: message(err) };
+      }
+    }),
+  );
+}
+
 /** Every unit whose record is at `storage`: fulls, dumps, WAL files. */
 export async function unitsAt(storage: Storage, cache: RecordCache = new Map()): Promise<Unit[]> {
   const recordKeys = [

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { runBackupCommand, runRestoreCommand, type CommandIO } from '../../operator/backup/command.js';
 import { parseReport } from '../../operator/backup/report.js';
-import { runReplicateCommand } from '../../operator/backup/replicate.js';
+import { replicationLag, runReplicateCommand } from '../../operator/backup/replicate.js';
 import { storageFor, type Storage } from '../../operator/backup/storage.js';
 import { freePort } from '../harness/free-port.js';
 import { startPostgres, startRestoredPostgres, type PostgresInstance } from '../harness/postgres.js';
@@ -193,6 +193,9 @@ describe('replicating to a second region', () => {
       `cutover backup replicate: refused wal/${bad.name}: wal/${bad.name}.gz at ${PRIMARY} is corrupted (its SHA-256 differs from wal/${bad.name}.json)`,
     ]);
     expect(run.out).toEqual([expect.stringMatching(/copied 1 unit \(\d+ bytes\), lag \d+(\.\d)? s$/)]);
+    // Read from the two buckets alone, the refused unit is what region B lacks.
+    const [lag] = await replicationLag(primary, [replica]);
+    expect(lag?.lagSeconds).toBeGreaterThan(0);
     expect(await replica.getText(`wal/${good.name}.json`)).toBeDefined();
     expect(await replica.getText(`wal/${bad.name}.json`)).toBeUndefined();
     expect(await replica.getText(`wal/${bad.name}.gz`)).toBeUndefined();
@@ -210,8 +213,13 @@ describe('replicating to a second region', () => {
     expect(down.err).toEqual([`cutover backup replicate: ${REPLICA}: cannot reach S3 at ${dead}: ECONNREFUSED`]);
     expect(down.out).toEqual(['replica s3://backups-dr/shop: copied 0 units (0 bytes), lag unknown']);
     expect(parseReport(await readFile(join(work, 'report.json'), 'utf8'))).toMatchObject({ ok: false });
+    const unreachable = storageFor(REPLICA, { ...regionB.env, AWS_ENDPOINT_URL: dead });
+    expect(await replicationLag(primary, [unreachable])).toEqual([
+      { uri: REPLICA, error: `cannot reach ${dead}: ECONNREFUSED` },
+    ]);
     const back = await replicate();
     expect(back.code).toBe(0);
+    expect(await replicationLag(primary, [replica])).toEqual([{ uri: REPLICA, lagSeconds: 0 }]);
     expect(back.out).toEqual([expect.stringMatching(/copied 1 unit \(\d+ bytes\), lag 0 s$/)]);
     expect(await replica.getText(`wal/${next.name}.json`)).toBe(
       await primary.getText(`wal/${next.name}.json`),
