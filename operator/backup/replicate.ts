@@ -3,10 +3,11 @@
 // record's SHA-256 on the way, the record written last. It never deletes at a
 // replica: each location's own prune decides what goes there, so a mistake at
 // the primary never propagates.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { CommandIO } from './command.js';
 import { writeReport } from './report.js';
@@ -319,6 +320,7 @@ export async function runReplicateCommand(
   try {
     const primary = storageFor(values.from, io.env);
     const replicas = values.to.map((uri, i) => storageFor(uri, io.env, replicaEnvPrefix(io.env, i + 1)));
+    await mustExist(values.from);
     run = replicator(primary, replicas, { shouldStop: () => stopped.aborted });
   } catch (err) {
     io.stderr(`cutover backup replicate: ${message(err)}`);
@@ -330,6 +332,19 @@ export async function runReplicateCommand(
     await delay(intervalMs, undefined, { signal: stopped }).catch(() => undefined);
     if (stopped.aborted) return code;
   }
+}
+
+/**
+ * A directory lists as empty when it does not exist: a mistyped --from would
+ * copy nothing and report a replica in sync. (A missing bucket is an error already.)
+ */
+async function mustExist(uri: string): Promise<void> {
+  if (!uri.startsWith('file://')) return;
+  const found = await stat(fileURLToPath(uri)).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!found) throw new Error(`${uri}: no such directory`);
 }
 
 async function onePass(run: Replicator, io: CommandIO): Promise<number> {

@@ -264,6 +264,13 @@ describe('bad flags', () => {
     expect(run.err[1]).toMatch(/^usage: cutover backup replicate/);
   });
 
+  test('a --from directory that does not exist: one line, exit 1', async () => {
+    const run = io({});
+    const missing = 'file:///nonexistent/cutover-backups';
+    expect(await runReplicateCommand(['--from', missing, '--to', 'file:///tmp/unused'], run.io)).toBe(1);
+    expect(run.err).toEqual([`cutover backup replicate: ${missing}: no such directory`]);
+  });
+
   test("a replica's own credentials missing: one line, exit 1", async () => {
     const run = io({ ...regionA.env, CUTOVER_REPLICA_1_AWS_ENDPOINT_URL: 'http://127.0.0.1:1' });
     expect(await runReplicateCommand(['--from', PRIMARY, '--to', REPLICA], run.io)).toBe(1);
