@@ -210,12 +210,14 @@ describe('replicating to a second region', () => {
     const dead = `http://127.0.0.1:${await freePort('127.0.0.1')}`;
     const down = await replicate(replicateEnv(dead));
     expect(down.code).toBe(1);
-    expect(down.err).toEqual([`cutover backup replicate: ${REPLICA}: cannot reach S3 at ${dead}: ECONNREFUSED`]);
+    expect(down.err).toEqual([
+      `cutover backup replicate: ${REPLICA}: cannot reach S3 at ${dead}: ECONNREFUSED`,
+    ]);
     expect(down.out).toEqual(['replica s3://backups-dr/shop: copied 0 units (0 bytes), lag unknown']);
     expect(parseReport(await readFile(join(work, 'report.json'), 'utf8'))).toMatchObject({ ok: false });
     const unreachable = storageFor(REPLICA, { ...regionB.env, AWS_ENDPOINT_URL: dead });
     expect(await replicationLag(primary, [unreachable])).toEqual([
-      { uri: REPLICA, error: `cannot reach ${dead}: ECONNREFUSED` },
+      { uri: REPLICA, error: `cannot reach S3 at ${dead}: ECONNREFUSED` },
     ]);
     const back = await replicate();
     expect(back.code).toBe(0);
