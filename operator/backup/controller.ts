@@ -13,7 +13,7 @@ import type {
   V1Secret,
 } from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
-import type { BackupPolicy } from '../api/generated/index.js';
+import type { BackupPolicy, S3Location } from '../api/generated/index.js';
 import { BACKUP_POLICIES } from '../api/kinds.js';
 import { JOB_LABEL } from '../release/objects.js';
 import { ownedBy, remove } from '../runtime/apply.js';
@@ -27,6 +27,7 @@ import {
   POLICY_LABEL,
   backupCronJobs,
   cronJobName,
+  s3Uri,
   storageUri,
   walDeployment,
   walDeploymentName,
@@ -34,7 +35,8 @@ import {
 } from './objects.js';
 import { planBackupPolicyStatus, runnable, type BackupPolicyObservation, type JobRun } from './plan.js';
 import { parseReport, type Report } from './report.js';
-import { storageFor } from './storage.js';
+import { replicationLag, type RecordCache } from './replicate.js';
+import { storageFor, type Storage } from './storage.js';
 import { StorageReader } from './view.js';
 
 /** Status follows WAL progress and Jobs at this pace even when nothing the operator watches changes. */
@@ -71,6 +73,7 @@ export function backupPolicyController(
   const jobs = m.informer<V1Job & KubernetesObject>(refs.jobs);
   const reports = new ReportCache(m.client);
   const reader = new StorageReader();
+  const recordCaches = new Map<string, Map<string, RecordCache>>();
   const bm = new BackupMetrics(metrics.registry);
 
   return {
@@ -89,7 +92,10 @@ export function backupPolicyController(
     ],
     async reconcile({ namespace, name }) {
       const bkp = policies.get(name, namespace);
-      if (!bkp || bkp.metadata?.deletionTimestamp) return undefined;
+      if (!bkp || bkp.metadata?.deletionTimestamp) {
+        recordCaches.delete(`${namespace}/${name}`);
+        return undefined;
+      }
       const secret = await getOptional<V1Secret>(
         m.client,
         'v1',
@@ -129,17 +135,34 @@ export function backupPolicyController(
       };
       const s3 = bkp.spec.storage.s3;
       if (s3 && secret) {
-        const creds = await readCredentials(m.client, namespace, s3.secretRef.name);
-        if (creds) {
+        const primary = await s3Storage(m.client, namespace, s3, storageUri(bkp));
+        if (primary) {
           try {
-            const storage = storageFor(storageUri(bkp), {
-              ...(s3.endpoint ? { AWS_ENDPOINT_URL: s3.endpoint } : {}),
-              AWS_REGION: s3.region ?? 'us-east-1',
-              ...creds,
-            });
-            obs.storage = await reader.read(storage);
+            obs.storage = await reader.read(primary);
           } catch (err) {
             obs.storage = { error: err instanceof Error ? err.message : String(err) };
+          }
+          const replicas = bkp.spec.storage.replicas ?? [];
+          if (replicas.length > 0 && !('error' in obs.storage)) {
+            const stores = await Promise.all(
+              replicas.map((r) => s3Storage(m.client, namespace, r, s3Uri(r))),
+            );
+            const key = `${namespace}/${name}`;
+            if (!recordCaches.has(key)) recordCaches.set(key, new Map());
+            const lags = await replicationLag(
+              primary,
+              stores.filter((x): x is Storage => x !== undefined),
+              now,
+              recordCaches.get(key),
+            );
+            obs.replicas = replicas.map((r, i) => {
+              const lag = stores[i] ? lags.shift() : undefined;
+              return {
+                location: `${r.endpoint ?? 'aws'}/${r.bucket}${r.prefix ? `/${r.prefix}` : ''}`,
+                ...(lag?.lagSeconds !== undefined ? { lagSeconds: lag.lagSeconds } : {}),
+                ...(lag?.error || !stores[i] ? { error: lag?.error ?? 'no credentials in its Secret' } : {}),
+              };
+            });
           }
         }
       }
@@ -163,6 +186,22 @@ export function backupPolicyController(
 
 function keysOf(s: V1Secret): string[] {
   return Object.keys({ ...s.data, ...s.stringData });
+}
+
+/** Storage client for a bucket, with the keys from its Secret; undefined when they are missing. */
+async function s3Storage(
+  client: KubeClient,
+  namespace: string,
+  loc: S3Location,
+  uri: string,
+): Promise<Storage | undefined> {
+  const creds = await readCredentials(client, namespace, loc.secretRef.name);
+  if (!creds) return undefined;
+  return storageFor(uri, {
+    ...(loc.endpoint ? { AWS_ENDPOINT_URL: loc.endpoint } : {}),
+    AWS_REGION: loc.region ?? 'us-east-1',
+    ...creds,
+  });
 }
 
 async function readCredentials(

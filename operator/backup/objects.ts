@@ -64,7 +64,7 @@ export function storageUri(bkp: BackupPolicy): string {
   return `file://${MOUNT}`;
 }
 
-function s3Uri(s3: S3Location): string {
+export function s3Uri(s3: S3Location): string {
   return `s3://${s3.bucket}${s3.prefix ? `/${s3.prefix}` : ''}`;
 }
 

@@ -57,7 +57,7 @@ export interface PassResult {
 }
 
 /** Records read once: everything but the open partial is immutable under its key. */
-type RecordCache = Map<string, string>;
+export type RecordCache = Map<string, string>;
 
 export interface Replicator {
   pass(): Promise<PassResult>;
@@ -145,12 +145,20 @@ export async function replicationLag(
   primary: Storage,
   replicas: readonly Storage[],
   now: () => Date = () => new Date(),
+  /** Records already read, by storage URI: a caller that asks every 30 s reads each sealed record once. */
+  caches: Map<string, RecordCache> = new Map(),
 ): Promise<ReplicaLag[]> {
-  const source = await unitsAt(primary);
+  const cacheOf = (s: Storage): RecordCache => {
+    let c = caches.get(s.uri);
+    if (!c) caches.set(s.uri, (c = new Map()));
+    return c;
+  };
+  const source = await unitsAt(primary, cacheOf(primary));
   return Promise.all(
     replicas.map(async (r) => {
       try {
-        return { uri: r.uri, lagSeconds: replicationPlan(source, await unitsAt(r), now()).lagSeconds };
+        const at = await unitsAt(r, cacheOf(r));
+        return { uri: r.uri, lagSeconds: replicationPlan(source, at, now()).lagSeconds };
       } catch (err) {
         return { uri: r.uri, error: message(err) };
       }
@@ -165,6 +173,9 @@ export async function unitsAt(storage: Storage, cache: RecordCache = new Map()):
     ...(await storage.list('dump')).map((dir) => `${dir}/manifest.json`),
     ...(await storage.list('wal')).filter((k) => k.endsWith('.json')),
   ];
+  // What retention deleted leaves the cache too.
+  const listed = new Set(recordKeys);
+  for (const key of cache.keys()) if (!listed.has(key)) cache.delete(key);
   const units: Unit[] = [];
   for (const key of recordKeys) {
     let text = cache.get(key);
