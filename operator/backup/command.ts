@@ -18,7 +18,7 @@ manifest last. The URL defaults to $DATABASE_URL; the user needs REPLICATION.
                       AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
   --database-url URL  postgres://user:password@host:port/db
 
-Continuous WAL, dumps, prune and verify are not implemented yet.
+cutover backup wal --help: continuous WAL. Dumps and prune are not implemented yet.
 exit codes: 0 ok, 1 failed, 2 usage
 `;
 
@@ -38,6 +38,8 @@ export interface CommandIO {
   env: NodeJS.ProcessEnv;
   stdout: (line: string) => void;
   stderr: (line: string) => void;
+  /** Stops a long-running command (backup wal) instead of SIGTERM/SIGINT. */
+  signal?: AbortSignal;
 }
 
 const defaultIO: CommandIO = {
@@ -47,6 +49,7 @@ const defaultIO: CommandIO = {
 };
 
 export async function runBackupCommand(args: string[], io: CommandIO = defaultIO): Promise<number> {
+  if (args[0] === 'wal') return (await import('./wal.js')).runWalCommand(args.slice(1), io);
   let values: { to?: string; 'database-url'?: string; help?: boolean };
   try {
     const parsed = parseArgs({

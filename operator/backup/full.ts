@@ -100,7 +100,7 @@ export async function sha256(path: string): Promise<string> {
 }
 
 /** The URL for argv (no password) and the password for the environment. */
-function withoutPassword(databaseUrl: string): { url: string; password?: string } {
+export function withoutPassword(databaseUrl: string): { url: string; password?: string } {
   let u: URL;
   try {
     u = new URL(databaseUrl);
