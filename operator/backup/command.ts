@@ -28,8 +28,9 @@ Restores the newest complete full backup in URI (file:///path or
 s3://bucket/prefix, as for cutover backup) or backup ID into DIR,
 which must be new or empty, after checking every object against the
 manifest. \`postgres -D DIR\` then starts consistent at the backup's end.
-Point-in-time targets (--to-time, --to-lsn) need continuous WAL, which is
-not implemented yet.
+With --to-time T, --to-lsn LSN or --latest, the WAL stored by
+\`cutover backup wal\` is added and replayed up to the target
+(cutover restore --latest --help).
 
 exit codes: 0 ok, 1 failed, 2 usage
 `;
@@ -94,6 +95,8 @@ export async function runBackupCommand(args: string[], io: CommandIO = defaultIO
 }
 
 export async function runRestoreCommand(args: string[], io: CommandIO = defaultIO): Promise<number> {
+  const pitr = await import('./pitr.js');
+  if (pitr.wantsPointInTime(args)) return pitr.runPointInTimeRestore(args, io);
   let values: { from?: string; pgdata?: string; backup?: string; help?: boolean };
   try {
     values = parseArgs({
