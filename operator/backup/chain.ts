@@ -174,11 +174,15 @@ export function chainOf(
     (n) => parseSegment(n).timeline === newest.timeline && n > run.missing,
   );
   if (beyond) {
+    // A partial may precede the hole: what it holds is good, the rest of its segment is lost.
+    const open = run.segments.at(-1)?.partial ? run.segments.at(-1)?.segment : undefined;
     const gap = gaps.find(
-      (g) => g.timeline === newest.timeline && g.from <= run.missing && run.missing <= g.to,
+      (g) =>
+        g.timeline === newest.timeline &&
+        [run.missing, open].some((s) => s !== undefined && g.from <= s && s <= g.to),
     );
     chain.broken = {
-      from: run.missing,
+      from: gap?.from ?? run.missing,
       reason: gap
         ? `WAL ${gap.from}..${gap.to} was never received (the WAL process found it gone from the server at ${gap.detectedAt}); take a new full backup`
         : `WAL segment ${run.missing} is missing from the storage`,

@@ -85,7 +85,7 @@ export function planRecovery(
         note: `nothing was committed between ${target.time} and the end of the WAL: replaying all of it`,
       };
     }
-    return { full, segments, target: { recovery_target_time: target.time } };
+    return { full, segments, target: { recovery_target_time: postgresTime(target.time) } };
   }
 
   const lsn = parseLsn(target.lsn);
@@ -100,6 +100,11 @@ export function planRecovery(
     );
   }
   return { full, segments, target: { recovery_target_lsn: target.lsn } };
+}
+
+/** PostgreSQL reads recovery_target_time with its own parser, which takes no "T…Z". */
+export function postgresTime(iso: string): string {
+  return iso.replace('T', ' ').replace(/Z$/, '+00');
 }
 
 function walEnd(index: WalIndex, full: BackupManifest): string {

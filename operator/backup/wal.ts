@@ -128,10 +128,11 @@ export async function streamWal(o: WalStreamOptions): Promise<WalStreamResult> {
       scrub,
     );
     shipper.lastStored = await lastStoredSegment(o.storage);
-    const receiver = startReceiver(
+    const receiver = await startReceiver(
       join(pgBin, 'pg_receivewal'),
       ['-d', url, '-S', slot, '-D', dir, '--no-loop', '-s', '1'],
       env,
+      o.signal,
     );
     (o.log ?? (() => undefined))(`streaming WAL through slot ${slot} into ${o.storage.uri}`);
     const interval = o.intervalMs ?? DEFAULT_INTERVAL_MS;
@@ -185,7 +186,27 @@ interface Receiver {
   stderr(): string;
 }
 
-function startReceiver(file: string, args: string[], env: NodeJS.ProcessEnv): Receiver {
+// After a crash the server may hold the slot for the dead connection a
+// little longer; a restart within that moment would otherwise fail.
+const SLOT_BUSY = /replication slot "[^"]*" is active for PID/;
+const SLOT_BUSY_ATTEMPTS = 15;
+
+async function startReceiver(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<Receiver> {
+  for (let attempt = 1; ; attempt += 1) {
+    const receiver = spawnReceiver(file, args, env);
+    const settled = await Promise.race([receiver.exited.then(() => true), delay(2_000, false)]);
+    if (!settled || !SLOT_BUSY.test(receiver.stderr()) || attempt >= SLOT_BUSY_ATTEMPTS || signal.aborted)
+      return receiver;
+    await delay(1_000, undefined, { signal }).catch(() => undefined);
+  }
+}
+
+function spawnReceiver(file: string, args: string[], env: NodeJS.ProcessEnv): Receiver {
   const child = spawn(file, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let tail = '';
   child.stderr?.on('data', (chunk: Buffer) => {
