@@ -120,6 +120,7 @@ export async function streamWal(o: WalStreamOptions): Promise<WalStreamResult> {
   const dir = o.dir ?? (await mkdtemp(join(tmpdir(), 'cutover-wal-')));
   await mkdir(dir, { recursive: true });
   const shipper = new Shipper(o.storage, pgBin, o.now ?? (() => new Date()), o.log ?? (() => undefined));
+  let receiver: Receiver | undefined;
   try {
     await runTool(
       join(pgBin, 'pg_receivewal'),
@@ -128,7 +129,7 @@ export async function streamWal(o: WalStreamOptions): Promise<WalStreamResult> {
       scrub,
     );
     shipper.lastStored = await lastStoredSegment(o.storage);
-    const receiver = await startReceiver(
+    receiver = await startReceiver(
       join(pgBin, 'pg_receivewal'),
       ['-d', url, '-S', slot, '-D', dir, '--no-loop', '-s', '1'],
       env,
@@ -157,6 +158,11 @@ export async function streamWal(o: WalStreamOptions): Promise<WalStreamResult> {
       ? err
       : new BackupError(scrub(err instanceof Error ? err.message : String(err)));
   } finally {
+    // A storage failure ends the loop with the stream still running: it must not outlive us.
+    if (receiver && receiver.exitCode === undefined) {
+      receiver.child.kill('SIGTERM');
+      await receiver.exited;
+    }
     if (ownDir) await rm(dir, { recursive: true, force: true });
   }
 }

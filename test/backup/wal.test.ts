@@ -290,3 +290,17 @@ describe('the WAL process killed, restarted, and a slot dropped', () => {
     expect(JSON.parse(await readFile(report, 'utf8'))).toMatchObject({ kind: 'wal', ok: true });
   });
 });
+
+test('a wrong password: one line, exit 1, no password anywhere', async () => {
+  const url = new URL(db.url);
+  url.password = 'not-the-password';
+  const report = join(work, 'failed-report.json');
+  const run = io({ DATABASE_URL: url.toString(), CUTOVER_REPORT: report }, new AbortController().signal);
+  const uri = pathToFileURL(join(work, 'never')).toString();
+  expect(await runBackupCommand(['wal', '--to', uri, '--interval', '1s'], run.io)).toBe(1);
+  expect(run.err).toEqual([expect.stringMatching(/^cutover backup wal: .*password authentication failed/)]);
+  const written = await readFile(report, 'utf8');
+  expect(JSON.parse(written)).toMatchObject({ kind: 'wal', ok: false });
+  expect([...run.out, ...run.err, written].join('\n')).not.toContain('not-the-password');
+  await expect(readdir(join(work, 'never'))).rejects.toThrow();
+});
