@@ -412,7 +412,14 @@ wrong password), 2 usage
 `;
 
 export async function runWalCommand(args: string[], io: CommandIO): Promise<number> {
-  let values: { to?: string; 'database-url'?: string; slot?: string; interval?: string; dir?: string };
+  let values: {
+    to?: string;
+    'database-url'?: string;
+    slot?: string;
+    interval?: string;
+    dir?: string;
+    help?: boolean;
+  };
   let intervalMs = DEFAULT_INTERVAL_MS;
   try {
     ({ values } = parseArgs({
@@ -423,8 +430,10 @@ export async function runWalCommand(args: string[], io: CommandIO): Promise<numb
         slot: { type: 'string' },
         interval: { type: 'string' },
         dir: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
       },
     }));
+    if (values.help) return (io.stdout(walUsage.trimEnd()), 0);
     if (!values.to) throw new Error('--to is required');
     if (values.interval !== undefined) intervalMs = parseDuration(values.interval);
     if (!(intervalMs >= 100)) throw new Error(`--interval ${values.interval ?? ''} is shorter than 100ms`);
