@@ -197,22 +197,31 @@ export interface StoredWal {
 }
 
 /** Every WAL sidecar whose object is stored too, and the gap records. */
+// Sidecars are small and many (one per 16 MiB of WAL): read a few at a time.
+const READ_CONCURRENCY = 16;
+
 export async function readWal(storage: Storage): Promise<StoredWal> {
   const keys = new Set(await storage.list(WAL));
+  const sidecars = [...keys].filter((k) => k.endsWith('.json')).sort();
+  const texts: Array<string | undefined> = new Array<string | undefined>(sidecars.length);
+  let next = 0;
+  const reader = async (): Promise<void> => {
+    for (let i = next++; i < sidecars.length; i = next++) texts[i] = await storage.getText(sidecars[i] ?? '');
+  };
+  await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, sidecars.length) }, reader));
   const wal: WalSidecar[] = [];
   const gaps: WalGap[] = [];
-  for (const key of [...keys].sort()) {
-    if (!key.endsWith('.json')) continue;
-    const text = await storage.getText(key);
-    if (text === undefined) continue;
+  sidecars.forEach((key, i) => {
+    const text = texts[i];
+    if (text === undefined) return;
     if (key.startsWith(`${WAL}/gap-`)) {
       const gap = parseWalGap(text);
       if (gap) gaps.push(gap);
-      continue;
+      return;
     }
     const sidecar = parseWalSidecar(text);
     if (sidecar && keys.has(key.replace(/\.json$/, '.gz'))) wal.push(sidecar);
-  }
+  });
   return { wal, gaps };
 }
 

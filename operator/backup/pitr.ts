@@ -13,7 +13,7 @@ import { createGunzip } from 'node:zlib';
 import { parseLsn, readChain, walRun, type Chain, type WalIndex } from './chain.js';
 import type { CommandIO } from './command.js';
 import { sha256 } from './full.js';
-import { walKeys, type BackupManifest, type WalSidecar } from './manifest.js';
+import { parseWalSidecar, walKeys, type BackupManifest, type WalSidecar } from './manifest.js';
 import { writeReport } from './report.js';
 import { RestoreError, restoreFull } from './restore.js';
 import { storageFor, type Storage } from './storage.js';
@@ -174,23 +174,47 @@ async function fetchChecked(
   const out: Array<{ name: string; gz: string }> = [];
   for (const s of sidecars) {
     const name = s.kind === 'history' ? `${s.segment}.history` : s.segment;
-    const key = walKeys(name, s.partial === true).object;
-    const gz = join(work, `${name}${s.partial ? '.partial' : ''}.gz`);
-    try {
-      await storage.getFile(key, gz);
-    } catch {
-      throw new RestoreError(
-        `${key} is missing from ${storage.uri} (its sidecar is there); nothing was restored`,
-      );
+    const gz = join(work, `${name}.gz`);
+    let problem = await fetchOne(storage, s, name, gz);
+    // A running WAL process replaces the open segment's object every interval,
+    // and stores the complete one in its place once it is finished: read the
+    // sidecars again before calling either a loss.
+    for (let attempt = 0; problem && s.partial && attempt < 3; attempt += 1) {
+      const now = (await currentSidecar(storage, name, false)) ?? (await currentSidecar(storage, name, true));
+      if (!now) break;
+      problem = await fetchOne(storage, now, name, gz);
     }
-    if ((await sha256(gz)) !== s.sha256) {
-      throw new RestoreError(
-        `${key} is corrupted (its SHA-256 differs from its sidecar); nothing was restored`,
-      );
-    }
+    if (problem) throw new RestoreError(`${problem}; nothing was restored`);
     out.push({ name, gz });
   }
   return out;
+}
+
+/** Downloads one object; what is wrong with it, or undefined when it matches its sidecar. */
+async function fetchOne(
+  storage: Storage,
+  s: WalSidecar,
+  name: string,
+  gz: string,
+): Promise<string | undefined> {
+  const key = walKeys(name, s.partial === true).object;
+  try {
+    await storage.getFile(key, gz);
+  } catch {
+    return `${key} is missing from ${storage.uri} (its sidecar is there)`;
+  }
+  return (await sha256(gz)) === s.sha256
+    ? undefined
+    : `${key} is corrupted (its SHA-256 differs from its sidecar)`;
+}
+
+async function currentSidecar(
+  storage: Storage,
+  name: string,
+  partial: boolean,
+): Promise<WalSidecar | undefined> {
+  const text = await storage.getText(walKeys(name, partial).sidecar);
+  return text === undefined ? undefined : parseWalSidecar(text);
 }
 
 async function hasEntries(dir: string): Promise<boolean> {
