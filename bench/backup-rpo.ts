@@ -77,8 +77,9 @@ async function once(mode: Outcome['mode']): Promise<Outcome> {
     }
     await client.end();
     const acked = ackedAt.length - 1;
-    await killPrimary(db);
+    // Together: the WAL process first, so that it cannot ship what it saw of the end.
     if (mode === 'together') process.kill(-(wal.pid ?? 0), 'SIGKILL');
+    await killPrimary(db);
     // The survivor notices the broken stream, ships what it has and exits 1.
     await walExited;
     const pgdata = join(await mkdtemp(join(tmpdir(), 'cutover-rpo-restore-')), 'data');

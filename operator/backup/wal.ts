@@ -8,7 +8,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -241,6 +241,7 @@ class Shipper {
   lastStored: string | undefined;
   private checkedGap = false;
   private readonly shippedHistory = new Set<string>();
+  private lastPartial: { sidecar: WalSidecar; mtimeMs: number } | undefined;
   private readonly out: WalStreamResult = { shipped: 0, gaps: [] };
 
   constructor(
@@ -280,16 +281,35 @@ class Shipper {
       this.lastStored = name;
     }
     if (local.partial !== undefined) {
-      await this.put(dir, `${local.partial}.partial`, {
-        kind: 'wal',
-        segment: local.partial,
-        timeline: parseSegment(local.partial).timeline,
-        partial: true,
-      }).catch((err: unknown) => {
+      await this.shipPartial(dir, local.partial).catch((err: unknown) => {
         // Renamed to its complete name between the listing and the read: shipped next time.
         if ((err as { code?: string }).code !== 'ENOENT') throw err;
       });
     }
+  }
+
+  /**
+   * The open segment, again. Unwritten since the last time (an idle
+   * database), only its sidecar is renewed: the stored object still holds
+   * all of it, and re-uploading megabytes every interval would buy nothing.
+   */
+  private async shipPartial(dir: string, segment: string): Promise<void> {
+    const before = await stat(join(dir, `${segment}.partial`));
+    const last = this.lastPartial;
+    if (last && last.sidecar.segment === segment && last.mtimeMs === before.mtimeMs) {
+      const sidecar: WalSidecar = { ...last.sidecar, shippedAt: this.now().toISOString() };
+      await this.storage.putText(walKeys(segment, true).sidecar, `${JSON.stringify(sidecar, null, 2)}\n`);
+      this.lastPartial = { sidecar, mtimeMs: before.mtimeMs };
+      this.out.lastShippedAt = sidecar.shippedAt;
+      return;
+    }
+    const sidecar = await this.put(dir, `${segment}.partial`, {
+      kind: 'wal',
+      segment,
+      timeline: parseSegment(segment).timeline,
+      partial: true,
+    });
+    this.lastPartial = { sidecar, mtimeMs: before.mtimeMs };
   }
 
   private async recordGap(first: string, warn: (line: string) => void): Promise<void> {
@@ -317,7 +337,7 @@ class Shipper {
     dir: string,
     file: string,
     what: Pick<WalSidecar, 'kind' | 'segment' | 'timeline' | 'partial'>,
-  ): Promise<void> {
+  ): Promise<WalSidecar> {
     const work = await mkdtemp(join(tmpdir(), 'cutover-ship-'));
     try {
       const shippedAt = this.now().toISOString();
@@ -360,6 +380,7 @@ class Shipper {
         if (what.kind === 'wal') this.out.lastSegment = what.segment;
         this.log(`shipped ${keys.object} (${size} bytes)`);
       }
+      return sidecar;
     } finally {
       await rm(work, { recursive: true, force: true });
     }
