@@ -138,9 +138,13 @@ export async function streamWal(o: WalStreamOptions): Promise<WalStreamResult> {
     (o.log ?? (() => undefined))(`streaming WAL through slot ${slot} into ${o.storage.uri}`);
     const interval = o.intervalMs ?? DEFAULT_INTERVAL_MS;
     while (!o.signal.aborted && receiver.exitCode === undefined) {
+      const tick = Date.now();
       await shipper.ship(dir, o.warn ?? (() => undefined));
+      // A fixed cadence: the time spent shipping counts against the interval, which is the RPO bound.
       await Promise.race([
-        delay(interval, undefined, { signal: o.signal }).catch(() => undefined),
+        delay(Math.max(0, interval - (Date.now() - tick)), undefined, { signal: o.signal }).catch(
+          () => undefined,
+        ),
         receiver.exited,
       ]);
     }
