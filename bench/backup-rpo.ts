@@ -17,6 +17,8 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { readWal } from '../operator/backup/chain.js';
+import { storageFor } from '../operator/backup/storage.js';
 import { runBackupCommand, runRestoreCommand, type CommandIO } from '../operator/backup/command.js';
 import { parseDuration } from '../operator/runtime/duration.js';
 import { startPostgres, startRestoredPostgres, type PostgresInstance } from '../test/harness/postgres.js';
@@ -64,6 +66,11 @@ async function once(mode: Outcome['mode']): Promise<Outcome> {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     await client.query('CREATE TABLE ticks (id int primary key)');
+    // The slot must exist before the full, or the WAL right after the full is never streamed.
+    await waitFor(async () => (await readWal(storageFor(uri))).wal.length > 0, {
+      timeoutMs: 60_000,
+      description: 'the WAL process to store something',
+    });
     if ((await runBackupCommand(['full', '--to', uri], { ...quiet, env: { DATABASE_URL: db.url } })) !== 0)
       throw new Error('full backup failed');
     // Acknowledgement time of each row, by id.
@@ -94,6 +101,7 @@ async function once(mode: Outcome['mode']): Promise<Outcome> {
       );
       const [row] = await query<{ max: number | null }>(restoredDb, 'SELECT max(id) AS max FROM ticks');
       const restored = row?.max ?? 0;
+      if (restored === 0) throw new Error('the restore holds none of the rows: no WAL was replayed');
       const lostSeconds = restored >= acked ? 0 : ((ackedAt[acked] ?? 0) - (ackedAt[restored] ?? 0)) / 1000;
       return { mode, acked, restored, lostRows: acked - restored, lostSeconds };
     } finally {

@@ -140,6 +140,10 @@ export async function restorePointInTime(o: PointInTimeOptions): Promise<Recover
   const chain = await readChain(o.storage);
   const plan = planRecovery(chain, chain.index, o.target, o.storage.uri, o.backup);
   if (plan.note) log(plan.note);
+  if (chain.broken && plan.full.id === chain.fulls[0]?.id)
+    log(
+      `the chain is broken from ${chain.broken.from} (${chain.broken.reason}): restoring up to ${chain.lastRecoverabilityPoint ?? plan.full.finishedAt}`,
+    );
   const work = await mkdtemp(join(tmpdir(), 'cutover-pitr-'));
   try {
     const fetched = [...(await fetchChecked(o.storage, plan.segments, work))];

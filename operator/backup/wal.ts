@@ -148,15 +148,16 @@ export async function streamWal(o: WalStreamOptions): Promise<WalStreamResult> {
         receiver.exited,
       ]);
     }
-    if (receiver.exitCode === undefined) {
-      receiver.child.kill('SIGTERM');
+    // Stopped (pg_receivewal may have had the terminal's SIGINT too), or the stream ended.
+    if (o.signal.aborted) {
+      if (receiver.exitCode === undefined) receiver.child.kill('SIGTERM');
       await receiver.exited;
       // What pg_receivewal wrote before it stopped: the last word on the open segment.
       await shipper.ship(dir, o.warn ?? (() => undefined));
       return shipper.result();
     }
     await shipper.ship(dir, o.warn ?? (() => undefined));
-    throw new BackupError(receiverFailure(scrub(receiver.stderr()), receiver.exitCode));
+    throw new BackupError(receiverFailure(scrub(receiver.stderr()), receiver.exitCode ?? null));
   } catch (err) {
     throw err instanceof BackupError
       ? err

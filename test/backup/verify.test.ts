@@ -6,7 +6,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { readChain } from '../../operator/backup/chain.js';
+import { readChain, readWal } from '../../operator/backup/chain.js';
 import { runBackupCommand, type CommandIO } from '../../operator/backup/command.js';
 import { storageFor } from '../../operator/backup/storage.js';
 import { runVerifyCommand } from '../../operator/backup/verify.js';
@@ -43,6 +43,12 @@ beforeAll(async () => {
     ['wal', '--to', uri, '--interval', '1s'],
     io({ DATABASE_URL: db.url }, stop.signal).io,
   );
+  // The slot first: a full taken before it would have no WAL after it.
+  await waitFor(async () => (await readWal(storageFor(uri))).wal.length > 0, {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    description: 'the WAL process to store something',
+  });
   expect(await runBackupCommand(['full', '--to', uri], io({ DATABASE_URL: db.url }).io)).toBe(0);
   await query(db.url, 'CREATE TABLE invoices (id int primary key)');
   const [row] = await query<{ at: Date }>(

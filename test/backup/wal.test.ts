@@ -8,7 +8,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { readChain } from '../../operator/backup/chain.js';
+import { readChain, readWal } from '../../operator/backup/chain.js';
 import { runBackupCommand, runRestoreCommand, type CommandIO } from '../../operator/backup/command.js';
 import { storageFor } from '../../operator/backup/storage.js';
 import { startPostgres, startRestoredPostgres, type PostgresInstance } from '../harness/postgres.js';
@@ -45,6 +45,19 @@ async function secondAfter(at: string): Promise<void> {
     },
     { timeoutMs: 5_000, intervalMs: 50, description: `a second after ${at}` },
   );
+}
+
+/**
+ * Waits until the WAL process has stored something: its slot exists, so a
+ * full backup taken from now on is followed by WAL without a hole.
+ */
+async function streaming(uri: string, env: NodeJS.ProcessEnv, signal?: AbortSignal): Promise<void> {
+  await waitFor(async () => (await readWal(storageFor(uri, env))).wal.length > 0, {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+    description: `WAL in ${uri}`,
+    signal,
+  });
 }
 
 /** Waits until the stored WAL holds a commit at or after `at`. */
@@ -111,6 +124,7 @@ describe('continuous WAL in S3, restored to a point in time', () => {
     walRun = io({ ...s3.env, DATABASE_URL: db.url }, stop.signal);
     wal = runBackupCommand(['wal', '--to', uri, '--interval', '1s', '--slot', 'pitr'], walRun.io);
     await query(db.url, 'CREATE TABLE orders (id int primary key)');
+    await streaming(uri, s3.env);
     expect(await runBackupCommand(['full', '--to', uri], io({ ...s3.env, DATABASE_URL: db.url }).io)).toBe(0);
     at.push(await rowAt('orders', 1));
     await secondAfter(at[0] ?? '');
@@ -212,6 +226,7 @@ describe('the WAL process killed, restarted, and a slot dropped', () => {
 
   test('SIGKILL and a restart leave no hole: --latest has every row', async () => {
     const first = startWal();
+    await streaming(uri, {}, first.signal);
     expect(await runBackupCommand(['full', '--to', uri], io(env()).io)).toBe(0);
     await storedUpTo(uri, {}, await rowAt('events', 1), first.signal);
     process.kill(-(first.child.pid ?? 0), 'SIGKILL');
