@@ -130,7 +130,8 @@ async function countTables(
   );
   const out: Record<string, number> = {};
   for (const t of names) {
-    const [r] = await query<{ n: string }>(database, `SELECT count(*) AS n FROM ${t.quoted}`);
+    // As in the manifest: -1 for a table the role may not read; it is there all the same.
+    const [r] = await query<{ n: string }>(database, `SELECT count(*) AS n FROM ${t.quoted}`).catch(() => []);
     out[t.name] = Number(r?.n ?? -1);
   }
   return out;
