@@ -117,6 +117,18 @@ describe('the chain', () => {
     expect(chainOf([], [seg(2, at(5))], [], now)).toEqual({ fulls: [], walBehindSeconds: 25 });
   });
 
+  test("a full's WAL may start after its end segment, which the backup carries whole", () => {
+    // A slot created just after the full: the stream starts with the next segment.
+    expect(
+      walRun(newer, indexWal([seg(5, at(15)), seg(6, at(20), { partial: true })])).segments,
+    ).toHaveLength(2);
+    // Not when the backup streamed its WAL (pg_wal.tar.gz): that stops at the end LSN.
+    const streamed = { ...newer, files: [{ name: 'pg_wal.tar.gz', size: 1, sha256: 'a'.repeat(64) }] };
+    expect(walRun(streamed, indexWal([seg(5, at(15))])).segments).toEqual([]);
+    // Nor across a real hole.
+    expect(walRun(newer, indexWal([seg(6, at(20))])).segments).toEqual([]);
+  });
+
   test('the run after a full prefers complete segments and ends with the open one', () => {
     const index = indexWal([
       seg(4, at(15)),

@@ -96,6 +96,14 @@ export interface WalRun {
 export function walRun(full: BackupManifest, index: WalIndex): WalRun {
   const segments: WalSidecar[] = [];
   let at = segmentOf(full.timeline, full.endLsn);
+  // pg_basebackup -X fetch (WAL inside base.tar.gz) ends the backup with a
+  // switch to a new segment and only then reads the one holding the end, so
+  // the backup carries that segment whole: a slot created just after the
+  // full starts the WAL with the next one. (-X stream, pg_wal.tar.gz, stops
+  // at the end LSN: its last segment is not whole.)
+  const stored = (name: string): boolean => index.complete.has(name) || index.partial.has(name);
+  const fetched = !full.files.some((f) => f.name === 'pg_wal.tar.gz');
+  if (fetched && !stored(at) && stored(nextSegment(at))) at = nextSegment(at);
   for (let s = index.complete.get(at); s; s = index.complete.get(at)) {
     segments.push(s);
     at = nextSegment(at);
