@@ -94,7 +94,8 @@ export function planRecovery(
   const segments = full ? walRun(full, index).segments : [];
   const lastSegment = segments.at(-1);
   const end = full ? (lastSegment?.endLsn ?? (lastSegment ? undefined : full.endLsn)) : undefined;
-  if (!full || end === undefined || lsn > parseLsn(end)) {
+  // Recovery stops at the first record at or past the target: one must be stored.
+  if (!full || end === undefined || lsn >= parseLsn(end)) {
     throw new RestoreError(
       `--to-lsn ${target.lsn} is outside what ${uri} can restore: from ${oldest.endLsn} to ${walEnd(index, newest)}`,
     );

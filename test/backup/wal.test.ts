@@ -117,6 +117,8 @@ describe('continuous WAL in S3, restored to a point in time', () => {
   let wal: Promise<number>;
   let walRun: ReturnType<typeof io>;
   const at: string[] = [];
+  /** Where the WAL stood right after the second row's commit. */
+  let afterSecond = '';
 
   beforeAll(async () => {
     s3 = await startS3();
@@ -129,6 +131,8 @@ describe('continuous WAL in S3, restored to a point in time', () => {
     at.push(await rowAt('orders', 1));
     await secondAfter(at[0] ?? '');
     at.push(await rowAt('orders', 2));
+    const [lsn] = await query<{ lsn: string }>(db.url, 'SELECT pg_current_wal_insert_lsn()::text AS lsn');
+    afterSecond = lsn?.lsn ?? '';
     await secondAfter(at[1] ?? '');
     at.push(await rowAt('orders', 3));
     await storedUpTo(uri, s3.env, at[2] ?? '');
@@ -143,6 +147,10 @@ describe('continuous WAL in S3, restored to a point in time', () => {
   test('a time between T2 and T3 gives exactly the rows of T1 and T2', async () => {
     const between = new Date((Date.parse(at[1] ?? '') + Date.parse(at[2] ?? '')) / 2).toISOString();
     expect(await restoredIds(uri, s3.env, 'orders', ['--to-time', between])).toEqual([1, 2]);
+  });
+
+  test('an LSN right after the second commit gives the rows of T1 and T2', async () => {
+    expect(await restoredIds(uri, s3.env, 'orders', ['--to-lsn', afterSecond])).toEqual([1, 2]);
   });
 
   test('--latest gives all three', async () => {
