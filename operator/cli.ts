@@ -1,6 +1,6 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
-// The one binary: `cutover operator` runs the controller; migrate, backup and
-// restore run inside Jobs or by hand (verify comes later).
+// The one binary: `cutover operator` runs the controller; migrate, backup,
+// restore and verify run inside Jobs or by hand.
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 
@@ -21,8 +21,11 @@ commands:
   backup     full: a base backup of $DATABASE_URL into file:///path (cutover backup --help)
              dump: a logical dump (pg_dump -Fc); prune: retention, dry run unless --apply
              replicate: copy backups to a second region (cutover backup replicate --help)
+             wal: continuous WAL until stopped (cutover backup wal --help)
   restore    a full backup into a new data directory (cutover restore --help),
+             to a point in time with --to-time, --to-lsn or --latest,
              or a dump into a database (--target-url)
+  verify     the restore drill: newest full + WAL into a scratch server (cutover verify --help)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -76,6 +79,10 @@ async function main(argv: string[]): Promise<number> {
     case 'restore': {
       const { runRestoreCommand } = await import('./backup/command.js');
       return runRestoreCommand(rest);
+    }
+    case 'verify': {
+      const { runVerifyCommand } = await import('./backup/verify.js');
+      return runVerifyCommand(rest);
     }
     case undefined:
     case '-h':

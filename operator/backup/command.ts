@@ -23,9 +23,8 @@ manifest last. The URL defaults to $DATABASE_URL; the user needs REPLICATION.
 
 also:  cutover backup dump --to URI [--database-url URL]   a pg_dump -Fc (dump --help)
        cutover backup prune --from URI [--apply] [...]     retention, a dry run by default (prune --help)
+       cutover backup wal --to URI [...]                  continuous WAL until stopped (wal --help)
        cutover backup replicate --from URI --to URI [...]  copies to a second region (replicate --help)
-
-Continuous WAL and verify are not implemented yet.
 exit codes: 0 ok, 1 failed, 2 usage
 `;
 
@@ -35,8 +34,9 @@ Restores the newest complete full backup in URI (file:///path or
 s3://bucket/prefix, as for cutover backup) or backup ID into DIR,
 which must be new or empty, after checking every object against the
 manifest. \`postgres -D DIR\` then starts consistent at the backup's end.
-Point-in-time targets (--to-time, --to-lsn) need continuous WAL, which is
-not implemented yet.
+With --to-time T, --to-lsn LSN or --latest, the WAL stored by
+\`cutover backup wal\` is added and replayed up to the target
+(cutover restore --latest --help).
 
 also:  cutover restore --from URI --target-url URL [--backup ID] [--in-place]
        a logical dump into an existing database (cutover restore --target-url= --help)
@@ -48,6 +48,8 @@ export interface CommandIO {
   env: NodeJS.ProcessEnv;
   stdout: (line: string) => void;
   stderr: (line: string) => void;
+  /** Stops a long-running command (backup wal) instead of SIGTERM/SIGINT. */
+  signal?: AbortSignal;
 }
 
 const defaultIO: CommandIO = {
@@ -60,6 +62,7 @@ export async function runBackupCommand(args: string[], io: CommandIO = defaultIO
   if (args[0] === 'dump') return runDumpCommand(args.slice(1), io);
   if (args[0] === 'prune') return runPruneCommand(args.slice(1), io);
   if (args[0] === 'replicate') return runReplicateCommand(args.slice(1), io);
+  if (args[0] === 'wal') return (await import('./wal.js')).runWalCommand(args.slice(1), io);
   let values: { to?: string; 'database-url'?: string; help?: boolean };
   try {
     const parsed = parseArgs({
@@ -107,6 +110,8 @@ export async function runRestoreCommand(args: string[], io: CommandIO = defaultI
   // A logical dump goes into a database, not a data directory: its own flags.
   if (args.some((a) => a === '--target-url' || a.startsWith('--target-url=')))
     return runDumpRestoreCommand(args, io);
+  const pitr = await import('./pitr.js');
+  if (pitr.wantsPointInTime(args)) return pitr.runPointInTimeRestore(args, io);
   let values: { from?: string; pgdata?: string; backup?: string; help?: boolean };
   try {
     values = parseArgs({

@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { scrubberFor } from '../db/migrate.js';
 import { FULL, MANIFEST, backupId, walRangeOf, type BackupFile, type BackupManifest } from './manifest.js';
 import type { Storage } from './storage.js';
@@ -67,6 +68,7 @@ export async function fullBackup(o: FullBackupOptions): Promise<BackupManifest> 
       // Hashed as it is stored: one read of each object, not two.
       files.push({ name, size, sha256: await o.storage.putFile(`${prefix}/${name}`, path) });
     }
+    const contents = await tablesOf(o.databaseUrl);
     const manifest: BackupManifest = {
       version: 1,
       id,
@@ -76,6 +78,7 @@ export async function fullBackup(o: FullBackupOptions): Promise<BackupManifest> 
       ...range,
       size: files.reduce((n, f) => n + f.size, 0),
       files,
+      ...contents,
     };
     // Last: until it exists, nothing reads this backup as complete.
     await o.storage.putText(`${prefix}/${MANIFEST}`, `${JSON.stringify(manifest, null, 2)}\n`);
@@ -91,6 +94,45 @@ export async function fullBackup(o: FullBackupOptions): Promise<BackupManifest> 
       : new BackupError(scrub(err instanceof Error ? err.message : String(err)));
   } finally {
     await rm(work, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The user tables of the URL's database and their row counts, for verify to
+ * hold a restore against; -1 for a table the role may not read. Counted just
+ * after the backup over an ordinary connection, so it is close to, not
+ * exactly, the backup's moment.
+ */
+async function tablesOf(
+  databaseUrl: string,
+): Promise<{ database: string; role: string; tables: Record<string, number> }> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 10_000 });
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const who = await client.query<{ database: string; role: string }>(
+      'SELECT current_database() AS database, current_user AS role',
+    );
+    const names = await client.query<{ name: string; quoted: string }>(
+      `SELECT n.nspname || '.' || c.relname AS name, format('%I.%I', n.nspname, c.relname) AS quoted
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+          AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'
+        ORDER BY 1`,
+    );
+    const tables: Record<string, number> = {};
+    for (const t of names.rows) {
+      try {
+        const r = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${t.quoted}`);
+        tables[t.name] = Number(r.rows[0]?.n ?? -1);
+      } catch {
+        tables[t.name] = -1;
+      }
+    }
+    const { database = '', role = '' } = who.rows[0] ?? {};
+    return { database, role, tables };
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
 

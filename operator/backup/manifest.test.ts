@@ -1,4 +1,13 @@
-import { backupId, chooseBackup, parseManifest, walRangeOf, type BackupManifest } from './manifest.js';
+import {
+  backupId,
+  chooseBackup,
+  parseManifest,
+  parseWalGap,
+  parseWalSidecar,
+  walKeys,
+  walRangeOf,
+  type BackupManifest,
+} from './manifest.js';
 
 const manifest = (id: string): BackupManifest => ({
   version: 1,
@@ -46,5 +55,53 @@ describe('backup manifests', () => {
     expect(chooseBackup(all, '20261130T020000Z')?.id).toBe('20261130T020000Z');
     expect(chooseBackup(all, 'nope')).toBeUndefined();
     expect(chooseBackup([])).toBeUndefined();
+  });
+});
+
+describe('WAL sidecars', () => {
+  const sidecar = {
+    version: 1,
+    kind: 'wal',
+    segment: '000000010000000000000003',
+    timeline: 1,
+    size: 1234,
+    sha256: 'b'.repeat(64),
+    shippedAt: '2026-12-02T15:00:05.000Z',
+  };
+
+  test('a complete segment, a partial and a history file parse', () => {
+    expect(parseWalSidecar(JSON.stringify(sidecar))).toEqual(sidecar);
+    const partial = { ...sidecar, partial: true, endLsn: '0/3000148' };
+    expect(parseWalSidecar(JSON.stringify(partial))).toEqual(partial);
+    const history = { ...sidecar, kind: 'history', segment: '00000002', timeline: 2 };
+    expect(parseWalSidecar(JSON.stringify(history))).toEqual(history);
+  });
+
+  test('anything else does not', () => {
+    expect(parseWalSidecar('{')).toBeUndefined();
+    expect(parseWalSidecar(JSON.stringify({ ...sidecar, segment: '0003' }))).toBeUndefined();
+    expect(parseWalSidecar(JSON.stringify({ ...sidecar, sha256: 'x' }))).toBeUndefined();
+    expect(parseWalSidecar(JSON.stringify({ ...sidecar, shippedAt: 'yesterday' }))).toBeUndefined();
+    expect(parseWalSidecar(JSON.stringify({ ...sidecar, version: 2 }))).toBeUndefined();
+  });
+
+  test('gap records and keys', () => {
+    const gap = {
+      version: 1,
+      kind: 'gap',
+      timeline: 1,
+      from: '000000010000000000000004',
+      to: '000000010000000000000006',
+      detectedAt: '2026-12-02T15:00:05.000Z',
+    };
+    expect(parseWalGap(JSON.stringify(gap))).toEqual(gap);
+    expect(parseWalGap(JSON.stringify({ ...gap, from: 'x' }))).toBeUndefined();
+    expect(walKeys('000000010000000000000003')).toEqual({
+      object: 'wal/000000010000000000000003.gz',
+      sidecar: 'wal/000000010000000000000003.json',
+    });
+    expect(walKeys('000000010000000000000003', true).sidecar).toBe(
+      'wal/000000010000000000000003.partial.json',
+    );
   });
 });

@@ -22,6 +22,14 @@ export interface BackupManifest {
   /** Sum of the stored objects' sizes, in bytes. */
   size: number;
   files: BackupFile[];
+  /**
+   * What verify compares a restore with: the database the URL named, the role
+   * it connected as, and each user table's row count ("schema.table"), taken
+   * right after the base backup. Absent in manifests from before verify.
+   */
+  database?: string;
+  role?: string;
+  tables?: Record<string, number>;
 }
 
 export const MANIFEST = 'manifest.json';
@@ -77,4 +85,98 @@ export function parseManifest(text: string): BackupManifest | undefined {
 export function chooseBackup(manifests: readonly BackupManifest[], id?: string): BackupManifest | undefined {
   if (id !== undefined) return manifests.find((m) => m.id === id);
   return [...manifests].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))[0];
+}
+
+export const WAL = 'wal';
+
+/**
+ * The record of one stored WAL object (`wal/<name>.gz`), written after the
+ * object: a segment exists only when its sidecar does and matches.
+ */
+export interface WalSidecar {
+  version: 1;
+  kind: 'wal' | 'history';
+  /** 24 hex digits for a segment (000000010000000000000003), 8 for a history file's timeline. */
+  segment: string;
+  timeline: number;
+  /** Bytes of the stored .gz. */
+  size: number;
+  /** sha256 (hex) of the stored .gz. */
+  sha256: string;
+  /** When the content was read: everything the server had streamed before is in it. */
+  shippedAt: string;
+  /** The open segment, re-shipped every interval until it is complete. */
+  partial?: true;
+  /** The WAL is valid up to at least here (a lower bound; for a partial, where the valid data ends). */
+  endLsn?: string;
+  /** The newest commit timestamp in the object, when it holds one. */
+  lastCommitAt?: string;
+}
+
+/** Where the WAL process found a hole it cannot fill (`wal/gap-<from>-<to>.json`). */
+export interface WalGap {
+  version: 1;
+  kind: 'gap';
+  timeline: number;
+  /** First missing segment. */
+  from: string;
+  /** Last missing segment. */
+  to: string;
+  detectedAt: string;
+}
+
+const SEGMENT_NAME = /^[0-9A-F]{24}$/;
+const HISTORY_NAME = /^[0-9A-F]{8}$/;
+
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(text);
+    return typeof v === 'object' && v !== null && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses a stored WAL sidecar; undefined when it is not one. */
+export function parseWalSidecar(text: string): WalSidecar | undefined {
+  const o = parseJson(text);
+  if (!o || o.version !== 1 || (o.kind !== 'wal' && o.kind !== 'history')) return undefined;
+  const name = o.kind === 'wal' ? SEGMENT_NAME : HISTORY_NAME;
+  const ok =
+    typeof o.segment === 'string' &&
+    name.test(o.segment) &&
+    typeof o.timeline === 'number' &&
+    typeof o.size === 'number' &&
+    typeof o.sha256 === 'string' &&
+    /^[0-9a-f]{64}$/.test(o.sha256) &&
+    typeof o.shippedAt === 'string' &&
+    !Number.isNaN(Date.parse(o.shippedAt)) &&
+    (o.partial === undefined || o.partial === true) &&
+    (o.endLsn === undefined || typeof o.endLsn === 'string') &&
+    (o.lastCommitAt === undefined || typeof o.lastCommitAt === 'string');
+  return ok ? (o as unknown as WalSidecar) : undefined;
+}
+
+/** Parses a stored gap record; undefined when it is not one. */
+export function parseWalGap(text: string): WalGap | undefined {
+  const o = parseJson(text);
+  const ok =
+    o !== undefined &&
+    o.version === 1 &&
+    o.kind === 'gap' &&
+    typeof o.timeline === 'number' &&
+    typeof o.from === 'string' &&
+    SEGMENT_NAME.test(o.from) &&
+    typeof o.to === 'string' &&
+    SEGMENT_NAME.test(o.to) &&
+    typeof o.detectedAt === 'string';
+  return ok ? (o as unknown as WalGap) : undefined;
+}
+
+/** Storage keys of a WAL object and its sidecar: `wal/<name>[.partial].gz` and `.json`. */
+export function walKeys(name: string, partial = false): { object: string; sidecar: string } {
+  const base = `${WAL}/${name}${partial ? '.partial' : ''}`;
+  return { object: `${base}.gz`, sidecar: `${base}.json` };
 }
