@@ -208,13 +208,26 @@ export interface StoredWal {
 // Sidecars are small and many (one per 16 MiB of WAL): read a few at a time.
 const READ_CONCURRENCY = 16;
 
-export async function readWal(storage: Storage): Promise<StoredWal> {
+/**
+ * `cache`: sidecars already read, by key. A sealed segment's sidecar never
+ * changes, so a caller that reads the chain every few seconds (the operator)
+ * reads each once; the open partial's is read afresh every time.
+ */
+export async function readWal(storage: Storage, cache?: Map<string, string>): Promise<StoredWal> {
   const keys = new Set(await storage.list(WAL));
   const sidecars = [...keys].filter((k) => k.endsWith('.json')).sort();
+  if (cache) for (const k of cache.keys()) if (!keys.has(k)) cache.delete(k);
   const texts: Array<string | undefined> = new Array<string | undefined>(sidecars.length);
   let next = 0;
+  const read = async (key: string): Promise<string | undefined> => {
+    const hit = cache?.get(key);
+    if (hit !== undefined) return hit;
+    const text = await storage.getText(key);
+    if (cache && text !== undefined && !key.includes('.partial.')) cache.set(key, text);
+    return text;
+  };
   const reader = async (): Promise<void> => {
-    for (let i = next++; i < sidecars.length; i = next++) texts[i] = await storage.getText(sidecars[i] ?? '');
+    for (let i = next++; i < sidecars.length; i = next++) texts[i] = await read(sidecars[i] ?? '');
   };
   await Promise.all(Array.from({ length: Math.min(READ_CONCURRENCY, sidecars.length) }, reader));
   const wal: WalSidecar[] = [];

@@ -18,6 +18,7 @@ import { BACKUP_POLICIES } from '../api/kinds.js';
 import { JOB_LABEL } from '../release/objects.js';
 import { ownedBy, remove } from '../runtime/apply.js';
 import type { KubeClient } from '../runtime/client.js';
+import { parseDuration } from '../runtime/duration.js';
 import { getOptional } from '../runtime/lookup.js';
 import type { Clock, Controller, InformerRef, Manager } from '../runtime/manager.js';
 import type { OperatorMetrics } from '../runtime/metrics.js';
@@ -41,6 +42,7 @@ import { StorageReader } from './view.js';
 
 /** Status follows WAL progress and Jobs at this pace even when nothing the operator watches changes. */
 const RECHECK_MS = 30_000;
+const MIN_RECHECK_MS = 5_000;
 const SPEC_HASH = 'cutover.dev/spec-hash';
 const SCHEDULED: readonly ScheduledKind[] = ['full', 'dump', 'prune', 'verify'];
 
@@ -138,7 +140,7 @@ export function backupPolicyController(
         const primary = await s3Storage(m.client, namespace, s3, storageUri(bkp));
         if (primary) {
           try {
-            obs.storage = await reader.read(primary);
+            obs.storage = await reader.read(primary, now());
           } catch (err) {
             obs.storage = { error: err instanceof Error ? err.message : String(err) };
           }
@@ -179,9 +181,19 @@ export function backupPolicyController(
       }
       await commitStatus(m.client, BACKUP_POLICIES, bkp, status);
       bm.observe(bkp, status, obs.jobs);
-      return { requeueAfterMs: RECHECK_MS };
+      return { requeueAfterMs: recheckMs(bkp) };
     },
   };
+}
+
+/**
+ * With WAL, status follows it at twice its interval (at least 5 s): a
+ * receiver that stopped shows within seconds, not half a minute. Each pass
+ * that sees newer WAL writes status, so this is also the write rate.
+ */
+function recheckMs(bkp: BackupPolicy): number {
+  const interval = bkp.spec.incremental ? parseDuration(bkp.spec.incremental.interval ?? '5s') : RECHECK_MS;
+  return Math.min(RECHECK_MS, Math.max(MIN_RECHECK_MS, 2 * interval));
 }
 
 function keysOf(s: V1Secret): string[] {

@@ -1,64 +1,52 @@
 // What the operator reads from a policy's S3 storage for its status: the
-// complete fulls and how recent the WAL is. Manifests never change once
-// written, so each is read once per process; a pass costs two listings plus
-// the newest WAL sidecar.
+// complete fulls and the WAL chain after them. Manifests and sealed WAL
+// sidecars never change once written, so each is read once per process; a
+// pass costs the listings plus the open segment's sidecar.
+import { chainOf, readWal } from './chain.js';
 import { FULL, MANIFEST, parseManifest, type BackupManifest } from './manifest.js';
 import type { StorageView } from './plan.js';
 import type { Storage } from './storage.js';
 
-/** A segment's sidecar, complete or partial; timeline history files are not WAL progress. */
-const SEGMENT_SIDECAR = /^wal\/[0-9A-F]{24}(\.partial)?\.json$/;
-
 export class StorageReader {
   private readonly manifests = new Map<string, BackupManifest | null>();
+  private readonly sidecars = new Map<string, Map<string, string>>();
 
-  async read(storage: Storage): Promise<StorageView> {
+  async read(storage: Storage, now: Date): Promise<StorageView> {
     const fulls: BackupManifest[] = [];
     for (const dir of await storage.list(FULL)) {
-      const key = `${dir}/${MANIFEST}`;
-      let m = this.manifests.get(`${storage.uri}/${key}`);
+      const key = `${storage.uri}/${dir}/${MANIFEST}`;
+      let m = this.manifests.get(key);
       if (m === undefined) {
-        const text = await storage.getText(key);
+        const text = await storage.getText(`${dir}/${MANIFEST}`);
         // An absent manifest is a backup in progress (or a failed one): ask again next time.
         if (text === undefined) continue;
         m = parseManifest(text) ?? null;
-        this.manifests.set(`${storage.uri}/${key}`, m);
+        this.manifests.set(key, m);
       }
       if (m) fulls.push(m);
     }
-    fulls.sort((a, b) => (a.id < b.id ? 1 : -1));
-    const sidecars = (await storage.list('wal')).filter((k) => SEGMENT_SIDECAR.test(k)).sort();
-    const newest = sidecars.at(-1);
-    let walShippedAt: string | undefined;
-    if (newest) {
-      const text = await storage.getText(newest);
-      try {
-        const s = JSON.parse(text ?? '{}') as { shippedAt?: unknown };
-        if (typeof s.shippedAt === 'string') walShippedAt = s.shippedAt;
-      } catch {
-        // a sidecar being replaced; the next pass reads it
-      }
-    }
-    const oldest = fulls.at(-1);
+    let cache = this.sidecars.get(storage.uri);
+    if (!cache) this.sidecars.set(storage.uri, (cache = new Map()));
+    const { wal, gaps } = await readWal(storage, cache);
+    const chain = chainOf(fulls, wal, gaps, now);
+    const shipped = wal
+      .map((s) => s.shippedAt)
+      .sort()
+      .at(-1);
     return {
-      fulls: fulls.map(({ id, startedAt, finishedAt, size, endLsn }) => ({
+      fulls: chain.fulls.map(({ id, startedAt, finishedAt, size, endLsn }) => ({
         id,
         startedAt,
         finishedAt,
         size,
         endLsn,
       })),
-      ...(oldest ? { firstRecoverabilityPoint: oldest.finishedAt } : {}),
-      ...((walShippedAt ?? fulls[0]?.finishedAt)
-        ? { lastRecoverabilityPoint: later(walShippedAt, fulls[0]?.finishedAt) }
+      ...(chain.firstRecoverabilityPoint ? { firstRecoverabilityPoint: chain.firstRecoverabilityPoint } : {}),
+      ...(chain.lastRecoverabilityPoint ? { lastRecoverabilityPoint: chain.lastRecoverabilityPoint } : {}),
+      ...(shipped ? { walShippedAt: shipped } : {}),
+      ...(chain.broken
+        ? { broken: `WAL cannot be replayed past ${chain.broken.from}: ${chain.broken.reason}` }
         : {}),
-      ...(walShippedAt ? { walShippedAt } : {}),
     };
   }
-}
-
-function later(a: string | undefined, b: string | undefined): string | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return Date.parse(a) >= Date.parse(b) ? a : b;
 }

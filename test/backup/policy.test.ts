@@ -6,10 +6,12 @@
 // the backup already stored stays.
 import type { KubernetesObject, V1CronJob, V1Job } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BackupPolicy } from '../../operator/api/generated/index.js';
 import { jobFromCronJob, manualJobName } from '../../operator/backup/objects.js';
+import { runRestoreCommand } from '../../operator/backup/command.js';
 import { storageFor } from '../../operator/backup/storage.js';
 import { startExecutor, type Executor } from '../harness/executor.js';
 import {
@@ -21,7 +23,7 @@ import {
   objectApi,
 } from '../harness/kube.js';
 import { startOperator, type OperatorProcess } from '../harness/operator.js';
-import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
+import { startPostgres, startRestoredPostgres, type PostgresInstance } from '../harness/postgres.js';
 import { startS3, type S3Server } from '../harness/s3.js';
 import { waitFor } from '../harness/wait.js';
 import { query } from '../release/database.js';
@@ -190,6 +192,99 @@ test('a database that is down: the Job fails, LastBackupSucceeded=False with the
     metadata: { name: job, namespace: ns },
   })) as V1Job;
   expect(j.status?.failed).toBe(1);
+});
+
+/** A restore of everything the bucket holds, started as a real server: the ids in `table`. */
+async function restoredIds(prefix: string, table: string): Promise<number[]> {
+  const base = await mkdtemp(join(tmpdir(), 'cutover-policy-restore-'));
+  const pgdata = join(base, 'data');
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runRestoreCommand(['--from', `s3://backups/${prefix}`, '--latest', '--pgdata', pgdata], {
+    env: s3.env,
+    stdout: (l) => out.push(l),
+    stderr: (l) => err.push(l),
+  });
+  expect({ code, err }).toEqual({ code: 0, err: [] });
+  const restored = await startRestoredPostgres(db, pgdata);
+  try {
+    await waitFor(
+      async () =>
+        (await query<{ r: boolean }>(restored.url, 'SELECT pg_is_in_recovery() AS r'))[0]?.r === false,
+      { timeoutMs: 60_000, intervalMs: 100, description: 'the restored server to promote' },
+    );
+    return (await query<{ id: number }>(restored.url, `SELECT id FROM ${table} ORDER BY id`)).map(
+      (r) => r.id,
+    );
+  } finally {
+    await restored.stop();
+    await rm(base, { recursive: true, force: true });
+  }
+}
+
+test('the WAL Deployment streams into S3; its pod deleted and replaced leaves no gap', async () => {
+  await query(db.url, 'CREATE TABLE streamed (id int primary key)');
+  await api.create(policy('streaming', 'db', { incremental: { interval: '1s' } }));
+  // The receiver stores WAL before the first full, so the full's WAL range is covered from its start.
+  await waitFor(async () => (await read('streaming')).status?.lastIncremental !== undefined, {
+    timeoutMs: 90_000,
+    description: 'WAL shipped by the Deployment',
+  });
+  expect((await pluginBackupNow('streaming')).code).toBe(0);
+  await query(db.url, 'INSERT INTO streamed VALUES (1), (2)');
+  const written = Date.now();
+  await waitFor(
+    async () => {
+      const b = await read('streaming');
+      return (
+        condition(b, 'WalStreaming')?.status === 'True' &&
+        Date.parse(b.status?.lastRecoverabilityPoint ?? '') > written
+      );
+    },
+    { timeoutMs: 60_000, description: 'WalStreaming=True and the rows recoverable' },
+  );
+  expect(await op.metric('cutover_backup_wal_lag_seconds', { policy: 'streaming' })).toBeLessThan(60);
+
+  // A node lost, as the kubelet sees it: the pod goes, the ReplicaSet makes another.
+  const pods = () =>
+    kubectl(
+      '-n',
+      ns,
+      'get',
+      'pods',
+      '-l',
+      'cutover.dev/job=backup-wal',
+      '-o',
+      'jsonpath={.items[*].metadata.name}',
+    );
+  const first = (await pods()).trim();
+  expect(first).not.toBe('');
+  await kubectl('-n', ns, 'delete', 'pod', first, '--wait=false');
+  await query(db.url, 'INSERT INTO streamed VALUES (3)');
+  await waitFor(
+    async () => {
+      const now = (await pods()).trim();
+      return now !== '' && !now.includes(first);
+    },
+    {
+      timeoutMs: 60_000,
+      description: 'a new WAL pod',
+    },
+  );
+  await query(db.url, 'INSERT INTO streamed VALUES (4)');
+  const later = Date.now();
+  await waitFor(
+    async () => {
+      const b = await read('streaming');
+      return (
+        condition(b, 'WalStreaming')?.status === 'True' &&
+        Date.parse(b.status?.lastRecoverabilityPoint ?? '') > later
+      );
+    },
+    { timeoutMs: 90_000, description: 'the new pod ships the rows written around the restart' },
+  );
+  expect(condition(await read('streaming'), 'WalStreaming')?.reason).toBe('Streaming');
+  expect(await restoredIds('streaming', 'streamed')).toEqual([1, 2, 3, 4]);
 });
 
 test('the database password never reaches status, Events, Jobs, CronJobs or the logs', async () => {
