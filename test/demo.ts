@@ -1,24 +1,32 @@
 // `make demo`: the whole release story on the local cluster.
 //   1. the CRDs and one sample of each kind (config/samples) in namespace "samples";
-//   2. a throwaway PostgreSQL, the migration executor and the operator;
+//   2. a throwaway PostgreSQL, an S3 server, the Job executor and the
+//      operator; a BackupPolicy streams the database's WAL into the bucket;
 //   3. shop v1 deployed to the blue slot;
 //   4. shop v2: expand migration, traffic 10 → 25 → 50 → 100 shown live under
-//      a RollbackPolicy reading a real Prometheus, promotion, contract
-//      migration, the old slot scaled to zero;
+//      a RollbackPolicy reading a real Prometheus, promotion, a full backup
+//      before the destructive contract migration, the contract, the old slot
+//      scaled to zero; then the database restored to a moment before the
+//      contract, with the dropped column back;
 //   5. shop v3, whose error rate climbs past 1 % at the 25 % step: rolled back
 //      by itself, its down migration run, the trigger, value and threshold shown.
 import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
-import { resolve } from 'node:path';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
-import type { Release } from '../operator/api/generated/index.js';
+import type { BackupPolicy, Release } from '../operator/api/generated/index.js';
+import { runRestoreCommand } from '../operator/backup/command.js';
 import { startAppMetrics } from './harness/app-metrics.js';
 import { startExecutor } from './harness/executor.js';
 import { installCrds, kubectl, objectApi } from './harness/kube.js';
 import { startOperator } from './harness/operator.js';
-import { startPostgres } from './harness/postgres.js';
+import { startPostgres, startRestoredPostgres } from './harness/postgres.js';
 import { startPrometheus } from './harness/prometheus.js';
+import { startS3 } from './harness/s3.js';
 import { TrafficDriver } from './harness/traffic.js';
 import { waitFor } from './harness/wait.js';
+import { query } from './release/database.js';
 import { template } from './release/fixtures.js';
 
 const ns = 'shop';
@@ -58,8 +66,12 @@ async function main(): Promise<void> {
   );
   console.log(await kubectl('-n', 'samples', 'get', 'releases,environments,backuppolicies,rollbackpolicies'));
 
-  console.log('== PostgreSQL, Prometheus, simulated users, the migration executor and the operator ==');
+  console.log(
+    '== PostgreSQL, an S3 server, Prometheus, simulated users, the Job executor and the operator ==',
+  );
   const db = await startPostgres();
+  const s3 = await startS3();
+  await s3.createBucket('backups');
   const users = await startAppMetrics();
   const prom = await startPrometheus({ scrapeTargets: [users.target], scrapeInterval: '1s' });
   const appDb = new pg.Client({ connectionString: db.url });
@@ -85,6 +97,30 @@ async function main(): Promise<void> {
         kind: 'Secret',
         metadata: { name: 'shop-db', namespace: ns },
         stringData: { url: db.url },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'shop-s3', namespace: ns },
+        stringData: { AWS_ACCESS_KEY_ID: s3.config.accessKey, AWS_SECRET_ACCESS_KEY: s3.config.secretKey },
+      },
+      {
+        apiVersion: 'cutover.dev/v1alpha1',
+        kind: 'BackupPolicy',
+        metadata: { name: 'nightly', namespace: ns },
+        spec: {
+          databaseSecretRef: { name: 'shop-db', key: 'url' },
+          full: { schedule: '0 2 * * *' },
+          incremental: { interval: '1s' },
+          storage: {
+            s3: {
+              bucket: 'backups',
+              prefix: 'shop',
+              endpoint: s3.config.endpoint,
+              secretRef: { name: 'shop-s3' },
+            },
+          },
+        },
       },
       {
         apiVersion: 'v1',
@@ -156,6 +192,7 @@ async function main(): Promise<void> {
         template: template(version),
         traffic: { mode: 'GatewayAPI', httpRouteRef: { name: 'shop' }, stepDuration: '4s' },
         rollbackPolicyRef: { name: 'standard' },
+        backupPolicyRef: { name: 'nightly' },
         scaleDownDelay: '3s',
         ...(withMigrations
           ? {
@@ -170,6 +207,18 @@ async function main(): Promise<void> {
           : {}),
       },
     });
+
+    const readPolicy = () =>
+      api.read<BackupPolicy>({
+        apiVersion: 'cutover.dev/v1alpha1',
+        kind: 'BackupPolicy',
+        metadata: { name: 'nightly', namespace: ns },
+      });
+    await waitFor(async () => (await readPolicy()).status?.lastIncremental !== undefined, {
+      timeoutMs: 90_000,
+      description: 'the WAL Deployment of BackupPolicy nightly to ship WAL',
+    });
+    console.log(await kubectl('-n', ns, 'get', 'backuppolicies,cronjobs,deployments'));
 
     console.log('== shop v1 ==');
     await applyObject(rel('1.0.0', false));
@@ -198,11 +247,69 @@ async function main(): Promise<void> {
     const driver = new TrafficDriver(users, api, ns, 'shop', 40);
     driver.start();
 
-    console.log('== shop v2: expand, 10/25/50/100, promote, contract, scale down ==');
+    console.log('== shop v2: expand, 10/25/50/100, promote, a full backup, contract, scale down ==');
     await replaceSpec(rel('2.0.0', true).spec);
-    await follow((s) => s?.phase === 'Succeeded' && s.stableVersion === '2.0.0' && !s.scaleDownAt);
+    // The database's own clock at the moment the backup starts: a point before the contract.
+    let beforeContract: string | undefined;
+    await follow(
+      (s) => s?.phase === 'Succeeded' && s.stableVersion === '2.0.0' && !s.scaleDownAt,
+      async (s) => {
+        if (s?.phase === 'BackingUp' && !beforeContract) {
+          const { rows } = await appDb.query<{ t: Date }>('SELECT now() AS t');
+          beforeContract = rows[0]?.t.toISOString();
+        }
+      },
+    );
+    const v2 = (
+      await api.read<Release>({
+        apiVersion: 'cutover.dev/v1alpha1',
+        kind: 'Release',
+        metadata: { name: 'shop', namespace: ns },
+      })
+    ).status;
+    console.log(
+      `backup before the contract: ${v2?.backup?.id ?? '?'} (${v2?.backup?.size ?? '?'}), Job ${v2?.backup?.job ?? '?'}`,
+    );
     console.log(await kubectl('-n', ns, 'get', 'releases,deployments,jobs'));
     console.log(`customers columns now: ${await columnsOf()}`);
+    if (beforeContract) {
+      // WAL is streamed every second; wait until the bucket holds a point after the contract.
+      const after = Date.now();
+      await waitFor(
+        async () => Date.parse((await readPolicy()).status?.lastRecoverabilityPoint ?? '') > after,
+        {
+          timeoutMs: 60_000,
+          description: 'WAL past the contract in the bucket',
+        },
+      );
+      console.log(
+        `\n== point-in-time restore: cutover restore --to-time ${beforeContract} (before the contract) ==`,
+      );
+      const base = await mkdtemp(join(tmpdir(), 'cutover-demo-restore-'));
+      const code = await runRestoreCommand(
+        ['--from', 's3://backups/shop', '--to-time', beforeContract, '--pgdata', join(base, 'data')],
+        { env: s3.env, stdout: (l) => console.log(`  ${l}`), stderr: (l) => console.log(`  ${l}`) },
+      );
+      if (code === 0) {
+        const restored = await startRestoredPostgres(db, join(base, 'data'));
+        try {
+          await waitFor(
+            async () =>
+              (await query<{ r: boolean }>(restored.url, 'SELECT pg_is_in_recovery() AS r'))[0]?.r === false,
+            { timeoutMs: 60_000, description: 'the restored copy to promote' },
+          );
+          const cols = await query<{ c: string }>(
+            restored.url,
+            "SELECT string_agg(column_name, ', ' ORDER BY column_name) AS c FROM information_schema.columns WHERE table_name = 'customers'",
+          );
+          console.log(`customers columns in the restored copy: ${cols[0]?.c ?? ''}`);
+        } finally {
+          await restored.stop();
+        }
+      }
+      await rm(base, { recursive: true, force: true });
+      console.log(await kubectl('-n', ns, 'get', 'backuppolicies'));
+    }
     const history = await appDb.query(
       'SELECT version, name, phase FROM cutover_schema_migrations ORDER BY version',
     );
@@ -249,7 +356,7 @@ async function main(): Promise<void> {
       await kubectl('-n', 'samples', 'get', 'releases,environments,backuppolicies,rollbackpolicies'),
     );
     console.log(
-      `${executor.runs.length} migration Jobs ran for real; the cluster stays up (make cluster-down to stop it).`,
+      `${executor.runs.length} Jobs and pods ran for real (migrations, backups, WAL); the cluster stays up (make cluster-down to stop it).`,
     );
   } finally {
     await op.stop();
@@ -258,6 +365,7 @@ async function main(): Promise<void> {
     await prom.stop();
     await users.close();
     await db.stop();
+    await s3.stop();
   }
 }
 
@@ -279,7 +387,7 @@ async function follow(
       const m = s?.migrations;
       const line = `${(s?.phase ?? 'Pending').padEnd(12)} ${bar(s?.canaryWeight ?? 0)}  active=${s?.activeSlot ?? '-'} stable=${s?.stableVersion ?? '-'}${
         m?.expand ? `  expand=${m.expand.phase ?? ''}` : ''
-      }${m?.contract ? `  contract=${m.contract.phase ?? ''}` : ''}${m?.down ? `  down=${m.down.phase ?? ''}` : ''}${
+      }${s?.backup ? `  backup=${s.backup.phase ?? ''}` : ''}${m?.contract ? `  contract=${m.contract.phase ?? ''}` : ''}${m?.down ? `  down=${m.down.phase ?? ''}` : ''}${
         s?.analysis?.verdict ? `  analysis=${s.analysis.verdict}` : ''
       }`;
       if (line !== last) console.log(`  ${new Date().toISOString().slice(11, 19)}  ${line}`);

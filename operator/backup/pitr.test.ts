@@ -88,8 +88,9 @@ describe('choosing what to restore for a target', () => {
 
 describe('recovery settings', () => {
   test('restore from the directory beside the data, stop at the target, promote', () => {
-    const text = recoverySettings('/restore/data', { recovery_target_time: postgresTime(at(7)) });
-    expect(text).toContain(`restore_command = 'cp "/restore/data/cutover_wal/%f" "%p"'`);
+    const text = recoverySettings({ recovery_target_time: postgresTime(at(7)) });
+    // Relative: the server runs it in the data directory, wherever that is mounted.
+    expect(text).toContain(`restore_command = 'cp "cutover_wal/%f" "%p"'`);
     expect(text).toContain("recovery_target_time = '2026-12-02 15:00:07.000+00'");
     expect(text).toContain("recovery_target_action = 'promote'");
     expect(text).toContain("recovery_target_timeline = 'latest'");

@@ -6,7 +6,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { createGunzip } from 'node:zlib';
@@ -113,11 +113,16 @@ function walEnd(index: WalIndex, full: BackupManifest): string {
   return last?.endLsn ?? full.endLsn;
 }
 
-/** The lines for postgresql.auto.conf: replay from DIR/cutover_wal, stop at the target, promote. */
-export function recoverySettings(pgdata: string, target: Record<string, string>): string {
-  const walDir = join(resolve(pgdata), WAL_DIR);
+/**
+ * The lines for postgresql.auto.conf: replay from DIR/cutover_wal, stop at
+ * the target, promote. The path is relative: the server runs restore_command
+ * in its data directory, so the directory restores wherever it is mounted
+ * next (a restore Job writes it at /restore/…, the database pod mounts it
+ * elsewhere).
+ */
+export function recoverySettings(target: Record<string, string>): string {
   const settings: Record<string, string> = {
-    restore_command: `cp "${walDir}/%f" "%p"`,
+    restore_command: `cp "${WAL_DIR}/%f" "%p"`,
     ...target,
     recovery_target_action: 'promote',
     recovery_target_timeline: 'latest',
@@ -157,7 +162,7 @@ export async function restorePointInTime(o: PointInTimeOptions): Promise<Recover
       for (const f of fetched) {
         await pipeline(createReadStream(f.gz), createGunzip(), createWriteStream(join(walDir, f.name)));
       }
-      await appendFile(join(o.pgdata, 'postgresql.auto.conf'), recoverySettings(o.pgdata, plan.target));
+      await appendFile(join(o.pgdata, 'postgresql.auto.conf'), recoverySettings(plan.target));
       // Last: without it postgres would not recover, so a crash before here leaves no usable directory.
       await writeFile(join(o.pgdata, 'recovery.signal'), '');
     } catch (err) {

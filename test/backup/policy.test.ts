@@ -82,13 +82,13 @@ function pluginBackupNow(name: string): Promise<{ code: number; stdout: string; 
   });
 }
 
-async function backupNow(name: string): Promise<string> {
+async function backupNow(name: string, kind: 'full' | 'verify' = 'full'): Promise<string> {
   const cron = (await api.read({
     apiVersion: 'batch/v1',
     kind: 'CronJob',
-    metadata: { name: `${name}-full`, namespace: ns },
+    metadata: { name: `${name}-${kind}`, namespace: ns },
   })) as V1CronJob;
-  const job = jobFromCronJob(cron, manualJobName(name, 'full', new Date()));
+  const job = jobFromCronJob(cron, manualJobName(name, kind, new Date()));
   await api.create(job as KubernetesObject);
   return job.metadata?.name ?? '';
 }
@@ -224,7 +224,9 @@ async function restoredIds(prefix: string, table: string): Promise<number[]> {
 
 test('the WAL Deployment streams into S3; its pod deleted and replaced leaves no gap', async () => {
   await query(db.url, 'CREATE TABLE streamed (id int primary key)');
-  await api.create(policy('streaming', 'db', { incremental: { interval: '1s' } }));
+  await api.create(
+    policy('streaming', 'db', { incremental: { interval: '1s' }, verify: { schedule: '0 4 1 1 *' } }),
+  );
   // The receiver stores WAL before the first full, so the full's WAL range is covered from its start.
   await waitFor(async () => (await read('streaming')).status?.lastIncremental !== undefined, {
     timeoutMs: 90_000,
@@ -285,6 +287,14 @@ test('the WAL Deployment streams into S3; its pod deleted and replaced leaves no
   );
   expect(condition(await read('streaming'), 'WalStreaming')?.reason).toBe('Streaming');
   expect(await restoredIds('streaming', 'streamed')).toEqual([1, 2, 3, 4]);
+
+  // The drill, from its CronJob: the newest full plus WAL in a throwaway server.
+  await backupNow('streaming', 'verify');
+  await waitFor(async () => condition(await read('streaming'), 'Verified')?.status === 'True', {
+    timeoutMs: 90_000,
+    description: 'Verified=True from the restore drill',
+  });
+  expect((await read('streaming')).status?.lastVerified).toBeDefined();
 });
 
 test('the database password never reaches status, Events, Jobs, CronJobs or the logs', async () => {
