@@ -24,8 +24,8 @@ export interface BackupManifest {
   files: BackupFile[];
   /**
    * What verify compares a restore with: the database the URL named, the role
-   * it connected as, and each user table's row count ("schema.table"), taken
-   * right after the base backup. Absent in manifests from before verify.
+   * it connected as, and each user table's estimated row count ("schema.table",
+   * pg_class.reltuples, -1 never analysed), read right after the base backup. Absent in manifests from before verify.
    */
   database?: string;
   role?: string;

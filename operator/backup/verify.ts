@@ -186,9 +186,7 @@ export async function runVerifyCommand(
       `backup ${r.backup} + ${r.walObjects} WAL objects: replayed to ${r.replayLsn} (stored WAL valid to ${r.expectedLsn})`,
     );
     for (const [name, t] of Object.entries(r.tables)) {
-      io.stdout(
-        `  ${name}: ${t.restored ?? 'MISSING'} rows restored${t.atBackup === undefined ? '' : `, ${t.atBackup} at the backup`}`,
-      );
+      io.stdout(`  ${name}: ${t.restored ?? 'MISSING'} rows restored${atBackup(t.atBackup)}`);
     }
     const detail = {
       walObjects: r.walObjects,
@@ -234,4 +232,10 @@ export async function runVerifyCommand(
 
 function oneLine(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ');
+}
+
+/** The manifest's figure is the planner's estimate; -1: the table had never been analysed. */
+function atBackup(rows: number | undefined): string {
+  if (rows === undefined) return '';
+  return rows < 0 ? ', not yet analysed at the backup' : `, ${rows} at the backup (estimated)`;
 }

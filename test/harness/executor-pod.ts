@@ -257,7 +257,11 @@ async function materialise(volume: V1Volume, dir: string, pod: V1Pod, sources: S
         );
       }
     }
-  } else if (!volume.emptyDir) {
+  } else if (volume.emptyDir) {
+    // As the kubelet makes them: writable by whatever user the container (or a
+    // server it starts, like verify's throwaway PostgreSQL) runs as.
+    await chmod(dir, 0o777);
+  } else {
     throw new ContainerConfigError(
       `volume ${volume.name}: only configMap, secret, downwardAPI, projected and emptyDir volumes can be laid out here`,
     );

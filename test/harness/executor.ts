@@ -20,7 +20,7 @@ import {
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { constants, hostname, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -290,6 +290,8 @@ class PodExecutor implements Executor {
     const container = pod.spec?.containers[0];
     const command = [...(container?.command ?? []), ...(container?.args ?? [])];
     const workDir = await mkdtemp(join(tmpdir(), 'cutover-exec-'));
+    // Traversable, as the kubelet's pod directories are, so a volume inside is reachable by any user.
+    await chmod(workDir, 0o711);
     const startedAt = new Date();
     let outcome: Outcome;
     try {
