@@ -165,11 +165,17 @@ describe('continuous WAL in S3, restored to a point in time', () => {
         Object.entries(region.env).map(([k, v]) => [`CUTOVER_REPLICA_1_${k}`, v]),
       );
       const copy = io({ ...s3.env, ...replicaEnv });
-      expect(await runBackupCommand(['replicate', '--from', uri, '--to', 's3://backups-dr/shop'], copy.io)).toBe(0);
+      expect(
+        await runBackupCommand(['replicate', '--from', uri, '--to', 's3://backups-dr/shop'], copy.io),
+      ).toBe(0);
       expect(copy.err).toEqual([]);
       const between = new Date((Date.parse(at[1] ?? '') + Date.parse(at[2] ?? '')) / 2).toISOString();
-      expect(await restoredIds('s3://backups-dr/shop', region.env, 'orders', ['--to-time', between])).toEqual([1, 2]);
-      expect(await restoredIds('s3://backups-dr/shop', region.env, 'orders', ['--latest'])).toEqual([1, 2, 3]);
+      expect(await restoredIds('s3://backups-dr/shop', region.env, 'orders', ['--to-time', between])).toEqual(
+        [1, 2],
+      );
+      expect(await restoredIds('s3://backups-dr/shop', region.env, 'orders', ['--latest'])).toEqual([
+        1, 2, 3,
+      ]);
     } finally {
       await region.stop();
     }
