@@ -28,14 +28,23 @@ import {
   POLICY_LABEL,
   backupCronJobs,
   cronJobName,
+  replicationSlot,
   s3Uri,
   storageUri,
   walDeployment,
   walDeploymentName,
   type ScheduledKind,
 } from './objects.js';
-import { planBackupPolicyStatus, runnable, type BackupPolicyObservation, type JobRun } from './plan.js';
+import {
+  planBackupPolicyStatus,
+  runnable,
+  slotToDrop,
+  type BackupPolicyObservation,
+  type JobRun,
+} from './plan.js';
 import { parseReport, type Report } from './report.js';
+import { dropIdleSlot } from './slot.js';
+import { scrubberFor } from '../db/migrate.js';
 import { replicationLag, type RecordCache } from './replicate.js';
 import { storageFor, type Storage } from './storage.js';
 import { StorageReader } from './view.js';
@@ -81,6 +90,8 @@ export function backupPolicyController(
   return {
     kind: 'BackupPolicy',
     primary: BACKUP_POLICIES,
+    // Paced by requeueAfterMs: its own status writes must not wake it again.
+    generationChangesOnly: true,
     owns: [refs.cronJobs, refs.deployments],
     // Jobs are the CronJobs' (or a Release's): mapped back by label.
     watches: [
@@ -96,6 +107,7 @@ export function backupPolicyController(
       const bkp = policies.get(name, namespace);
       if (!bkp || bkp.metadata?.deletionTimestamp) {
         recordCaches.delete(`${namespace}/${name}`);
+        bm.forget(namespace, name);
         return undefined;
       }
       const secret = await getOptional<V1Secret>(
@@ -162,16 +174,25 @@ export function backupPolicyController(
               return {
                 location: `${r.endpoint ?? 'aws'}/${r.bucket}${r.prefix ? `/${r.prefix}` : ''}`,
                 ...(lag?.lagSeconds !== undefined ? { lagSeconds: lag.lagSeconds } : {}),
+                ...(lag?.behindSince ? { behindSince: lag.behindSince } : {}),
                 ...(lag?.error || !stores[i] ? { error: lag?.error ?? 'no credentials in its Secret' } : {}),
               };
             });
           }
         }
       }
-      const status = planBackupPolicyStatus(bkp, obs, now());
+      obs.slot = replicationSlot(bkp);
+      const url = secret ? secretValue(secret, bkp.spec.databaseSecretRef.key) : undefined;
+      if (slotToDrop(bkp) && url && (obs.walAvailable ?? 0) === 0) {
+        try {
+          obs.slotState = await dropIdleSlot(url, obs.slot);
+        } catch (err) {
+          obs.slotState = { error: scrubberFor(url)(err instanceof Error ? err.message : String(err)) };
+        }
+      }
       // Nothing is scheduled for a policy whose references are broken: its Jobs could only fail.
       if (runnable(bkp, obs)) {
-        await applyOwned(
+        obs.nameTaken = await applyOwned(
           m.client,
           bkp,
           opts.image,
@@ -179,8 +200,15 @@ export function backupPolicyController(
           deployments.get.bind(deployments),
         );
       }
+      const status = planBackupPolicyStatus(bkp, obs, now());
       await commitStatus(m.client, BACKUP_POLICIES, bkp, status);
-      bm.observe(bkp, status, obs.jobs);
+      const view = obs.storage && !('error' in obs.storage) ? obs.storage : undefined;
+      bm.observe(bkp, status, obs.jobs, {
+        ...(view?.walShippedAt
+          ? { walLagSeconds: Math.max(0, (now().getTime() - Date.parse(view.walShippedAt)) / 1000) }
+          : {}),
+        ...(obs.replicas ? { replicas: obs.replicas } : {}),
+      });
       return { requeueAfterMs: recheckMs(bkp) };
     },
   };
@@ -194,6 +222,11 @@ export function backupPolicyController(
 function recheckMs(bkp: BackupPolicy): number {
   const interval = bkp.spec.incremental ? parseDuration(bkp.spec.incremental.interval ?? '5s') : RECHECK_MS;
   return Math.min(RECHECK_MS, Math.max(MIN_RECHECK_MS, 2 * interval));
+}
+
+function secretValue(s: V1Secret, key: string): string | undefined {
+  const raw = s.data?.[key];
+  return raw === undefined ? s.stringData?.[key] : Buffer.from(raw, 'base64').toString('utf8');
 }
 
 function keysOf(s: V1Secret): string[] {
@@ -241,27 +274,50 @@ async function applyOwned(
   image: string,
   cronJob: Lookup<V1CronJob>,
   deployment: Lookup<V1Deployment>,
-): Promise<void> {
+): Promise<string | undefined> {
   const namespace = bkp.metadata?.namespace ?? '';
   const name = bkp.metadata?.name ?? '';
   const wanted = backupCronJobs(bkp, image);
-  for (const kind of SCHEDULED) {
-    const target = { apiVersion: 'batch/v1', resource: 'cronjobs', namespace, name: cronJobName(name, kind) };
-    const desired = wanted[kind];
-    const current = cronJob(target.name, namespace);
-    if (desired) await applyIfChanged(client, target, desired, current);
-    else if (current && ownedBy(current, bkp)) await remove(client, target);
+  const targets: Array<{ target: Target; desired?: KubernetesObject; current?: KubernetesObject }> = [
+    ...SCHEDULED.map((kind) => {
+      const target = {
+        apiVersion: 'batch/v1',
+        resource: 'cronjobs',
+        namespace,
+        name: cronJobName(name, kind),
+      };
+      return { target, desired: wanted[kind], current: cronJob(target.name, namespace) };
+    }),
+  ];
+  const wal = { apiVersion: 'apps/v1', resource: 'deployments', namespace, name: walDeploymentName(name) };
+  targets.push({ target: wal, desired: walDeployment(bkp, image), current: deployment(wal.name, namespace) });
+  for (const { target, desired, current } of targets) {
+    if (!desired) {
+      if (current && ownedBy(current, bkp)) await remove(client, target);
+      continue;
+    }
+    // Our cache holds only labelled objects: one of that name it does not show may still be someone else's.
+    const existing =
+      current ??
+      (await getOptional<KubernetesObject>(
+        client,
+        target.apiVersion,
+        target.resource,
+        namespace,
+        target.name,
+      ));
+    if (existing && !ownedBy(existing, bkp))
+      return `${target.resource} ${target.name} exists and is not owned by this BackupPolicy; rename or remove it`;
+    await applyIfChanged(client, target, desired, existing);
   }
-  const target = { apiVersion: 'apps/v1', resource: 'deployments', namespace, name: walDeploymentName(name) };
-  const desired = walDeployment(bkp, image);
-  const current = deployment(target.name, namespace);
-  if (desired) await applyIfChanged(client, target, desired, current);
-  else if (current && ownedBy(current, bkp)) await remove(client, target);
+  return undefined;
 }
+
+type Target = { apiVersion: string; resource: string; namespace: string; name: string };
 
 async function applyIfChanged(
   client: KubeClient,
-  target: { apiVersion: string; resource: string; namespace: string; name: string },
+  target: Target,
   desired: KubernetesObject,
   current: KubernetesObject | undefined,
 ): Promise<void> {

@@ -44,7 +44,17 @@ export class BackupMetrics {
     });
   }
 
-  observe(bkp: BackupPolicy, status: BackupPolicyStatus, jobs: readonly JobRun[]): void {
+  /**
+   * `live`: what this reconcile read from storage; a value it could not read
+   * removes its series, so a lag alert does not hold a stale good value
+   * through exactly the outage it should catch.
+   */
+  observe(
+    bkp: BackupPolicy,
+    status: BackupPolicyStatus,
+    jobs: readonly JobRun[],
+    live: { walLagSeconds?: number; replicas?: ReadonlyArray<{ location: string; lagSeconds?: number }> },
+  ): void {
     const namespace = bkp.metadata?.namespace ?? '';
     const policy = bkp.metadata?.name ?? '';
     const newest = new Map<string, JobRun>();
@@ -65,10 +75,19 @@ export class BackupMetrics {
     const lastFull = Date.parse(status.lastFull ?? '');
     if (!newest.has('full') && Number.isFinite(lastFull))
       this.lastSuccess.set({ namespace, policy, kind: 'full' }, lastFull / 1000);
-    if (status.walBehindSeconds !== undefined)
-      this.walLag.set({ namespace, policy }, status.walBehindSeconds);
-    for (const r of status.replicas ?? [])
-      if (r.lagSeconds !== undefined)
-        this.replicationLag.set({ namespace, policy, replica: r.location }, r.lagSeconds);
+    if (live.walLagSeconds !== undefined) this.walLag.set({ namespace, policy }, live.walLagSeconds);
+    else this.walLag.remove({ namespace, policy });
+    for (const r of live.replicas ?? []) {
+      const labels = { namespace, policy, replica: r.location };
+      if (r.lagSeconds !== undefined) this.replicationLag.set(labels, r.lagSeconds);
+      else this.replicationLag.remove(labels);
+    }
+  }
+
+  /** A deleted policy's series go with it. */
+  forget(namespace: string, policy: string): void {
+    for (const g of [this.lastSuccess, this.duration, this.bytes])
+      for (const kind of ['full', 'dump', 'prune', 'verify']) g.remove({ namespace, policy, kind });
+    this.walLag.remove({ namespace, policy });
   }
 }

@@ -4,6 +4,7 @@ import {
   planBackupPolicyStatus,
   runnable,
   sizeQuantity,
+  slotToDrop,
   type BackupPolicyObservation,
   type JobRun,
 } from './plan.js';
@@ -148,7 +149,6 @@ describe('planBackupPolicyStatus', () => {
     ]);
     expect(status).toMatchObject({
       lastFull: '2026-03-02T02:03:00.000Z',
-      walBehindSeconds: 2,
       lastRecoverabilityPoint: '2026-03-02T08:59:58.000Z',
     });
     expect(cond(status, 'WalStreaming')).toMatchObject({ status: 'True', reason: 'Streaming' });
@@ -211,7 +211,11 @@ describe('planBackupPolicyStatus', () => {
     });
     const status = planBackupPolicyStatus(
       b,
-      { ...found, jobs: [verify], replicas: [{ location: 'b', lagSeconds: 300 }] },
+      {
+        ...found,
+        jobs: [verify],
+        replicas: [{ location: 'b', lagSeconds: 300, behindSince: '2026-03-02T08:55:00.000Z' }],
+      },
       t0,
     );
     expect(cond(status, 'Verified')).toMatchObject({
@@ -221,15 +225,125 @@ describe('planBackupPolicyStatus', () => {
     expect(cond(status, 'Replicated')).toMatchObject({
       status: 'False',
       reason: 'Behind',
-      message: 'b is 300 s behind',
+      message: 'b lacks objects sealed since 2026-03-02T08:55:00.000Z (limit 60 s)',
     });
-    expect(status.replicas).toEqual([{ location: 'b', lagSeconds: 300, checkedAt: t0.toISOString() }]);
+    expect(status.replicas).toEqual([{ location: 'b', behindSince: '2026-03-02T08:55:00.000Z' }]);
   });
 
   test('replanning an unchanged object gives an equal status, so nothing is written', () => {
     const b = policy({ verify: { schedule: '0 4 * * 0' } });
     const first = planBackupPolicyStatus(b, found, t0);
     expect(jsonEqual(planBackupPolicyStatus({ ...b, status: first }, found, t1), first)).toBe(true);
+  });
+
+  test('status holds nothing that moves with the clock: a later pass over the same storage writes nothing', () => {
+    const b = policy({
+      incremental: { interval: '1s' },
+      storage: {
+        s3: { bucket: 'a', secretRef: { name: 's3' } },
+        replicas: [{ bucket: 'b', secretRef: { name: 's3' } }],
+      },
+    });
+    const storage = (shipped: string) => ({
+      fulls: [],
+      walShippedAt: shipped,
+      lastRecoverabilityPoint: shipped,
+      firstRecoverabilityPoint: '2026-03-02T08:00:00.000Z',
+    });
+    const obs = (shipped: string, lag: number): BackupPolicyObservation => ({
+      ...found,
+      claimFound: undefined,
+      walAvailable: 1,
+      storage: storage(shipped),
+      replicas: [{ location: 'b', lagSeconds: lag }],
+    });
+    const first = planBackupPolicyStatus(b, obs('2026-03-02T08:59:59.000Z', 0.4), t0);
+    // Four seconds on, WAL shipped three more times and the replica trails by a different fraction.
+    const later = new Date(t0.getTime() + 4_000);
+    const again = planBackupPolicyStatus(
+      { ...b, status: first },
+      obs('2026-03-02T09:00:03.000Z', 1.2),
+      later,
+    );
+    expect(jsonEqual(again, first)).toBe(true);
+    // Past the refresh period (ten intervals, at least 10 s) the WAL times move on.
+    const much = new Date(t0.getTime() + 12_000);
+    const moved = planBackupPolicyStatus({ ...b, status: first }, obs('2026-03-02T09:00:11.000Z', 0.1), much);
+    expect(moved.lastIncremental).toBe('2026-03-02T09:00:11.000Z');
+  });
+
+  test('suspended after streaming: not Suspended until the slot is seen dropped', () => {
+    const streaming = planBackupPolicyStatus(policy({ incremental: {} }), { ...found, walAvailable: 1 }, t0);
+    const b = { ...policy({ incremental: {}, suspend: true }), status: streaming };
+    expect(slotToDrop(b)).toBe(true);
+    expect(
+      cond(planBackupPolicyStatus(b, { ...found, walAvailable: 1, slot: 's' }, t1), 'WalStreaming'),
+    ).toMatchObject({
+      reason: 'SlotNotDropped',
+      message: expect.stringContaining('waiting for the WAL receiver to stop'),
+    });
+    expect(
+      cond(planBackupPolicyStatus(b, { ...found, slot: 's', slotState: 'active' }, t1), 'WalStreaming'),
+    ).toMatchObject({ reason: 'SlotNotDropped' });
+    const done = planBackupPolicyStatus(b, { ...found, slot: 's', slotState: 'dropped' }, t1);
+    expect(cond(done, 'WalStreaming')).toMatchObject({ reason: 'Suspended' });
+    expect(slotToDrop({ ...b, status: done })).toBe(false);
+    // incremental removed: the condition goes once the slot is gone.
+    const removed = { ...policy(), status: streaming };
+    expect(
+      cond(
+        planBackupPolicyStatus(
+          removed,
+          { ...found, slot: 's', slotState: { error: 'connection refused' } },
+          t1,
+        ),
+        'WalStreaming',
+      ),
+    ).toMatchObject({ reason: 'SlotNotDropped', message: expect.stringContaining('connection refused') });
+    expect(
+      cond(planBackupPolicyStatus(removed, { ...found, slot: 's', slotState: 'absent' }, t1), 'WalStreaming'),
+    ).toBeUndefined();
+  });
+
+  test('a failed full is not hidden by a dump that succeeded after it; a pruned full leaves the records', () => {
+    const failedFull = full('nightly-full-1', 'Failed', '2026-03-02T02:00:00.000Z', {
+      report: { kind: 'full', ok: false, error: 'disk full' },
+    });
+    const dump: JobRun = {
+      name: 'nightly-dump-1',
+      kind: 'dump',
+      state: 'Succeeded',
+      startedAt: '2026-03-02T03:00:00.000Z',
+      finishedAt: '2026-03-02T03:01:00.000Z',
+    };
+    expect(
+      cond(
+        planBackupPolicyStatus(policy(), { ...found, jobs: [failedFull, dump] }, t0),
+        'LastBackupSucceeded',
+      ),
+    ).toMatchObject({ status: 'False', message: expect.stringContaining('disk full') });
+    const prev = planBackupPolicyStatus(
+      policy(),
+      {
+        ...found,
+        storage: {
+          fulls: [
+            {
+              id: 'old',
+              startedAt: '2026-02-01T02:00:00.000Z',
+              finishedAt: '2026-02-01T02:01:00.000Z',
+              size: 1,
+              endLsn: '0/1',
+            },
+          ],
+        },
+      },
+      t0,
+    );
+    expect(prev.backups?.map((r) => r.id)).toEqual(['old']);
+    expect(
+      planBackupPolicyStatus({ ...policy(), status: prev }, { ...found, storage: { fulls: [] } }, t1).backups,
+    ).toEqual([]);
   });
 
   test('sizes read like quantities', () => {

@@ -23,6 +23,8 @@ const RECORDS = 20;
 /** WAL or a replica may trail by this many intervals (and at least a minute) before it counts as behind. */
 const BEHIND_INTERVALS = 3;
 const BEHIND_FLOOR_S = 60;
+const REFRESH_MIN_MS = 10_000;
+const REFRESH_MAX_MS = 60_000;
 
 /** One Job of the policy's (scheduled, or on demand), as the plan needs it. */
 export interface JobRun {
@@ -51,6 +53,8 @@ export interface StorageView {
 export interface ReplicaView {
   location: string;
   lagSeconds?: number;
+  /** When the oldest object it lacks was sealed. */
+  behindSince?: string;
   error?: string;
 }
 
@@ -66,6 +70,23 @@ export interface BackupPolicyObservation {
   walAvailable?: number;
   storage?: StorageView | { error: string };
   replicas?: readonly ReplicaView[];
+  /** The replication slot the WAL receiver uses, for messages. */
+  slot?: string;
+  /** An object the policy would own exists under someone else. */
+  nameTaken?: string;
+  /** The slot after the receiver stopped for good: dropped, already gone, still held, or why it could not be dropped. */
+  slotState?: 'dropped' | 'absent' | 'active' | { error: string };
+}
+
+/**
+ * Whether the operator should make sure the policy's replication slot is
+ * gone: the receiver is not wanted (suspended, or WAL no longer configured)
+ * but it ran, and the slot has not been seen dropped since.
+ */
+export function slotToDrop(bkp: BackupPolicy): boolean {
+  const wanted = bkp.spec.incremental !== undefined && !bkp.spec.suspend;
+  const wal = bkp.status?.conditions?.find((c) => c.type === WAL_STREAMING);
+  return !wanted && wal !== undefined && wal.reason !== 'Suspended';
 }
 
 export function referenceChecks(bkp: BackupPolicy, obs: BackupPolicyObservation): RefCheck[] {
@@ -111,6 +132,7 @@ function health(bkp: BackupPolicy, obs: BackupPolicyObservation): Health {
     };
   const broken = firstBrokenRef(referenceChecks(bkp, obs));
   if (broken) return broken;
+  if (obs.nameTaken) return { state: 'Stalled', reason: 'NameTaken', message: obs.nameTaken };
   if (obs.storage && 'error' in obs.storage)
     return { state: 'Stalled', reason: 'StorageUnreadable', message: obs.storage.error };
   return {
@@ -191,7 +213,12 @@ function records(
     for (const [k, v] of byKey) if (v.id === r.id && k !== j.name) byKey.delete(k);
     byKey.set(j.name, r);
   }
+  // A full retention deleted is no longer one to restore: its record goes (people copy ids from here).
+  const stored = storage ? new Set(storage.fulls.map((f) => f.id)) : undefined;
+  const gone = (r: BackupRecord) =>
+    stored !== undefined && r.kind === 'Full' && r.phase === 'Succeeded' && !stored.has(r.id);
   return [...byKey.values()]
+    .filter((r) => !gone(r))
     .sort((a, b) => Date.parse(b.startedAt ?? '') - Date.parse(a.startedAt ?? '') || (a.id < b.id ? 1 : -1))
     .slice(0, RECORDS);
 }
@@ -224,7 +251,10 @@ export function planBackupPolicyStatus(
       .map((j) => j.report?.finishedAt ?? j.finishedAt);
   const newest = (...xs: Array<string | undefined>) => xs.reduce<string | undefined>(later, undefined);
 
-  const lastBackup = finished(obs.jobs, ['full', 'dump']);
+  // A failing full must not hide behind a dump that succeeded after it (nor the other way round).
+  const newestOf = (['full', 'dump'] as const).map((k) => finished(obs.jobs, [k]));
+  const failedBackup = newestOf.find((j) => j?.state === 'Failed');
+  const lastBackup = failedBackup ?? finished(obs.jobs, ['full', 'dump']);
   if (lastBackup?.state === 'Succeeded') {
     const r = lastBackup.report;
     conditions = set(
@@ -273,12 +303,38 @@ export function planBackupPolicyStatus(
     conditions = removeCondition(conditions, VERIFIED);
   }
 
-  const walShippedAt = newest(storage?.walShippedAt, prev.lastIncremental);
-  const walBehindSeconds =
+  // Status carries no value that moves with the clock: every write would wake
+  // the policy again. The WAL times advance in status at most every
+  // `refreshMs`; the live lag is the metric cutover_backup_wal_lag_seconds.
+  const refreshMs = Math.min(REFRESH_MAX_MS, Math.max(REFRESH_MIN_MS, 10 * intervalS * 1000));
+  const refreshed = (next: string | undefined, before: string | undefined) =>
+    next === undefined ||
+    before === undefined ||
+    Date.parse(next) - Date.parse(before) >= refreshMs ||
+    Date.parse(next) < Date.parse(before)
+      ? next
+      : before;
+  const walShippedAt = storage ? refreshed(storage.walShippedAt, prev.lastIncremental) : prev.lastIncremental;
+  const behindS =
     storage?.walShippedAt === undefined
       ? undefined
-      : Math.max(0, Math.round((now.getTime() - Date.parse(storage.walShippedAt)) / 1000));
-  if (!bkp.spec.incremental) {
+      : (now.getTime() - Date.parse(storage.walShippedAt)) / 1000;
+  const slotHeld =
+    obs.slotState === 'active'
+      ? `replication slot ${obs.slot ?? ''} is still held by a stopping receiver; it is dropped once released`
+      : typeof obs.slotState === 'object'
+        ? `replication slot ${obs.slot ?? ''} could not be dropped (${obs.slotState.error}); the server keeps WAL for it until it is`
+        : undefined;
+  const dropped = obs.slotState === 'dropped' || obs.slotState === 'absent';
+  if (slotToDrop(bkp) && !dropped) {
+    conditions = set(
+      conditions,
+      WAL_STREAMING,
+      'False',
+      'SlotNotDropped',
+      slotHeld ?? `waiting for the WAL receiver to stop, then replication slot ${obs.slot ?? ''} is dropped`,
+    );
+  } else if (!bkp.spec.incremental) {
     conditions = removeCondition(conditions, WAL_STREAMING);
   } else if (bkp.spec.suspend) {
     conditions = set(
@@ -286,7 +342,7 @@ export function planBackupPolicyStatus(
       WAL_STREAMING,
       'False',
       'Suspended',
-      'spec.suspend is true: the WAL Deployment is scaled to zero',
+      `spec.suspend is true: the WAL Deployment is scaled to zero and its replication slot dropped, so WAL shipped after a resume starts a new chain (the next full makes it restorable)`,
     );
   } else if ((obs.walAvailable ?? 0) < 1) {
     conditions = set(
@@ -296,15 +352,25 @@ export function planBackupPolicyStatus(
       'ReceiverNotRunning',
       'the WAL Deployment has no available pod',
     );
+  } else if (obs.storage && 'error' in obs.storage) {
+    conditions = set(conditions, WAL_STREAMING, 'Unknown', 'StorageUnreadable', obs.storage.error);
   } else if (storage?.broken) {
     conditions = set(conditions, WAL_STREAMING, 'False', 'ChainBroken', storage.broken);
-  } else if (walBehindSeconds !== undefined && walBehindSeconds > behindLimitS) {
+  } else if (behindS !== undefined && behindS > behindLimitS) {
     conditions = set(
       conditions,
       WAL_STREAMING,
       'False',
       'Behind',
-      `WAL was last shipped ${walBehindSeconds} s ago; interval ${bkp.spec.incremental.interval ?? '5s'}`,
+      `WAL was last shipped at ${storage?.walShippedAt ?? ''}, more than ${behindLimitS} s ago (interval ${bkp.spec.incremental.interval ?? '5s'})`,
+    );
+  } else if (storage && behindS === undefined) {
+    conditions = set(
+      conditions,
+      WAL_STREAMING,
+      'Unknown',
+      'NoWalYet',
+      'the WAL receiver is running and has shipped nothing yet',
     );
   } else {
     conditions = set(
@@ -312,22 +378,25 @@ export function planBackupPolicyStatus(
       WAL_STREAMING,
       'True',
       'Streaming',
-      walBehindSeconds === undefined
-        ? 'the WAL receiver is running'
-        : `WAL shipped ${walBehindSeconds} s ago`,
+      storage
+        ? `WAL ships within ${behindLimitS} s`
+        : 'the WAL receiver is running (PVC storage: WAL progress is not read)',
     );
   }
 
-  let replicas: BackupReplicaStatus[] | undefined;
+  let replicas: BackupReplicaStatus[] | undefined = prev.replicas;
   if (!bkp.spec.storage.replicas?.length) {
     conditions = removeCondition(conditions, REPLICATED);
+    replicas = undefined;
+  } else if (obs.storage && 'error' in obs.storage) {
+    conditions = set(conditions, REPLICATED, 'Unknown', 'StorageUnreadable', obs.storage.error);
   } else if (obs.replicas) {
+    const behind = (r: ReplicaView) => r.error === undefined && (r.lagSeconds ?? 0) > behindLimitS;
     replicas = obs.replicas.map((r) => ({
       location: r.location,
-      ...(r.lagSeconds !== undefined ? { lagSeconds: Math.round(r.lagSeconds) } : {}),
-      checkedAt: now.toISOString(),
+      ...(behind(r) && r.behindSince ? { behindSince: r.behindSince } : {}),
     }));
-    const bad = obs.replicas.find((r) => r.error !== undefined || (r.lagSeconds ?? 0) > behindLimitS);
+    const bad = obs.replicas.find((r) => r.error !== undefined || behind(r));
     conditions = bad
       ? set(
           conditions,
@@ -336,7 +405,7 @@ export function planBackupPolicyStatus(
           bad.error ? 'ReplicaUnreachable' : 'Behind',
           bad.error
             ? `${bad.location}: ${bad.error}`
-            : `${bad.location} is ${Math.round(bad.lagSeconds ?? 0)} s behind`,
+            : `${bad.location} lacks objects sealed since ${bad.behindSince ?? 'an unknown time'} (limit ${behindLimitS} s)`,
         )
       : set(
           conditions,
@@ -366,12 +435,11 @@ export function planBackupPolicyStatus(
     lastDump: newest(prev.lastDump, ...ok('dump')),
     lastVerified: newest(prev.lastVerified, ...ok('verify')),
     lastIncremental: walShippedAt,
-    walBehindSeconds,
     firstRecoverabilityPoint: storage
       ? storage.firstRecoverabilityPoint
       : (reported('prune', 'firstRecoverabilityPoint') ?? prev.firstRecoverabilityPoint),
     lastRecoverabilityPoint: storage
-      ? storage.lastRecoverabilityPoint
+      ? refreshed(storage.lastRecoverabilityPoint, prev.lastRecoverabilityPoint)
       : (reported('verify', 'lastRecoverabilityPoint') ?? prev.lastRecoverabilityPoint),
     replicas,
     backups: records(prev.backups ?? [], obs.jobs, storage),

@@ -134,6 +134,8 @@ export interface ReplicaLag {
   uri: string;
   /** Undefined when the replica could not be listed (`error` says why). */
   lagSeconds?: number;
+  /** When the oldest unit the replica lacks was sealed; absent when in sync. */
+  behindSince?: string;
   error?: string;
 }
 
@@ -157,8 +159,13 @@ export async function replicationLag(
   return Promise.all(
     replicas.map(async (r) => {
       try {
-        const at = await unitsAt(r, cacheOf(r));
-        return { uri: r.uri, lagSeconds: replicationPlan(source, at, now()).lagSeconds };
+        const plan = replicationPlan(source, await unitsAt(r, cacheOf(r)), now());
+        const oldest = plan.copy[0];
+        return {
+          uri: r.uri,
+          lagSeconds: plan.lagSeconds,
+          ...(oldest ? { behindSince: oldest.sealedAt } : {}),
+        };
       } catch (err) {
         return { uri: r.uri, error: message(err) };
       }

@@ -44,6 +44,13 @@ export interface Controller {
   /** Owned kinds: an event on an object whose controller ownerReference is our kind enqueues the owner. */
   owns?: InformerRef[];
   watches?: Watch[];
+  /**
+   * Only a new generation (or a new or deleted object) of the primary
+   * enqueues it, not a write to its status or metadata alone: for a kind
+   * whose own status writes would otherwise wake it straight back up, and
+   * which paces itself with requeueAfterMs.
+   */
+  generationChangesOnly?: boolean;
   reconcile(key: ObjectKey): Promise<Outcome | undefined>;
 }
 
@@ -125,7 +132,22 @@ export class Manager {
       },
     });
     const primary = this.informer(controller.primary);
-    primary.on((_type, obj) => queue.add(keyOf(obj)));
+    const generations = new Map<string, number | undefined>();
+    primary.on((type, obj) => {
+      const key = keyOf(obj);
+      if (controller.generationChangesOnly) {
+        const generation = obj.metadata?.generation;
+        const unchanged =
+          type === 'update' &&
+          generations.has(key) &&
+          generations.get(key) === generation &&
+          !obj.metadata?.deletionTimestamp;
+        if (type === 'delete') generations.delete(key);
+        else generations.set(key, generation);
+        if (unchanged) return;
+      }
+      queue.add(key);
+    });
     for (const owned of controller.owns ?? []) {
       this.informer(owned).on((_type, obj) => {
         for (const ref of obj.metadata?.ownerReferences ?? []) {

@@ -295,6 +295,32 @@ test('the WAL Deployment streams into S3; its pod deleted and replaced leaves no
     description: 'Verified=True from the restore drill',
   });
   expect((await read('streaming')).status?.lastVerified).toBeDefined();
+
+  // Suspended: the receiver stops and its slot goes, or the server would keep WAL for it forever.
+  const slots = async () =>
+    (
+      await query<{ slot_name: string }>(
+        db.url,
+        "SELECT slot_name FROM pg_replication_slots WHERE slot_name LIKE 'cutover_%streaming%'",
+      )
+    ).map((r) => r.slot_name);
+  expect(await slots()).toHaveLength(1);
+  await kubectl(
+    '-n',
+    ns,
+    'patch',
+    'backuppolicy',
+    'streaming',
+    '--type',
+    'merge',
+    '-p',
+    '{"spec":{"suspend":true}}',
+  );
+  await waitFor(async () => condition(await read('streaming'), 'WalStreaming')?.reason === 'Suspended', {
+    timeoutMs: 90_000,
+    description: 'WalStreaming=False Suspended once the slot is dropped',
+  });
+  expect(await slots()).toEqual([]);
 });
 
 test('the database password never reaches status, Events, Jobs, CronJobs or the logs', async () => {

@@ -84,3 +84,77 @@ test('config/rbac is enough for a rollout with migrations', async () => {
   expect(log).not.toMatch(/forbidden|RBAC denies/i);
   expect(await op.metric('cutover_reconcile_errors_total')).toBe(0);
 });
+
+test('config/rbac is enough for a BackupPolicy: its CronJobs and WAL Deployment applied, then removed with their kinds', async () => {
+  if (!op) throw new Error('the operator of the first test is not running');
+  await api.create({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: 'backups', namespace: ns },
+    spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+  } as never);
+  const policy = {
+    apiVersion: 'cutover.dev/v1alpha1',
+    kind: 'BackupPolicy',
+    metadata: { name: 'nightly', namespace: ns },
+    spec: {
+      databaseSecretRef: { name: 'db', key: 'url' },
+      full: { schedule: '0 2 * * *' },
+      incremental: { interval: '5s' },
+      verify: { schedule: '0 4 * * 0' },
+      storage: { pvc: { claimName: 'backups' } },
+      // Nothing streams: the receiver is scaled to zero.
+      suspend: true,
+    },
+  };
+  await api.create(policy as never);
+  const owned = async () =>
+    (
+      await kubectl(
+        '-n',
+        ns,
+        'get',
+        'cronjobs,deployments',
+        '-l',
+        'cutover.dev/backup-policy=nightly',
+        '-o',
+        'name',
+      )
+    )
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .sort();
+  await waitFor(async () => (await owned()).length === 4, {
+    timeoutMs: 30_000,
+    description: 'the CronJobs and WAL Deployment',
+  });
+  expect(await owned()).toEqual([
+    'cronjob.batch/nightly-full',
+    'cronjob.batch/nightly-prune',
+    'cronjob.batch/nightly-verify',
+    'deployment.apps/nightly-wal',
+  ]);
+  await kubectl(
+    '-n',
+    ns,
+    'patch',
+    'backuppolicy',
+    'nightly',
+    '--type',
+    'json',
+    '-p',
+    JSON.stringify([
+      { op: 'remove', path: '/spec/verify' },
+      { op: 'remove', path: '/spec/incremental' },
+    ]),
+  );
+  await waitFor(async () => (await owned()).length === 2, {
+    timeoutMs: 30_000,
+    description: 'verify and WAL removed',
+  });
+  expect(await owned()).toEqual(['cronjob.batch/nightly-full', 'cronjob.batch/nightly-prune']);
+  const log = await op.proc.logTail(64 * 1024);
+  expect(log).not.toMatch(/forbidden|RBAC denies/i);
+  expect(await op.metric('cutover_reconcile_errors_total')).toBe(0);
+});

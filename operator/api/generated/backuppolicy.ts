@@ -185,10 +185,6 @@ export interface BackupPolicyStatus {
    */
   lastVerified?: string;
   /**
-   * Seconds since WAL was last shipped (read from storage).
-   */
-  walBehindSeconds?: number;
-  /**
    * Earliest point in time that can be restored.
    */
   firstRecoverabilityPoint?: string;
@@ -215,13 +211,9 @@ export interface BackupReplicaStatus {
    */
   location: string;
   /**
-   * Age of the oldest sealed object not yet copied; 0 when in sync.
+   * When the oldest object the replica still lacks was sealed, while it is further behind than the limit of condition Replicated; the live lag is the metric cutover_backup_replication_lag_seconds.
    */
-  lagSeconds?: number;
-  /**
-   * When the copy was last checked.
-   */
-  checkedAt?: string;
+  behindSince?: string;
 }
 
 /**

@@ -148,7 +148,6 @@ const status = obj('Observed state of the BackupPolicy, written by the operator.
   lastIncremental: timestamp('When WAL was last shipped to storage.'),
   lastDump: timestamp('When the last successful logical dump finished.'),
   lastVerified: timestamp('When the last restore drill succeeded.'),
-  walBehindSeconds: int32('Seconds since WAL was last shipped (read from storage).', { minimum: 0 }),
   firstRecoverabilityPoint: timestamp('Earliest point in time that can be restored.'),
   lastRecoverabilityPoint: timestamp('Latest point in time that can be restored.'),
   replicas: list(
@@ -157,8 +156,9 @@ const status = obj('Observed state of the BackupPolicy, written by the operator.
       'BackupReplicaStatus',
       obj('One replica.', {
         location: required(str('endpoint/bucket/prefix of the replica.', { maxLength: 2048 })),
-        lagSeconds: int32('Age of the oldest sealed object not yet copied; 0 when in sync.', { minimum: 0 }),
-        checkedAt: timestamp('When the copy was last checked.'),
+        behindSince: timestamp(
+          'When the oldest object the replica still lacks was sealed, while it is further behind than the limit of condition Replicated; the live lag is the metric cutover_backup_replication_lag_seconds.',
+        ),
       }),
     ),
     { maxItems: 3 },
@@ -198,10 +198,10 @@ export const backupPolicy = customResourceDefinition({
     },
     { name: 'Last-Full', type: 'date', jsonPath: '.status.lastFull', description: 'Last full backup.' },
     {
-      name: 'WAL-Behind',
-      type: 'integer',
-      jsonPath: '.status.walBehindSeconds',
-      description: 'Seconds since WAL was last shipped.',
+      name: 'Last-WAL',
+      type: 'date',
+      jsonPath: '.status.lastIncremental',
+      description: 'When WAL was last shipped.',
     },
     {
       name: 'Last-Verified',

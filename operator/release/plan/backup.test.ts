@@ -199,6 +199,19 @@ describe('no backup', () => {
     expect(warnings[0]?.message).toContain('002_drop.up.sql:1 drop-column');
   });
 
+  test('the Environment gone and no policy of its own: stalled, not a contract without a backup', () => {
+    const w = world();
+    w.backupPolicy = undefined;
+    w.environmentMissing = true;
+    w.run((x) => x.status.conditions?.some((c) => c.type === 'Stalled' && c.status === 'True') ?? false);
+    expect(w.status.phase).toBe('BackingUp');
+    expect(w.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+      reason: 'EnvironmentNotFound',
+    });
+    expect(w.jobsCreated).toEqual([]);
+    expect(events(w, 'ContractWithoutBackup')).toHaveLength(0);
+  });
+
   test('a new revision clears the backup of the one before', () => {
     const w = world();
     w.run(done);

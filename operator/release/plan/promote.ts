@@ -76,6 +76,13 @@ export function backUp(b: Builder): Builder {
   if (!backup?.job && !contract?.destructive) return contracting(b, backup);
   const policy = backup?.policy ?? b.obs.backupPolicy?.name;
   const why = contract?.why ?? 'the contract migration';
+  // The Environment may be where the BackupPolicy comes from: without it, "no
+  // policy" is unknown, not a decision to run the contract without a backup.
+  if (!policy && b.obs.gates?.environment.found === false) {
+    const message = `Environment ${b.obs.gates.environment.name} not found: the destructive contract migration waits until it is known whether a BackupPolicy applies`;
+    b.phase('BackingUp', 'EnvironmentNotFound', message);
+    return b.after(30_000).health({ state: 'Stalled', reason: 'EnvironmentNotFound', message });
+  }
   if (!policy) {
     // Said once: the phase moves on in this same call.
     b.event(

@@ -72,6 +72,8 @@ export class World {
   /** The contract's lint and the BackupPolicy, as observed in Baking and BackingUp. */
   contract?: Observation['contract'];
   backupPolicy?: Observation['backupPolicy'];
+  /** The Environment is gone while backing up (only then are gate facts observed here). */
+  environmentMissing = false;
   /** What a finished backup Job reports; by default a success with an id after the Job's name. */
   backupReport: (name: string, state: 'Succeeded' | 'Failed') => JobObservation['report'] = (name, state) =>
     state === 'Succeeded' ? { ok: true, id: `id-${name}`, size: 2048 } : { ok: false, error: 'storage down' };
@@ -131,6 +133,9 @@ export class World {
       expandLint: { findings: [] },
       ...(backingUp && this.contract ? { contract: this.contract } : {}),
       ...(backingUp && this.backupPolicy ? { backupPolicy: this.backupPolicy } : {}),
+      ...(backingUp && this.environmentMissing
+        ? { gates: { namespace: 'shop', environment: { name: 'production', found: false } } }
+        : {}),
     };
   }
 
