@@ -249,17 +249,13 @@ async function main(): Promise<void> {
 
     console.log('== shop v2: expand, 10/25/50/100, promote, a full backup, contract, scale down ==');
     await replaceSpec(rel('2.0.0', true).spec);
-    // The database's own clock at the moment the backup starts: a point before the contract.
-    let beforeContract: string | undefined;
-    await follow(
-      (s) => s?.phase === 'Succeeded' && s.stableVersion === '2.0.0' && !s.scaleDownAt,
-      async (s) => {
-        if (s?.phase === 'BackingUp' && !beforeContract) {
-          const { rows } = await appDb.query<{ t: Date }>('SELECT now() AS t');
-          beforeContract = rows[0]?.t.toISOString();
-        }
-      },
+    await follow((s) => s?.phase === 'Succeeded' && s.stableVersion === '2.0.0' && !s.scaleDownAt);
+    // A moment after the backup and before the contract: its transaction's start, less a millisecond
+    // (the contract commits after its transaction starts).
+    const contractAt = await appDb.query<{ t: Date }>(
+      "SELECT applied_at - interval '1 millisecond' AS t FROM cutover_schema_migrations WHERE phase = 'contract'",
     );
+    const beforeContract = contractAt.rows[0]?.t.toISOString();
     const v2 = (
       await api.read<Release>({
         apiVersion: 'cutover.dev/v1alpha1',
