@@ -136,7 +136,16 @@ async function startFromCronJob(
 async function followJob(target: Target, io: Io, name: string): Promise<void> {
   const header = { apiVersion: 'batch/v1', kind: 'Job', metadata: { name, namespace: target.namespace } };
   for (;;) {
-    const job = (await target.api.read(header)) as V1Job;
+    let job: V1Job;
+    try {
+      job = (await target.api.read(header)) as V1Job;
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404)
+        throw new PluginError(
+          `Job ${name} is gone (deleted, or removed after it finished) before it reported`,
+        );
+      throw err;
+    }
     const done = job.status?.conditions?.find(
       (c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True',
     );
@@ -333,7 +342,9 @@ function describe(err: unknown, inv: Invocation): string {
   if (err instanceof PluginError) return err.message;
   if (err instanceof ApiException) {
     if (err.code === 404 && err.message.startsWith('Failed to fetch resource')) {
-      return 'the cluster does not serve cutover.dev/v1alpha1 Releases; are the Cutover CRDs installed?';
+      return inv.command === 'backup' || inv.command === 'restore'
+        ? 'the cluster does not serve batch/v1 Jobs or CronJobs as expected'
+        : 'the cluster does not serve cutover.dev/v1alpha1 Releases; are the Cutover CRDs installed?';
     }
     const detail = apiMessage(err.body) ?? `HTTP ${err.code}`;
     if (err.code === 409) return `${detail} (the release kept changing; run ${inv.command} again)`;
