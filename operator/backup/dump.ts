@@ -16,10 +16,10 @@ import {
   sameDatabase,
   type DumpManifest,
 } from './dump-manifest.js';
-import { BackupError, DEFAULT_PG_BIN, run, sha256, withoutPassword } from './full.js';
-import { MANIFEST, backupId } from './manifest.js';
+import { BackupError, DEFAULT_PG_BIN, assertUnused, run, sha256, withoutPassword } from './full.js';
+import { MANIFEST, backupId, compareIds } from './manifest.js';
 import { writeReport } from './report.js';
-import { storageFor, type Storage } from './storage.js';
+import { RunWrites, storageFor, type Storage } from './storage.js';
 
 export const dumpUsage = `usage: cutover backup dump --to URI [--database-url URL]
 
@@ -59,8 +59,10 @@ export async function takeDump(o: DumpOptions): Promise<DumpManifest> {
   const started = now();
   const id = backupId(started);
   const prefix = `${DUMP}/${id}`;
+  const writes = new RunWrites(o.storage);
   const work = await mkdtemp(join(tmpdir(), 'cutover-dump-'));
   try {
+    await assertUnused(o.storage, prefix);
     const { url, password } = withoutPassword(o.databaseUrl);
     const { host, port, database } = addressOf(o.databaseUrl);
     log(`dump ${id}: pg_dump -Fc of ${scrub(o.databaseUrl)}`);
@@ -72,7 +74,7 @@ export async function takeDump(o: DumpOptions): Promise<DumpManifest> {
       scrub,
     );
     const file = { name: DUMP_FILE, size: (await stat(path)).size, sha256: await sha256(path) };
-    await o.storage.putFile(`${prefix}/${DUMP_FILE}`, path);
+    await writes.putFile(`${prefix}/${DUMP_FILE}`, path);
     const manifest: DumpManifest = {
       version: 1,
       kind: 'dump',
@@ -86,11 +88,12 @@ export async function takeDump(o: DumpOptions): Promise<DumpManifest> {
       files: [file],
     };
     // Last: until it exists, nothing reads this dump as complete.
-    await o.storage.putText(`${prefix}/${MANIFEST}`, `${JSON.stringify(manifest, null, 2)}\n`);
+    await writes.putText(`${prefix}/${MANIFEST}`, `${JSON.stringify(manifest, null, 2)}\n`);
     log(`dump ${id}: ${file.size} bytes`);
     return manifest;
   } catch (err) {
-    await o.storage.remove(prefix).catch(() => undefined);
+    // Only the objects this run put: never what another run wrote, even under the same prefix.
+    await writes.undo();
     throw new BackupError(scrub(err instanceof Error ? err.message : String(err)));
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -121,7 +124,7 @@ export interface DumpRestoreOptions {
 export async function restoreDump(o: DumpRestoreOptions): Promise<DumpManifest> {
   const log = o.log ?? (() => undefined);
   const scrub = scrubberFor(o.targetUrl);
-  const dumps = (await listDumps(o.storage)).sort((a, b) => (a.id < b.id ? 1 : -1));
+  const dumps = (await listDumps(o.storage)).sort((a, b) => compareIds(b.id, a.id));
   const chosen = o.backup === undefined ? dumps[0] : dumps.find((m) => m.id === o.backup);
   if (!chosen) {
     throw new BackupError(

@@ -4,7 +4,7 @@
 // so a reader never sees half an object under its real name.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -27,7 +27,7 @@ export interface Storage {
   getText(key: string): Promise<string | undefined>;
   /** Keys directly below `prefix` (one level, like a directory listing). */
   list(prefix: string): Promise<string[]>;
-  /** Removes everything under `prefix`: what a failed backup wrote. */
+  /** Removes everything under `prefix`: a unit prune has decided to delete. */
   remove(prefix: string): Promise<void>;
   /** Removes the one object `key`; nothing when it is already gone. */
   delete(key: string): Promise<void>;
@@ -68,7 +68,13 @@ class FileStorage implements Storage {
     await mkdir(dirname(to), { recursive: true });
     const partial = `${to}.partial`;
     const hash = sha256Tap();
-    await pipeline(createReadStream(from, CHUNK), hash.tap, createWriteStream(partial));
+    try {
+      await pipeline(createReadStream(from, CHUNK), hash.tap, createWriteStream(partial));
+    } catch (err) {
+      // A failed run deletes the keys it put, not their temporary names: this one goes here.
+      await rm(partial, { force: true });
+      throw err;
+    }
     await rename(partial, to);
     return hash.digest();
   }
@@ -102,6 +108,17 @@ class FileStorage implements Storage {
 
   async delete(key: string): Promise<void> {
     await rm(this.path(key), { force: true });
+    // A directory is not an object: once a unit's (full/<id>/) last object
+    // is deleted, its directory goes too, as the prefix does in a bucket.
+    // rmdir removes only an empty one, so another writer's objects stay; the
+    // top-level ones (wal/, full/) stay whatever they hold.
+    const parent = dirname(key);
+    if (parent.includes('/')) {
+      await rmdir(this.path(parent)).catch((err: unknown) => {
+        const code = (err as { code?: string }).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT') throw err;
+      });
+    }
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -114,6 +131,32 @@ class FileStorage implements Storage {
     }
     const entries = await readdir(dir);
     return entries.filter((e) => !e.endsWith('.partial')).map((e) => `${prefix.replace(/\/?$/, '/')}${e}`);
+  }
+}
+
+/**
+ * What one backup run puts, so a failed run deletes exactly that: never its
+ * whole prefix, which could hold what another run wrote.
+ */
+export class RunWrites {
+  private readonly keys: string[] = [];
+
+  constructor(private readonly storage: Storage) {}
+
+  putFile(key: string, path: string): Promise<string> {
+    // Recorded before the put: a put that fails half way may have left the object.
+    this.keys.push(key);
+    return this.storage.putFile(key, path);
+  }
+
+  putText(key: string, text: string): Promise<void> {
+    this.keys.push(key);
+    return this.storage.putText(key, text);
+  }
+
+  /** Deletes every key put, the last first; best effort, the run's own error is the one reported. */
+  async undo(): Promise<void> {
+    for (const key of [...this.keys].reverse()) await this.storage.delete(key).catch(() => undefined);
   }
 }
 

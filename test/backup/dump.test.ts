@@ -43,7 +43,7 @@ beforeAll(async () => {
   const run = io({ DATABASE_URL: db.url });
   expect(await runBackupCommand(['dump', '--to', store], run.io)).toBe(0);
   expect(run.err).toEqual([]);
-  expect(run.out.at(-1)).toMatch(/^dump \d{8}T\d{6}Z complete in file:\/\//);
+  expect(run.out.at(-1)).toMatch(/^dump \d{8}T\d{6}\.\d{3}Z-[0-9a-f]{4} complete in file:\/\//);
   [id = ''] = await readdir(join(stored, 'dump'));
   expect([...run.out, ...run.err].join('\n')).not.toContain(db.password);
   // After the dump: must not come back from it.
