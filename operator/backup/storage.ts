@@ -31,6 +31,13 @@ export interface Storage {
   remove(prefix: string): Promise<void>;
   /** Removes the one object `key`; nothing when it is already gone. */
   delete(key: string): Promise<void>;
+  /**
+   * The object's own file, when the storage is a directory on this machine:
+   * a restore reads it where it lies instead of copying it first. Objects
+   * are never rewritten in place (a new one is renamed over), so what was
+   * hashed is what is read next.
+   */
+  localPath?(key: string): string;
 }
 
 /** `envPrefix`: where an s3:// location's AWS_* variables are read (s3ConfigFrom). */
@@ -91,6 +98,10 @@ class FileStorage implements Storage {
     const hash = sha256Tap();
     await pipeline(createReadStream(this.path(key), CHUNK), hash.tap, createWriteStream(to));
     return hash.digest();
+  }
+
+  localPath(key: string): string {
+    return this.path(key);
   }
 
   async getText(key: string): Promise<string | undefined> {
@@ -162,6 +173,13 @@ export class RunWrites {
 
 // Fewer, larger reads: a copy of a base backup is hundreds of megabytes.
 const CHUNK = { highWaterMark: 1 << 20 };
+
+/** sha256 (hex) of a local file, read once in large chunks. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, CHUNK)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
 
 /**
  * A pass-through that hashes what flows through it, so a copy checks its
