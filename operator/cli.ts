@@ -24,7 +24,7 @@ commands:
              wal: continuous WAL until stopped (cutover backup wal --help)
   restore    a full backup into a new data directory (cutover restore --help),
              to a point in time with --to-time, --to-lsn or --latest,
-             or a dump into a database (--target-url)
+             or a dump into a database (--target-url, or --target-url-env NAME)
   verify     the restore drill: newest full + WAL into a scratch server (cutover verify --help)
 `;
 

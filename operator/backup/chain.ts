@@ -4,6 +4,7 @@
 // operator's status and the prune and restore commands all read it here).
 import {
   WAL,
+  compareIds,
   parseWalGap,
   parseWalSidecar,
   type BackupManifest,
@@ -133,8 +134,7 @@ export interface Chain {
   broken?: { from: string; reason: string };
 }
 
-const newestFirst = (a: BackupManifest, b: BackupManifest): number =>
-  a.id < b.id ? 1 : a.id > b.id ? -1 : 0;
+const newestFirst = (a: BackupManifest, b: BackupManifest): number => compareIds(b.id, a.id);
 const later = (a: string | undefined, b: string | undefined): string | undefined =>
   a === undefined ? b : b === undefined ? a : Date.parse(a) >= Date.parse(b) ? a : b;
 

@@ -3,7 +3,7 @@
 // non-zero exit; the database URL's password never appears in either.
 import { parseArgs } from 'node:util';
 import { scrubberFor } from '../db/migrate.js';
-import { runDumpCommand, runDumpRestoreCommand } from './dump.js';
+import { runDumpCommand, runDumpRestoreCommand, scrubArgs } from './dump.js';
 import { fullBackup } from './full.js';
 import { runPruneCommand } from './prune.js';
 import { runReplicateCommand } from './replicate.js';
@@ -39,7 +39,9 @@ With --to-time T, --to-lsn LSN or --latest, the WAL stored by
 (cutover restore --latest --help).
 
 also:  cutover restore --from URI --target-url URL [--backup ID] [--in-place]
-       a logical dump into an existing database (cutover restore --target-url= --help)
+       cutover restore --from URI --target-url-env NAME [--backup ID] [--in-place]
+       a logical dump into an existing database, its URL given or read from
+       the variable NAME (cutover restore --target-url= --help)
 
 exit codes: 0 ok, 1 failed, 2 usage
 `;
@@ -81,7 +83,8 @@ export async function runBackupCommand(args: string[], io: CommandIO = defaultIO
     }
     if (!values.to) throw new Error('--to is required');
   } catch (err) {
-    io.stderr(`cutover backup: ${message(err)}`);
+    // The unknown kind is echoed: `backup full postgres://u:pw@…` must not print pw.
+    io.stderr(`cutover backup: ${scrubArgs(args)(message(err))}`);
     io.stderr(backupUsage.trimEnd());
     return 2;
   }
@@ -108,8 +111,7 @@ export async function runBackupCommand(args: string[], io: CommandIO = defaultIO
 
 export async function runRestoreCommand(args: string[], io: CommandIO = defaultIO): Promise<number> {
   // A logical dump goes into a database, not a data directory: its own flags.
-  if (args.some((a) => a === '--target-url' || a.startsWith('--target-url=')))
-    return runDumpRestoreCommand(args, io);
+  if (args.some((a) => /^--target-url(-env)?(=|$)/.test(a))) return runDumpRestoreCommand(args, io);
   const pitr = await import('./pitr.js');
   if (pitr.wantsPointInTime(args)) return pitr.runPointInTimeRestore(args, io);
   let values: { from?: string; pgdata?: string; backup?: string; help?: boolean };
@@ -126,7 +128,7 @@ export async function runRestoreCommand(args: string[], io: CommandIO = defaultI
     if (values.help) return (io.stdout(restoreUsage.trimEnd()), 0);
     if (!values.from || !values.pgdata) throw new Error('--from and --pgdata are required');
   } catch (err) {
-    io.stderr(`cutover restore: ${message(err)}`);
+    io.stderr(`cutover restore: ${scrubArgs(args)(message(err))}`);
     io.stderr(restoreUsage.trimEnd());
     return 2;
   }

@@ -16,10 +16,10 @@ import {
   sameDatabase,
   type DumpManifest,
 } from './dump-manifest.js';
-import { BackupError, DEFAULT_PG_BIN, run, sha256, withoutPassword } from './full.js';
-import { MANIFEST, backupId } from './manifest.js';
+import { BackupError, DEFAULT_PG_BIN, assertUnused, run, sha256, withoutPassword } from './full.js';
+import { MANIFEST, backupId, compareIds } from './manifest.js';
 import { writeReport } from './report.js';
-import { storageFor, type Storage } from './storage.js';
+import { RunWrites, storageFor, type Storage } from './storage.js';
 
 export const dumpUsage = `usage: cutover backup dump --to URI [--database-url URL]
 
@@ -30,12 +30,18 @@ exit codes: 0 ok, 1 failed, 2 usage
 `;
 
 export const dumpRestoreUsage = `usage: cutover restore --from URI --target-url URL [--backup ID] [--in-place]
+       cutover restore --from URI --target-url-env NAME [--backup ID] [--in-place]
 
 Restores the newest logical dump in URI (or dump ID) into the existing
 database at URL with pg_restore, in one transaction, after checking its
 SHA-256. Owners and grants are not restored: the URL's user owns what is
 created. The dump's own source database is refused unless --in-place, which
 drops and recreates the dumped objects there (--clean --if-exists).
+
+  --target-url URL        postgres://user:password@host:port/db
+  --target-url-env NAME   the URL is read from the environment variable NAME
+                          instead: its password stays out of argv (ps, the
+                          pod spec), as a Job with a secretKeyRef needs
 exit codes: 0 ok, 1 failed, 2 usage or refused
 `;
 
@@ -59,8 +65,10 @@ export async function takeDump(o: DumpOptions): Promise<DumpManifest> {
   const started = now();
   const id = backupId(started);
   const prefix = `${DUMP}/${id}`;
+  const writes = new RunWrites(o.storage);
   const work = await mkdtemp(join(tmpdir(), 'cutover-dump-'));
   try {
+    await assertUnused(o.storage, prefix);
     const { url, password } = withoutPassword(o.databaseUrl);
     const { host, port, database } = addressOf(o.databaseUrl);
     log(`dump ${id}: pg_dump -Fc of ${scrub(o.databaseUrl)}`);
@@ -72,7 +80,7 @@ export async function takeDump(o: DumpOptions): Promise<DumpManifest> {
       scrub,
     );
     const file = { name: DUMP_FILE, size: (await stat(path)).size, sha256: await sha256(path) };
-    await o.storage.putFile(`${prefix}/${DUMP_FILE}`, path);
+    await writes.putFile(`${prefix}/${DUMP_FILE}`, path);
     const manifest: DumpManifest = {
       version: 1,
       kind: 'dump',
@@ -86,11 +94,12 @@ export async function takeDump(o: DumpOptions): Promise<DumpManifest> {
       files: [file],
     };
     // Last: until it exists, nothing reads this dump as complete.
-    await o.storage.putText(`${prefix}/${MANIFEST}`, `${JSON.stringify(manifest, null, 2)}\n`);
+    await writes.putText(`${prefix}/${MANIFEST}`, `${JSON.stringify(manifest, null, 2)}\n`);
     log(`dump ${id}: ${file.size} bytes`);
     return manifest;
   } catch (err) {
-    await o.storage.remove(prefix).catch(() => undefined);
+    // Only the objects this run put: never what another run wrote, even under the same prefix.
+    await writes.undo();
     throw new BackupError(scrub(err instanceof Error ? err.message : String(err)));
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -121,7 +130,7 @@ export interface DumpRestoreOptions {
 export async function restoreDump(o: DumpRestoreOptions): Promise<DumpManifest> {
   const log = o.log ?? (() => undefined);
   const scrub = scrubberFor(o.targetUrl);
-  const dumps = (await listDumps(o.storage)).sort((a, b) => (a.id < b.id ? 1 : -1));
+  const dumps = (await listDumps(o.storage)).sort((a, b) => compareIds(b.id, a.id));
   const chosen = o.backup === undefined ? dumps[0] : dumps.find((m) => m.id === o.backup);
   if (!chosen) {
     throw new BackupError(
@@ -186,7 +195,7 @@ export async function runDumpCommand(args: string[], io: CommandIO): Promise<num
     if (values.help) return (io.stdout(dumpUsage.trimEnd()), 0);
     if (!values.to) throw new Error('--to is required');
   } catch (err) {
-    io.stderr(`cutover backup dump: ${oneLine(err)}`);
+    io.stderr(`cutover backup dump: ${scrubArgs(args)(oneLine(err))}`);
     io.stderr(dumpUsage.trimEnd());
     return 2;
   }
@@ -212,26 +221,43 @@ export async function runDumpCommand(args: string[], io: CommandIO): Promise<num
 }
 
 export async function runDumpRestoreCommand(args: string[], io: CommandIO): Promise<number> {
-  let values: { from?: string; 'target-url'?: string; backup?: string; 'in-place'?: boolean; help?: boolean };
+  let values: {
+    from?: string;
+    'target-url'?: string;
+    'target-url-env'?: string;
+    backup?: string;
+    'in-place'?: boolean;
+    help?: boolean;
+  };
   try {
     values = parseArgs({
       args,
       options: {
         from: { type: 'string' },
         'target-url': { type: 'string' },
+        'target-url-env': { type: 'string' },
         backup: { type: 'string' },
         'in-place': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }).values;
     if (values.help) return (io.stdout(dumpRestoreUsage.trimEnd()), 0);
-    if (!values.from || !values['target-url']) throw new Error('--from and --target-url are required');
+    if (values['target-url'] !== undefined && values['target-url-env'] !== undefined)
+      throw new Error('--target-url and --target-url-env are mutually exclusive');
+    if (!values.from || !(values['target-url'] || values['target-url-env']))
+      throw new Error('--from and --target-url (or --target-url-env) are required');
   } catch (err) {
-    io.stderr(`cutover restore: ${oneLine(err)}`);
+    // A parse error quotes what it did not understand: a URL, password and all.
+    io.stderr(`cutover restore: ${scrubArgs(args)(oneLine(err))}`);
     io.stderr(dumpRestoreUsage.trimEnd());
     return 2;
   }
-  const targetUrl = values['target-url'];
+  const envName = values['target-url-env'];
+  const targetUrl = envName === undefined ? values['target-url'] : io.env[envName];
+  if (!targetUrl) {
+    io.stderr(`cutover restore: --target-url-env ${envName ?? ''}: the variable is empty or not set`);
+    return 2;
+  }
   const scrub = scrubberFor(targetUrl);
   try {
     const storage = storageFor(values.from, io.env);
@@ -255,6 +281,15 @@ export async function runDumpRestoreCommand(args: string[], io: CommandIO): Prom
 
 function pgEnv(password: string | undefined): NodeJS.ProcessEnv {
   return { ...process.env, PGCONNECT_TIMEOUT: '10', ...(password ? { PGPASSWORD: password } : {}) };
+}
+
+/**
+ * Scrubs a message that may quote any of `args`: a URL's userinfo, and each
+ * URL argument's password wherever it appears (--opt=URL included).
+ */
+export function scrubArgs(args: readonly string[]): (text: string) => string {
+  const scrubs = args.map((a) => scrubberFor(a.replace(/^--[^=]*=/, '')));
+  return (text) => scrubs.reduce((t, scrub) => scrub(t), text);
 }
 
 function oneLine(err: unknown): string {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { scrubberFor } from '../db/migrate.js';
 import { FULL, MANIFEST, backupId, walRangeOf, type BackupFile, type BackupManifest } from './manifest.js';
-import type { Storage } from './storage.js';
+import { RunWrites, type Storage } from './storage.js';
 
 export const DEFAULT_PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
 
@@ -35,8 +35,10 @@ export async function fullBackup(o: FullBackupOptions): Promise<BackupManifest> 
   const started = now();
   const id = backupId(started);
   const prefix = `${FULL}/${id}`;
+  const writes = new RunWrites(o.storage);
   const work = await mkdtemp(join(tmpdir(), 'cutover-backup-'));
   try {
+    await assertUnused(o.storage, prefix);
     const { url, password } = withoutPassword(o.databaseUrl);
     log(`full backup ${id}: pg_basebackup from ${scrub(o.databaseUrl)}`);
     await run(
@@ -66,7 +68,7 @@ export async function fullBackup(o: FullBackupOptions): Promise<BackupManifest> 
       const path = join(out, name);
       const size = (await stat(path)).size;
       // Hashed as it is stored: one read of each object, not two.
-      files.push({ name, size, sha256: await o.storage.putFile(`${prefix}/${name}`, path) });
+      files.push({ name, size, sha256: await writes.putFile(`${prefix}/${name}`, path) });
     }
     const contents = await tablesOf(o.databaseUrl);
     const manifest: BackupManifest = {
@@ -81,20 +83,31 @@ export async function fullBackup(o: FullBackupOptions): Promise<BackupManifest> 
       ...contents,
     };
     // Last: until it exists, nothing reads this backup as complete.
-    await o.storage.putText(`${prefix}/${MANIFEST}`, `${JSON.stringify(manifest, null, 2)}\n`);
+    await writes.putText(`${prefix}/${MANIFEST}`, `${JSON.stringify(manifest, null, 2)}\n`);
     log(
       `full backup ${id}: ${manifest.size} bytes, WAL ${range.startLsn}..${range.endLsn} on timeline ${range.timeline}`,
     );
     return manifest;
   } catch (err) {
-    // Only this backup's own objects: never what a finished one wrote.
-    await o.storage.remove(prefix).catch(() => undefined);
+    // Only the objects this run put: never what another run wrote, even under the same prefix.
+    await writes.undo();
     throw err instanceof BackupError
       ? err
       : new BackupError(scrub(err instanceof Error ? err.message : String(err)));
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Refuses a prefix that already holds objects: another run's, which this
+ * one's objects would mix with. Ids are unique, so this is a second line.
+ */
+export async function assertUnused(storage: Storage, prefix: string): Promise<void> {
+  if ((await storage.list(prefix)).length > 0)
+    throw new BackupError(
+      `${prefix} already holds objects in ${storage.uri}: refusing to write over another backup`,
+    );
 }
 
 /**

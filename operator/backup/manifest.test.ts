@@ -1,6 +1,7 @@
 import {
   backupId,
   chooseBackup,
+  compareIds,
   parseManifest,
   parseWalGap,
   parseWalSidecar,
@@ -23,11 +24,33 @@ const manifest = (id: string): BackupManifest => ({
 });
 
 describe('backup manifests', () => {
-  test('ids sort by time', () => {
-    expect(backupId(new Date('2026-12-02T15:26:30.123Z'))).toBe('20261202T152630Z');
-    expect(backupId(new Date('2026-12-02T09:00:00Z')) < backupId(new Date('2026-12-02T10:00:00Z'))).toBe(
-      true,
-    );
+  test('ids are the start time to the millisecond and a random suffix', () => {
+    expect(backupId(new Date('2026-12-02T15:26:30.123Z'), '3f9a')).toBe('20261202T152630.123Z-3f9a');
+    expect(backupId(new Date('2026-12-02T15:26:30.123Z'))).toMatch(/^20261202T152630\.123Z-[0-9a-f]{4}$/);
+  });
+
+  test('ids of backups started in the same millisecond differ', () => {
+    const at = new Date('2026-12-02T15:26:30.123Z');
+    const ids = new Set(Array.from({ length: 20 }, () => backupId(at)));
+    // 16 random bits: 20 draws collide with a chance of about 0.3 %, so allow one.
+    expect(ids.size).toBeGreaterThanOrEqual(19);
+  });
+
+  test('ids sort by time, whichever format, to the millisecond', () => {
+    const ids = [
+      backupId(new Date('2026-12-02T10:00:00.001Z'), '0000'),
+      '20261202T100000Z',
+      backupId(new Date('2026-12-02T09:59:59.999Z'), 'ffff'),
+      '20261201T100000Z',
+      backupId(new Date('2026-12-02T10:00:00.000Z'), '0001'),
+    ];
+    expect([...ids].sort(compareIds)).toEqual([
+      '20261201T100000Z',
+      '20261202T095959.999Z-ffff',
+      '20261202T100000.000Z-0001',
+      '20261202T100000Z',
+      '20261202T100000.001Z-0000',
+    ]);
   });
 
   test("the WAL range comes from PostgreSQL's backup_manifest", () => {
@@ -55,6 +78,15 @@ describe('backup manifests', () => {
     expect(chooseBackup(all, '20261130T020000Z')?.id).toBe('20261130T020000Z');
     expect(chooseBackup(all, 'nope')).toBeUndefined();
     expect(chooseBackup([])).toBeUndefined();
+  });
+
+  test('the newest is chosen by time when old and new ids mix', () => {
+    const all = [
+      manifest('20261202T020000Z'),
+      manifest('20261202T020000.400Z-0a0a'),
+      manifest('20261202T015959.900Z-ffff'),
+    ];
+    expect(chooseBackup(all)?.id).toBe('20261202T020000.400Z-0a0a');
   });
 });
 

@@ -1,6 +1,8 @@
 // The record of one backup, written last: a backup without its manifest is
 // not a backup (a crash mid-upload leaves objects, never something that looks
-// complete). Pure: reading, checking and choosing manifests.
+// complete). Pure (apart from a new id's random part): reading, checking and
+// choosing manifests.
+import { randomBytes } from 'node:crypto';
 
 export interface BackupFile {
   name: string;
@@ -35,12 +37,43 @@ export interface BackupManifest {
 export const MANIFEST = 'manifest.json';
 export const FULL = 'full';
 
-/** An id that sorts by time: 20261202T152630Z. */
-export function backupId(at: Date): string {
-  return at
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}Z$/, 'Z');
+/**
+ * An id that sorts by time and is unique: 20261202T152630.123Z-3f9a. Fulls
+ * can start in the same second (a Release's pre-contract backup, the CronJob,
+ * `backup now`), and two writers under one prefix can delete or mix each
+ * other's objects: milliseconds and 16 random bits keep them apart. `suffix`
+ * is for tests that need a fixed id.
+ */
+export function backupId(at: Date, suffix: string = randomBytes(2).toString('hex')): string {
+  return `${at.toISOString().replace(/[-:]/g, '')}-${suffix}`;
+}
+
+// Ids from before the milliseconds and suffix (20261202T152630Z) are still
+// stored and must keep parsing: both parts are optional.
+const ID = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})(?:\.(\d{3}))?Z(?:-([0-9a-f]+))?$/;
+
+/** The start time a backup id (20261202T152630.123Z-3f9a, or 20261202T152630Z) encodes. */
+export function timeOfId(id: string): Date | undefined {
+  const m = ID.exec(id);
+  if (!m) return undefined;
+  const at = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}.${m[7] ?? '000'}Z`);
+  // Date rolls 20261302 over into January; an id that does not round-trip is not one.
+  return Number.isNaN(at.getTime()) ||
+    at.getUTCMonth() + 1 !== Number(m[2]) ||
+    at.getUTCDate() !== Number(m[3])
+    ? undefined
+    : at;
+}
+
+/**
+ * Oldest first. By the time the ids encode, then as strings: as strings alone,
+ * an old id (…30Z) would sort after a new one of the same second (…30.500Z-…).
+ */
+export function compareIds(a: string, b: string): number {
+  const ta = timeOfId(a)?.getTime();
+  const tb = timeOfId(b)?.getTime();
+  if (ta !== undefined && tb !== undefined && ta !== tb) return ta - tb;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The WAL range in PostgreSQL's backup_manifest (the JSON pg_basebackup writes beside the backup). */
@@ -84,7 +117,7 @@ export function parseManifest(text: string): BackupManifest | undefined {
 /** The newest complete backup, or the one named `id`. */
 export function chooseBackup(manifests: readonly BackupManifest[], id?: string): BackupManifest | undefined {
   if (id !== undefined) return manifests.find((m) => m.id === id);
-  return [...manifests].sort((a, b) => (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))[0];
+  return [...manifests].sort((a, b) => compareIds(b.id, a.id))[0];
 }
 
 export const WAL = 'wal';

@@ -1,5 +1,13 @@
 import type { BackupPolicy } from '../api/generated/index.js';
-import { backupCronJobs, backupJob, replicationSlot, restoreJob, walDeployment } from './objects.js';
+import {
+  MAX_POLICY_NAME,
+  backupCronJobs,
+  backupJob,
+  manualJobName,
+  replicationSlot,
+  restoreJob,
+  walDeployment,
+} from './objects.js';
 
 function policy(spec: Partial<BackupPolicy['spec']> = {}): BackupPolicy {
   return {
@@ -182,7 +190,20 @@ describe('restore Jobs', () => {
       persistentVolumeClaim: { claimName: 'restored' },
     });
     expect(job.metadata?.labels?.['cutover.dev/job']).toBe('backup-restore');
-    expect(job.metadata?.ownerReferences?.[0]?.kind).toBe('BackupPolicy');
+    expect(job.metadata?.labels?.['cutover.dev/backup-policy']).toBe('nightly');
+  });
+
+  test('owned by nothing, so deleting the policy leaves a running restore; 24 h to finish', () => {
+    const job = restoreJob(cron(), 'nightly-restore-m1', {
+      target: { pgdata: { claim: 'restored', path: 'pgdata' } },
+      point: { latest: true },
+      inPlace: false,
+    });
+    expect(cron().metadata?.ownerReferences?.[0]?.kind).toBe('BackupPolicy');
+    expect(job.metadata?.ownerReferences).toBeUndefined();
+    expect(job.spec?.activeDeadlineSeconds).toBe(24 * 3600);
+    expect(cron().spec?.jobTemplate.spec?.activeDeadlineSeconds).toBe(6 * 3600);
+    expect(job.spec?.ttlSecondsAfterFinished).toBe(7 * 24 * 3600);
   });
 
   test('a dump into a database: its URL only through the environment', () => {
@@ -192,10 +213,22 @@ describe('restore Jobs', () => {
       inPlace: false,
     });
     const c = job.spec?.template.spec?.containers[0];
-    expect(c?.args).toEqual(['restore', '--from', 's3://backups/shop', '--target-url', '$(TARGET_URL)']);
+    expect(c?.args).toEqual(['restore', '--from', 's3://backups/shop', '--target-url-env', 'TARGET_URL']);
+    expect(JSON.stringify(c?.args)).not.toContain('$(');
     expect(c?.env).toContainEqual({
       name: 'TARGET_URL',
       valueFrom: { secretKeyRef: { name: 'scratch', key: 'url' } },
     });
+  });
+});
+
+describe('manual Job names', () => {
+  test('differ for two starts in the same second, and fit 63 characters', () => {
+    const at = new Date('2026-12-02T15:26:30.100Z');
+    const a = manualJobName('nightly', 'full', at);
+    const b = manualJobName('nightly', 'full', new Date(at.getTime() + 1));
+    expect(a).not.toBe(b);
+    expect(a).toMatch(/^nightly-full-m[0-9a-z]{8}$/);
+    expect(manualJobName('p'.repeat(MAX_POLICY_NAME), 'restore', at).length).toBeLessThanOrEqual(63);
   });
 });

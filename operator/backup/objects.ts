@@ -301,9 +301,15 @@ export function walDeployment(bkp: BackupPolicy, image: string): V1Deployment | 
   };
 }
 
-/** Name of a Job started by hand or by a Release: the CronJob's name and the second it started. */
+/**
+ * Name of a Job started by hand or by a Release: the CronJob's name and the
+ * millisecond it started, in base36 (8 characters until 2059). Seconds let
+ * two `backup now` in one second collide. The longest, a restore of a
+ * MAX_POLICY_NAME policy, is 45 + 10 + 8 = 63: a Job name still fits the
+ * job-name label.
+ */
 export function manualJobName(policy: string, kind: ScheduledKind | 'restore', at: Date): string {
-  return `${policy}-${kind}-m${Math.floor(at.getTime() / 1000).toString(36)}`;
+  return `${policy}-${kind}-m${at.getTime().toString(36)}`;
 }
 
 /**
@@ -334,12 +340,17 @@ export interface RestoreRequest {
 }
 
 const RESTORE_MOUNT = '/restore';
+/** A restore of a large database with days of WAL to replay outlasts the full's 6 h. */
+const RESTORE_DEADLINE_SECONDS = 24 * 3600;
 
 /**
  * A restore Job from the full CronJob's pod (its image, storage and Secrets):
  * point in time into a new data directory on a claim, or the newest dump into
  * a database whose URL a Secret holds. The target URL reaches the command
- * through the environment only.
+ * through the environment only (--target-url-env: never in argv, where
+ * `ps` and the pod spec would show it). Owned by nothing: deleting or
+ * recreating the policy must not kill a running restore; the TTL still
+ * removes it once finished.
  */
 export function restoreJob(cron: V1CronJob, name: string, req: RestoreRequest): V1Job {
   const job = jobFromCronJob(cron, name);
@@ -361,15 +372,16 @@ export function restoreJob(cron: V1CronJob, name: string, req: RestoreRequest): 
     mounts.push({ name: 'restore', mountPath: RESTORE_MOUNT });
   } else {
     env.push({ name: 'TARGET_URL', valueFrom: { secretKeyRef: req.target.secret } });
-    restoreArgs.push('--target-url', '$(TARGET_URL)');
+    restoreArgs.push('--target-url-env', 'TARGET_URL');
     if (req.inPlace) restoreArgs.push('--in-place');
   }
   const labels = { ...job.metadata?.labels, [JOB_LABEL]: 'backup-restore' };
   return {
     ...job,
-    metadata: { ...job.metadata, labels },
+    metadata: { ...job.metadata, labels, ownerReferences: undefined },
     spec: {
       ...job.spec,
+      activeDeadlineSeconds: RESTORE_DEADLINE_SECONDS,
       template: {
         ...job.spec.template,
         metadata: { ...job.spec.template.metadata, labels },

@@ -11,6 +11,7 @@ import type {
 import { removeCondition, setCondition, setHealth, type Health } from '../runtime/conditions.js';
 import { parseDuration } from '../runtime/duration.js';
 import { firstBrokenRef, type RefCheck } from '../runtime/refs.js';
+import { compareIds } from './manifest.js';
 import { MAX_POLICY_NAME, type ScheduledKind } from './objects.js';
 import type { Report } from './report.js';
 
@@ -219,7 +220,7 @@ function records(
     stored !== undefined && r.kind === 'Full' && r.phase === 'Succeeded' && !stored.has(r.id);
   return [...byKey.values()]
     .filter((r) => !gone(r))
-    .sort((a, b) => Date.parse(b.startedAt ?? '') - Date.parse(a.startedAt ?? '') || (a.id < b.id ? 1 : -1))
+    .sort((a, b) => Date.parse(b.startedAt ?? '') - Date.parse(a.startedAt ?? '') || compareIds(b.id, a.id))
     .slice(0, RECORDS);
 }
 

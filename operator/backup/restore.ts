@@ -8,7 +8,7 @@ import { chmod, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FULL, MANIFEST, chooseBackup, parseManifest, type BackupManifest } from './manifest.js';
-import type { Storage } from './storage.js';
+import { sha256File, type Storage } from './storage.js';
 
 export class RestoreError extends Error {
   override name = 'RestoreError';
@@ -46,20 +46,13 @@ export async function restoreFull(o: RestoreOptions): Promise<BackupManifest> {
     throw new RestoreError(`${o.pgdata} is not empty: restore into a new directory`);
   const work = await mkdtemp(join(tmpdir(), 'cutover-restore-'));
   try {
-    for (const f of chosen.files) {
-      const path = join(work, f.name);
-      if ((await o.storage.getFile(`${FULL}/${chosen.id}/${f.name}`, path)) !== f.sha256) {
-        throw new RestoreError(
-          `backup ${chosen.id}: ${f.name} is corrupted (its SHA-256 differs from the manifest); nothing was restored`,
-        );
-      }
-    }
+    const paths = await fetchVerified(o.storage, chosen, work);
     log(`backup ${chosen.id}: ${chosen.files.length} objects verified`);
     await mkdir(o.pgdata, { recursive: true, mode: 0o700 });
     await chmod(o.pgdata, 0o700);
-    await untar(join(work, 'base.tar.gz'), o.pgdata);
-    if (chosen.files.some((f) => f.name === 'pg_wal.tar.gz'))
-      await untar(join(work, 'pg_wal.tar.gz'), join(o.pgdata, 'pg_wal'));
+    await untar(paths.get('base.tar.gz') ?? join(work, 'base.tar.gz'), o.pgdata);
+    const wal = paths.get('pg_wal.tar.gz');
+    if (wal !== undefined) await untar(wal, join(o.pgdata, 'pg_wal'));
     log(
       `restored ${chosen.id} into ${o.pgdata}: consistent at ${chosen.endLsn} (timeline ${chosen.timeline}) once postgres starts`,
     );
@@ -72,6 +65,40 @@ export async function restoreFull(o: RestoreOptions): Promise<BackupManifest> {
   } finally {
     await rm(work, { recursive: true, force: true });
   }
+}
+
+/**
+ * Every object of the backup checked against the manifest, before anything
+ * is extracted; where to extract each from. A directory's objects are hashed
+ * where they lie and extracted from there: with a copy first, restore ran at
+ * 0.81x a bare tar -xzf of the same backup; without, 1.04x (bench/backup.ts,
+ * 1 GB pgbench database). Others are
+ * downloaded into `work`, hashed on the way. All at once: the small objects
+ * and the large one overlap.
+ */
+async function fetchVerified(
+  storage: Storage,
+  m: BackupManifest,
+  work: string,
+): Promise<Map<string, string>> {
+  const results = await Promise.allSettled(
+    m.files.map(async (f): Promise<[string, string]> => {
+      const key = `${FULL}/${m.id}/${f.name}`;
+      const local = storage.localPath?.(key);
+      const path = local ?? join(work, f.name);
+      const digest = local === undefined ? await storage.getFile(key, path) : await sha256File(local);
+      if (digest !== f.sha256) {
+        throw new RestoreError(
+          `backup ${m.id}: ${f.name} is corrupted (its SHA-256 differs from the manifest); nothing was restored`,
+        );
+      }
+      return [f.name, path];
+    }),
+  );
+  // Settled, not raced: no download still writes into `work` when it is removed.
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return new Map(results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])));
 }
 
 async function hasEntries(dir: string): Promise<boolean> {

@@ -11,6 +11,9 @@ import {
   type RetentionInput,
 } from './retention.js';
 
+// A fixed suffix: the tests name the same backup by its start time more than once.
+const idOf = (at: Date): string => backupId(at, 'a1b2');
+
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
 const day0 = Date.parse('2026-01-01T02:00:00Z');
@@ -31,7 +34,7 @@ function seg(segno: number, timeline = 1): string {
 function full(start: Date, startSeg: number, endSeg = startSeg): BackupManifest {
   return {
     version: 1,
-    id: backupId(start),
+    id: idOf(start),
     kind: 'full',
     startedAt: start.toISOString(),
     finishedAt: new Date(start.getTime() + 10 * 60_000).toISOString(),
@@ -47,7 +50,7 @@ function dump(start: Date): DumpManifest {
   return {
     version: 1,
     kind: 'dump',
-    id: backupId(start),
+    id: idOf(start),
     startedAt: start.toISOString(),
     finishedAt: new Date(start.getTime() + 60_000).toISOString(),
     database: 'shop',
@@ -90,15 +93,15 @@ describe('40 simulated days of daily fulls and continuous WAL', () => {
 
   test('keeps the fulls of the last 30 days and deletes the older ones', () => {
     expect(units(plan, 'full', 'keep')).toEqual(
-      Array.from({ length: 30 }, (_, i) => `full/${backupId(at(39 - i))}`),
+      Array.from({ length: 30 }, (_, i) => `full/${idOf(at(39 - i))}`),
     );
     expect(units(plan, 'full', 'delete')).toEqual(
-      Array.from({ length: 10 }, (_, i) => `full/${backupId(at(9 - i))}`),
+      Array.from({ length: 10 }, (_, i) => `full/${idOf(at(9 - i))}`),
     );
   });
 
   test('a deleted full loses its manifest first, then its objects', () => {
-    const id = backupId(at(0));
+    const id = idOf(at(0));
     expect(decision(plan, `full/${id}`)).toMatchObject({
       action: 'delete',
       reason: '40d old, past retention.full 30d; 3 newer complete fulls stay',
@@ -115,7 +118,7 @@ describe('40 simulated days of daily fulls and continuous WAL', () => {
     const kept = new Set(units(plan, 'wal', 'keep'));
     for (let s = horizon; s <= 162; s += 1) expect(kept).toContain(`wal/${seg(s)}`);
     expect(decision(plan, `wal/${seg(horizon)}`)?.reason).toBe(
-      `at or after the start of full ${backupId(at(32))} (${lsnIn(horizon)})`,
+      `at or after the start of full ${idOf(at(32))} (${lsnIn(horizon)})`,
     );
     expect(decision(plan, `wal/${seg(horizon - 1)}`)).toMatchObject({
       action: 'delete',
@@ -129,7 +132,7 @@ describe('40 simulated days of daily fulls and continuous WAL', () => {
   test('keeps the WAL range of every kept full, even before that point', () => {
     expect(decision(plan, `wal/${seg(4 * 10 + 2)}`)).toMatchObject({
       action: 'keep',
-      reason: `inside the WAL range of kept full ${backupId(at(10))}`,
+      reason: `inside the WAL range of kept full ${idOf(at(10))}`,
     });
     expect(decision(plan, `wal/${seg(4 * 10 + 3)}`)?.action).toBe('delete');
     expect(decision(plan, `wal/${seg(4 * 9 + 2)}`)?.action).toBe('delete');
@@ -148,7 +151,7 @@ describe('40 simulated days of daily fulls and continuous WAL', () => {
   test('every decision has one log line with its reason', () => {
     expect(plan).toHaveLength(40 + 164);
     expect(describeDecision(plan[0] as Decision)).toBe(
-      `keep full/${backupId(at(39))}: one of the 3 newest complete fulls (keepAtLeast)`,
+      `keep full/${idOf(at(39))}: one of the 3 newest complete fulls (keepAtLeast)`,
     );
   });
 });
@@ -159,8 +162,8 @@ describe('keepAtLeast', () => {
 
   test('holds when every backup is older than retention.full', () => {
     const plan = planRetention(input({ fulls: old }), DEFAULT_RETENTION, now);
-    expect(units(plan, 'full', 'keep')).toEqual([4, 3, 2].map((d) => `full/${backupId(at(d))}`));
-    expect(units(plan, 'full', 'delete')).toEqual([1, 0].map((d) => `full/${backupId(at(d))}`));
+    expect(units(plan, 'full', 'keep')).toEqual([4, 3, 2].map((d) => `full/${idOf(at(d))}`));
+    expect(units(plan, 'full', 'delete')).toEqual([1, 0].map((d) => `full/${idOf(at(d))}`));
   });
 
   test('WAL before the oldest kept full goes; its range and everything after it stay', () => {
@@ -171,7 +174,7 @@ describe('keepAtLeast', () => {
 
   test('zero still keeps the newest complete full: the only restorable chain never goes', () => {
     const plan = planRetention(input({ fulls: old }), { ...DEFAULT_RETENTION, keepAtLeast: 0 }, now);
-    expect(units(plan, 'full', 'keep')).toEqual([`full/${backupId(at(4))}`]);
+    expect(units(plan, 'full', 'keep')).toEqual([`full/${idOf(at(4))}`]);
   });
 
   test('a single full, however old, stays with the WAL after it', () => {
@@ -190,13 +193,13 @@ describe('a failed newest backup', () => {
   const good = [0, 1, 2].map((d) => full(at(d), 4 * d + 2));
 
   test('never removes the last good ones: a full without a manifest does not count', () => {
-    const failed = [40, 41, 42].map((d) => backupId(at(d)));
+    const failed = [40, 41, 42].map((d) => idOf(at(d)));
     const plan = planRetention(input({ fulls: good, incompleteFulls: failed }), DEFAULT_RETENTION, at(45));
-    expect(units(plan, 'full', 'keep')).toEqual([2, 1, 0].map((d) => `full/${backupId(at(d))}`));
+    expect(units(plan, 'full', 'keep')).toEqual([2, 1, 0].map((d) => `full/${idOf(at(d))}`));
   });
 
   test("is deleted once older than a day (a failure's leftovers), its objects in one removal", () => {
-    const id = backupId(at(40));
+    const id = idOf(at(40));
     const plan = planRetention(input({ fulls: good, incompleteFulls: [id] }), DEFAULT_RETENTION, at(41.5));
     expect(decision(plan, `full/${id}`)).toMatchObject({
       action: 'delete',
@@ -205,7 +208,7 @@ describe('a failed newest backup', () => {
   });
 
   test('is kept while it may still be running', () => {
-    const id = backupId(at(40));
+    const id = idOf(at(40));
     const plan = planRetention(
       input({ fulls: good, incompleteFulls: [id] }),
       DEFAULT_RETENTION,
@@ -311,21 +314,21 @@ describe('dumps', () => {
     const plan = planRetention(input({ fulls, dumps }), DEFAULT_RETENTION, at(40));
     expect(units(plan, 'dump', 'keep')).toHaveLength(30);
     expect(units(plan, 'dump', 'delete')).toEqual(
-      Array.from({ length: 10 }, (_, i) => `dump/${backupId(at(9 - i))}`),
+      Array.from({ length: 10 }, (_, i) => `dump/${idOf(at(9 - i))}`),
     );
     // The one old full stays: dumps do not count towards its keepAtLeast.
-    expect(units(plan, 'full', 'keep')).toEqual([`full/${backupId(at(0))}`]);
-    expect(decision(plan, `dump/${backupId(at(0))}`)?.steps).toEqual([
-      { op: 'delete', key: `dump/${backupId(at(0))}/manifest.json` },
-      { op: 'remove', prefix: `dump/${backupId(at(0))}` },
+    expect(units(plan, 'full', 'keep')).toEqual([`full/${idOf(at(0))}`]);
+    expect(decision(plan, `dump/${idOf(at(0))}`)?.steps).toEqual([
+      { op: 'delete', key: `dump/${idOf(at(0))}/manifest.json` },
+      { op: 'remove', prefix: `dump/${idOf(at(0))}` },
     ]);
   });
 
   test('keepAtLeast holds for old dumps; a dump without a manifest is a failed one', () => {
     const dumps = [0, 1, 2, 3].map((d) => dump(at(d)));
-    const failed = backupId(at(98));
+    const failed = idOf(at(98));
     const plan = planRetention(input({ dumps, incompleteDumps: [failed] }), DEFAULT_RETENTION, at(100));
-    expect(units(plan, 'dump', 'keep')).toEqual([3, 2, 1].map((d) => `dump/${backupId(at(d))}`));
+    expect(units(plan, 'dump', 'keep')).toEqual([3, 2, 1].map((d) => `dump/${idOf(at(d))}`));
     expect(decision(plan, `dump/${failed}`)?.action).toBe('delete');
   });
 });
@@ -338,9 +341,35 @@ describe('WAL positions', () => {
     expect(() => segnoOf('nonsense')).toThrow('nonsense: not an LSN');
   });
 
-  test('backup ids are times', () => {
+  test('backup ids are times, in the format of today and of before', () => {
+    expect(timeOfId('20261202T152630.123Z-3f9a')?.toISOString()).toBe('2026-12-02T15:26:30.123Z');
     expect(timeOfId('20261202T152630Z')?.toISOString()).toBe('2026-12-02T15:26:30.000Z');
     expect(timeOfId('20261302T152630Z')).toBeUndefined();
+    expect(timeOfId('20260230T152630.000Z-3f9a')).toBeUndefined();
+    expect(timeOfId('20261202T152630.123Z-')).toBeUndefined();
     expect(timeOfId('x')).toBeUndefined();
+  });
+
+  test('old and new ids mix: the newest by time stay, and an old failed one still ages out', () => {
+    const old = (days: number) => ({
+      ...full(at(days), days),
+      id: idOf(at(days)).replace(/\.\d{3}Z-.*$/, 'Z'),
+    });
+    // An old-format id of the same second as a new one sorts before it: it is 0.5 s older.
+    const sameSecond = {
+      ...full(new Date(at(3).getTime() + 500), 3),
+      id: backupId(new Date(at(3).getTime() + 500), 'ffff'),
+    };
+    const plan = planRetention(
+      input({ fulls: [old(1), old(3), sameSecond, full(at(2), 2)], incompleteFulls: ['20260101T020000Z'] }),
+      { ...DEFAULT_RETENTION, keepAtLeast: 2, fullMs: DAY },
+      at(5),
+    );
+    expect(units(plan, 'full', 'keep')).toEqual([`full/${sameSecond.id}`, 'full/20260104T020000Z']);
+    expect(units(plan, 'full', 'delete')).toEqual([
+      `full/${idOf(at(2))}`,
+      'full/20260102T020000Z',
+      'full/20260101T020000Z',
+    ]);
   });
 });

@@ -10,7 +10,7 @@
 //   point-in-time restore within retention.incremental starts from, and never
 //   inside a kept full's own WAL range;
 // - anything not understood is left alone.
-import type { BackupManifest } from './manifest.js';
+import { compareIds, timeOfId, type BackupManifest } from './manifest.js';
 import type { DumpManifest } from './dump-manifest.js';
 
 const DAY = 86_400_000;
@@ -237,13 +237,8 @@ function segnoOfName(name: string): number {
   return parseInt(name.slice(8, 16), 16) * SEGMENTS_PER_LOG + parseInt(name.slice(16, 24), 16);
 }
 
-/** The start time a backup id (20261202T152630Z) encodes. */
-export function timeOfId(id: string): Date | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(id);
-  if (!m) return undefined;
-  const at = new Date(`${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}Z`);
-  return Number.isNaN(at.getTime()) ? undefined : at;
-}
+// Where it always was: the id's format now lives beside backupId.
+export { timeOfId };
 
 export function formatAge(ms: number): string {
   if (ms >= DAY && ms % DAY === 0) return `${ms / DAY}d`;
@@ -257,5 +252,5 @@ function keepIt(kind: Decision['kind'], unit: string, reason: string): Decision 
 }
 
 function byIdDescending(a: string, b: string): number {
-  return a < b ? 1 : a > b ? -1 : 0;
+  return compareIds(b, a);
 }

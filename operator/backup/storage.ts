@@ -4,7 +4,7 @@
 // so a reader never sees half an object under its real name.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -27,10 +27,17 @@ export interface Storage {
   getText(key: string): Promise<string | undefined>;
   /** Keys directly below `prefix` (one level, like a directory listing). */
   list(prefix: string): Promise<string[]>;
-  /** Removes everything under `prefix`: what a failed backup wrote. */
+  /** Removes everything under `prefix`: a unit prune has decided to delete. */
   remove(prefix: string): Promise<void>;
   /** Removes the one object `key`; nothing when it is already gone. */
   delete(key: string): Promise<void>;
+  /**
+   * The object's own file, when the storage is a directory on this machine:
+   * a restore reads it where it lies instead of copying it first. Objects
+   * are never rewritten in place (a new one is renamed over), so what was
+   * hashed is what is read next.
+   */
+  localPath?(key: string): string;
 }
 
 /** `envPrefix`: where an s3:// location's AWS_* variables are read (s3ConfigFrom). */
@@ -68,7 +75,13 @@ class FileStorage implements Storage {
     await mkdir(dirname(to), { recursive: true });
     const partial = `${to}.partial`;
     const hash = sha256Tap();
-    await pipeline(createReadStream(from, CHUNK), hash.tap, createWriteStream(partial));
+    try {
+      await pipeline(createReadStream(from, CHUNK), hash.tap, createWriteStream(partial));
+    } catch (err) {
+      // A failed run deletes the keys it put, not their temporary names: this one goes here.
+      await rm(partial, { force: true });
+      throw err;
+    }
     await rename(partial, to);
     return hash.digest();
   }
@@ -87,6 +100,10 @@ class FileStorage implements Storage {
     return hash.digest();
   }
 
+  localPath(key: string): string {
+    return this.path(key);
+  }
+
   async getText(key: string): Promise<string | undefined> {
     try {
       return await readFile(this.path(key), 'utf8');
@@ -102,6 +119,17 @@ class FileStorage implements Storage {
 
   async delete(key: string): Promise<void> {
     await rm(this.path(key), { force: true });
+    // A directory is not an object: once a unit's (full/<id>/) last object
+    // is deleted, its directory goes too, as the prefix does in a bucket.
+    // rmdir removes only an empty one, so another writer's objects stay; the
+    // top-level ones (wal/, full/) stay whatever they hold.
+    const parent = dirname(key);
+    if (parent.includes('/')) {
+      await rmdir(this.path(parent)).catch((err: unknown) => {
+        const code = (err as { code?: string }).code;
+        if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT') throw err;
+      });
+    }
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -117,8 +145,41 @@ class FileStorage implements Storage {
   }
 }
 
+/**
+ * What one backup run puts, so a failed run deletes exactly that: never its
+ * whole prefix, which could hold what another run wrote.
+ */
+export class RunWrites {
+  private readonly keys: string[] = [];
+
+  constructor(private readonly storage: Storage) {}
+
+  putFile(key: string, path: string): Promise<string> {
+    // Recorded before the put: a put that fails half way may have left the object.
+    this.keys.push(key);
+    return this.storage.putFile(key, path);
+  }
+
+  putText(key: string, text: string): Promise<void> {
+    this.keys.push(key);
+    return this.storage.putText(key, text);
+  }
+
+  /** Deletes every key put, the last first; best effort, the run's own error is the one reported. */
+  async undo(): Promise<void> {
+    for (const key of [...this.keys].reverse()) await this.storage.delete(key).catch(() => undefined);
+  }
+}
+
 // Fewer, larger reads: a copy of a base backup is hundreds of megabytes.
 const CHUNK = { highWaterMark: 1 << 20 };
+
+/** sha256 (hex) of a local file, read once in large chunks. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, CHUNK)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
 
 /**
  * A pass-through that hashes what flows through it, so a copy checks its

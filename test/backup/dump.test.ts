@@ -43,7 +43,7 @@ beforeAll(async () => {
   const run = io({ DATABASE_URL: db.url });
   expect(await runBackupCommand(['dump', '--to', store], run.io)).toBe(0);
   expect(run.err).toEqual([]);
-  expect(run.out.at(-1)).toMatch(/^dump \d{8}T\d{6}Z complete in file:\/\//);
+  expect(run.out.at(-1)).toMatch(/^dump \d{8}T\d{6}\.\d{3}Z-[0-9a-f]{4} complete in file:\/\//);
   [id = ''] = await readdir(join(stored, 'dump'));
   expect([...run.out, ...run.err].join('\n')).not.toContain(db.password);
   // After the dump: must not come back from it.
@@ -76,6 +76,16 @@ test('restores into a new database with the rows of the dump', async () => {
   expect(run.out.at(-1)).toBe(`restored dump ${id}`);
   expect(await ids(target)).toEqual([1, 2, 3]);
   expect([...run.out, ...run.err].join('\n')).not.toContain(db.password);
+});
+
+test('--target-url-env reads the URL from the environment: the password is never in argv', async () => {
+  const target = await newDatabase('copy_env');
+  const args = ['--from', store, '--target-url-env', 'TARGET_URL'];
+  const run = io({ TARGET_URL: target });
+  expect(await runRestoreCommand(args, run.io)).toBe(0);
+  expect(run.out.at(-1)).toBe(`restored dump ${id}`);
+  expect(await ids(target)).toEqual([1, 2, 3]);
+  expect([...args, ...run.out, ...run.err].join('\n')).not.toContain(db.password);
 });
 
 test('its own source database is refused without --in-place and left alone', async () => {
@@ -160,6 +170,33 @@ describe('bad input gets one line', () => {
   test('--target-url without --from is a usage error', async () => {
     const run = io();
     expect(await runRestoreCommand(['--target-url', db.url], run.io)).toBe(2);
-    expect(run.err[0]).toBe('cutover restore: --from and --target-url are required');
+    expect(run.err[0]).toBe('cutover restore: --from and --target-url (or --target-url-env) are required');
+  });
+
+  test('--target-url-env: with --target-url a usage error; an empty variable one line', async () => {
+    const both = io({ TARGET_URL: db.url });
+    const args = ['--from', store, '--target-url', db.url, '--target-url-env', 'TARGET_URL'];
+    expect(await runRestoreCommand(args, both.io)).toBe(2);
+    expect(both.err[0]).toBe('cutover restore: --target-url and --target-url-env are mutually exclusive');
+    for (const env of [{}, { TARGET_URL: '' }]) {
+      const empty = io(env);
+      expect(await runRestoreCommand(['--from', store, '--target-url-env', 'TARGET_URL'], empty.io)).toBe(2);
+      expect(empty.err).toEqual([
+        'cutover restore: --target-url-env TARGET_URL: the variable is empty or not set',
+      ]);
+    }
+  });
+
+  test('an argument parse error that quotes a URL does not quote its password', async () => {
+    const run = io();
+    // A stray positional: parseArgs names it in its error.
+    expect(await runRestoreCommand(['--from', store, '--target-url-env', 'X', db.url], run.io)).toBe(2);
+    expect(run.err[0]).toMatch(/^cutover restore: .*Unexpected argument 'postgres:\/\/\*\*\*@/);
+    const dump = io();
+    expect(await runBackupCommand(['dump', '--to', store, db.url], dump.io)).toBe(2);
+    const full = io();
+    expect(await runBackupCommand(['full', db.url, '--to', store], full.io)).toBe(2);
+    expect(full.err[0]).toMatch(/^cutover backup: unknown kind/);
+    expect([...run.err, ...dump.err, ...full.err].join('\n')).not.toContain(db.password);
   });
 });

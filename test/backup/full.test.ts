@@ -45,7 +45,7 @@ describe('a full backup, restored', () => {
     const run = io({ DATABASE_URL: db.url });
     expect(await runBackupCommand(['full', '--to', store], run.io)).toBe(0);
     expect(run.err).toEqual([]);
-    expect(run.out.at(-1)).toMatch(/^backup \d{8}T\d{6}Z complete in file:\/\//);
+    expect(run.out.at(-1)).toMatch(/^backup \d{8}T\d{6}\.\d{3}Z-[0-9a-f]{4} complete in file:\/\//);
     // Written after the backup: must not be in the restore.
     await query(db.url, "INSERT INTO orders VALUES (4, 'd')");
   });

@@ -144,7 +144,7 @@ test('the operator owns the CronJobs; a full taken from one lands in S3 and in s
   const run = await pluginBackupNow('nightly');
   expect(run).toMatchObject({ code: 0, stderr: '' });
   const job = /job\.batch\/(\S+) created/.exec(run.stdout)?.[1];
-  expect(run.stdout).toMatch(new RegExp(`${job ?? '-'} succeeded: \\d{8}T\\d{6}Z`));
+  expect(run.stdout).toMatch(new RegExp(`${job ?? '-'} succeeded: \\d{8}T\\d{6}\\.\\d{3}Z-[0-9a-f]{4}`));
   await waitFor(async () => condition(await read('nightly'), 'LastBackupSucceeded')?.status === 'True', {
     timeoutMs: 90_000,
     description: 'the full Job succeeds and status says so',

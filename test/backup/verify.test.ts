@@ -79,7 +79,7 @@ test('a good chain verifies: replayed to the newest WAL, the tables listed with 
     expect.arrayContaining([
       '  public.customers: 51 rows restored, 50 at the backup (estimated)',
       '  public.invoices: 2 rows restored',
-      expect.stringMatching(/^verified backup \d{8}T\d{6}Z up to /),
+      expect.stringMatching(/^verified backup \d{8}T\d{6}\.\d{3}Z-[0-9a-f]{4} up to /),
     ]),
   );
   const written = JSON.parse(await readFile(report, 'utf8')) as {
