@@ -47,7 +47,7 @@ const bucket = (description: string) =>
       region: str('Region of the bucket.', { maxLength: 64 }),
       prefix: str('Key prefix under which backups are stored.', {
         maxLength: 1024,
-        pattern: '^[A-Za-z0-9!_.*()-]+(/[A-Za-z0-9!_.*()-]+)*$',
+        pattern: '^[A-Za-z0-9!_.*()-]+(/[A-Za-z0-9!_.*()-]+)*/?$',
       }),
       secretRef: required(ref('Secret with the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.', 'Secret')),
     }),
