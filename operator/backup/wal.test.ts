@@ -1,4 +1,4 @@
-import { classifyLocal, gapBetween, parseWaldump } from './wal.js';
+import { classifyLocal, gapBetween, parseWaldump } from './wal-shipper.js';
 
 describe("pg_receivewal's directory", () => {
   test('finished segments in order, the open one, history files; anything else ignored', () => {
