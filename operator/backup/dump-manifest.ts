@@ -1,6 +1,6 @@
 // The record of one logical dump (pg_dump -Fc), written last like a full
 // backup's. Pure: the type, its parser, and the source it names.
-import { type BackupFile } from './manifest.js';
+import { isFileList, parseJson, type BackupFile } from './manifest.js';
 
 export const DUMP = 'dump';
 export const DUMP_FILE = 'db.dump';
@@ -45,13 +45,8 @@ export function sameDatabase(a: DatabaseAddress, b: DatabaseAddress): boolean {
 }
 
 export function parseDumpManifest(text: string): DumpManifest | undefined {
-  let m: unknown;
-  try {
-    m = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof m !== 'object' || m === null) return undefined;
+  const m = parseJson(text);
+  if (!m) return undefined;
   const o = m as Partial<DumpManifest>;
   const ok =
     o.version === 1 &&
@@ -61,9 +56,6 @@ export function parseDumpManifest(text: string): DumpManifest | undefined {
     typeof o.database === 'string' &&
     typeof o.host === 'string' &&
     typeof o.port === 'number' &&
-    Array.isArray(o.files) &&
-    o.files.every(
-      (f) => typeof f.name === 'string' && typeof f.sha256 === 'string' && typeof f.size === 'number',
-    );
+    isFileList(o.files);
   return ok ? (o as DumpManifest) : undefined;
 }

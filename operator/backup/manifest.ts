@@ -94,23 +94,15 @@ export function walRangeOf(pgManifest: string): { timeline: number; startLsn: st
 
 /** Parses a stored manifest; undefined when it is not one (a foreign file, a newer format). */
 export function parseManifest(text: string): BackupManifest | undefined {
-  let m: unknown;
-  try {
-    m = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof m !== 'object' || m === null) return undefined;
+  const m = parseJson(text);
+  if (!m) return undefined;
   const o = m as Partial<BackupManifest>;
   const ok =
     o.version === 1 &&
     o.kind === 'full' &&
     typeof o.id === 'string' &&
     typeof o.endLsn === 'string' &&
-    Array.isArray(o.files) &&
-    o.files.every(
-      (f) => typeof f.name === 'string' && typeof f.sha256 === 'string' && typeof f.size === 'number',
-    );
+    isFileList(o.files);
   return ok ? (o as BackupManifest) : undefined;
 }
 
@@ -161,7 +153,19 @@ export interface WalGap {
 const SEGMENT_NAME = /^[0-9A-F]{24}$/;
 const HISTORY_NAME = /^[0-9A-F]{8}$/;
 
-function parseJson(text: string): Record<string, unknown> | undefined {
+/** The objects a manifest lists, each with its name, size and sha256. */
+export function isFileList(files: unknown): files is BackupFile[] {
+  return (
+    Array.isArray(files) &&
+    files.every(
+      (f: Partial<BackupFile>) =>
+        typeof f.name === 'string' && typeof f.sha256 === 'string' && typeof f.size === 'number',
+    )
+  );
+}
+
+/** A JSON object, or undefined for anything else (bad JSON, an array, a scalar). */
+export function parseJson(text: string): Record<string, unknown> | undefined {
   try {
     const v: unknown = JSON.parse(text);
     return typeof v === 'object' && v !== null && !Array.isArray(v)

@@ -3,6 +3,7 @@
 // a dump (its objects, then manifest.json), or one WAL file (its .gz, then its
 // sidecar). Units are read only from their record (manifest or sidecar),
 // which is written last, so a unit still being written is never seen.
+import { parseJson } from './manifest.js';
 
 export type UnitKind = 'full' | 'dump' | 'wal' | 'history';
 
@@ -34,7 +35,7 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 /** The unit a record describes; undefined when the key or text is not one of ours. */
 export function unitFromRecord(recordKey: string, text: string): Unit | undefined {
-  const parsed = parseObject(text);
+  const parsed = parseJson(text);
   if (!parsed) return undefined;
   const backup = /^(full|dump)\/([^/]+)\/manifest\.json$/.exec(recordKey);
   if (backup) return backupUnit(backup[1] as 'full' | 'dump', backup[2] ?? '', recordKey, text, parsed);
@@ -132,15 +133,4 @@ function sealedMs(u: Unit): number {
 
 function isTime(v: unknown): v is string {
   return typeof v === 'string' && !Number.isNaN(Date.parse(v));
-}
-
-function parseObject(text: string): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null && !Array.isArray(v)
-      ? (v as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
 }
