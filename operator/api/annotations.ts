@@ -5,6 +5,7 @@ export const ANNOTATIONS = {
   abort: 'cutover.dev/abort',
   retry: 'cutover.dev/retry',
   approvedBy: 'cutover.dev/approved-by',
+  changedBy: 'cutover.dev/changed-by',
 } as const;
 
 export type ControlAnnotation = (typeof ANNOTATIONS)[keyof typeof ANNOTATIONS];

@@ -1,9 +1,9 @@
 // Promotion gates: what must hold before a rollout touches anything. Policies
 // as data, the way cert-manager writes them: an ordered list of small pure
 // checks, evaluated until the first one that is not met. The Release plan
-// consumes the result; the Environment owns the rules. Today the list holds
-// the reference checks; config rules, promotion.from and soak, approvals and
-// windows join it in this order.
+// consumes the result; the Environment owns the rules. The order is the
+// documented one: references → config → promotion.from and soak → approvals
+// → window. Each gate reads only facts gathered while observing.
 import type { Environment } from '../api/generated/index.js';
 import { firstBrokenRef, type RefCheck } from '../runtime/refs.js';
 
@@ -24,12 +24,56 @@ export interface Reference {
   found: boolean;
 }
 
+/** One violated configuration rule. The message never holds a Secret's value. */
+export interface ConfigViolation {
+  key: string;
+  message: string;
+}
+
+/** The Environment's configuration as the config gate sees it. */
+export interface ConfigFacts {
+  /** A referenced ConfigMap or Secret that does not exist: "ConfigMap \"shop-config\"". */
+  missing?: string[];
+  /** Every rule that failed, in rule order. */
+  violations: ConfigViolation[];
+  /** Hash of the data (ConfigMap and Secret), never the data. */
+  hash?: string;
+}
+
+/** What promotion.from found in the source Environment. */
+export interface PromotionFacts {
+  /** The source Environment, namespace/name. */
+  source: { namespace: string; name: string };
+  /** Why the source cannot be used at all: missing, or another tenant's. */
+  problem?: { reason: string; message: string };
+  /** When the version (or revision) Succeeded there and has served since; absent when it has not. */
+  succeededAt?: Date;
+  /** What runs there instead, for the message. */
+  runningThere?: string;
+}
+
+/** Approvals of the revision in progress, as the cluster recorded them. */
+export interface ApprovalFacts {
+  required: number;
+  /** Distinct users who approved this revision. */
+  approvers: string[];
+  /** Who changed the version or template last (cutover.dev/changed-by), if recorded. */
+  author?: string;
+  forbidSelfApproval: boolean;
+}
+
 /** What the gates read: facts gathered while observing, nothing fetched here. */
 export interface GateFacts {
   namespace: string;
   environment: Reference & { object?: Environment };
   rollbackPolicy?: Reference;
   backupPolicy?: Reference;
+  /** Absent when the Environment sets no configuration. */
+  config?: ConfigFacts;
+  /** Absent when the Environment promotes from nowhere. */
+  promotion?: PromotionFacts;
+  /** Absent when no approval is required. */
+  approvals?: ApprovalFacts;
 }
 
 export type Gate = (facts: GateFacts, now: Date) => GateResult | undefined;

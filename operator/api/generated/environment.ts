@@ -53,6 +53,16 @@ export interface EnvironmentSpecPromotion {
    */
   soak?: string;
   /**
+   * What must have Succeeded in promotion.from: Revision (the same version and pod template, so the same image) or Version (the version label alone).
+   * @default "Revision"
+   */
+  match?: 'Revision' | 'Version';
+  /**
+   * Whether an approval by the person who changed the Release (cutover.dev/changed-by) is refused. A Release whose author is not recorded then waits for one (not enforced yet).
+   * @default false
+   */
+  forbidSelfApproval?: boolean;
+  /**
    * Distinct approvers (cutover.dev/approved-by) to require; 1 for production and 0 otherwise when unset. Not enforced yet: the annotation is recorded but not read.
    */
   approvals?: number;
@@ -108,6 +118,11 @@ export interface EnvironmentSpecConfig {
    */
   configMapRef?: LocalObjectReference;
   /**
+   * Whether a change of the ConfigMap or Secret alone starts a new rollout of every Release here, so a configuration change goes through the same steps, analysis and rollback as a new version (not enforced yet).
+   * @default false
+   */
+  rolloutOnChange?: boolean;
+  /**
    * Secret with the application secrets.
    */
   secretRef?: LocalObjectReference;
@@ -134,7 +149,7 @@ export interface ConfigRule {
    * Type the value must parse as.
    * @default "string"
    */
-  type?: 'string' | 'integer' | 'number' | 'boolean';
+  type?: 'string' | 'integer' | 'number' | 'boolean' | 'url' | 'duration';
   /**
    * RE2 regular expression the value must match.
    */
@@ -220,9 +235,9 @@ export interface EnvironmentStatus {
    */
   configErrors?: ConfigError[];
   /**
-   * When the configuration rules and drift were last evaluated.
+   * Releases held by a gate of this Environment, and what would let them go.
    */
-  lastConfigCheck?: string;
+  waiting?: EnvironmentWait[];
 }
 
 /**
@@ -275,6 +290,42 @@ export interface ConfigError {
   key: string;
   /**
    * What is wrong.
+   */
+  message?: string;
+}
+
+/**
+ * One Release held by a gate.
+ */
+export interface EnvironmentWait {
+  /**
+   * Name of the Release.
+   */
+  name: string;
+  /**
+   * Where it waits.
+   */
+  phase?:
+    | 'Pending'
+    | 'AwaitingApproval'
+    | 'WaitingForWindow'
+    | 'BackingUp'
+    | 'Migrating'
+    | 'Deploying'
+    | 'Verifying'
+    | 'Shifting'
+    | 'Baking'
+    | 'Contracting'
+    | 'Succeeded'
+    | 'RollingBack'
+    | 'RolledBack'
+    | 'Failed';
+  /**
+   * The gate that holds it.
+   */
+  reason?: string;
+  /**
+   * What would let it go.
    */
   message?: string;
 }

@@ -227,7 +227,7 @@ export interface ReleaseStatus {
    */
   observedGeneration?: number;
   /**
-   * Latest observations of the object's state (Ready, Reconciling, Stalled, Progressing). Ready is the summary; Reconciling and Stalled follow kstatus.
+   * Latest observations of the object's state (Ready, Reconciling, Stalled, Progressing, Drifted). Ready is the summary; Reconciling and Stalled follow kstatus.
    */
   conditions?: Condition[];
   /**
@@ -238,6 +238,14 @@ export interface ReleaseStatus {
    * Hash of spec.version and spec.template identifying the rollout in progress.
    */
   revision?: string;
+  /**
+   * Hash of the Environment's ConfigMap and Secret data the rollout in progress started with (never the data itself).
+   */
+  configHash?: string;
+  /**
+   * Distinct approvers counted for the revision in progress (cutover.dev/approved-by entries for it).
+   */
+  approvedBy?: string[];
   /**
    * Slot that serves the stable version.
    */
@@ -523,6 +531,14 @@ export interface RolloutRecord {
    * What started the rollback, when it ended in one.
    */
   cause?: RollbackCause;
+  /**
+   * Revision (hash of version and template) rolled out.
+   */
+  revision?: string;
+  /**
+   * Hash of the configuration it rolled out with.
+   */
+  configHash?: string;
   /**
    * When it started.
    */

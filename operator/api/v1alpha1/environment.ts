@@ -29,7 +29,8 @@ import { RELEASE_PHASES } from './release.js';
 export const TIERS = ['development', 'staging', 'production'] as const;
 export const WEEKDAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'] as const;
 export const DRIFT_MODES = ['Correct', 'Report'] as const;
-export const CONFIG_VALUE_TYPES = ['string', 'integer', 'number', 'boolean'] as const;
+export const CONFIG_VALUE_TYPES = ['string', 'integer', 'number', 'boolean', 'url', 'duration'] as const;
+export const PROMOTION_MATCHES = ['Revision', 'Version'] as const;
 
 const CLOCK = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
 
@@ -139,6 +140,15 @@ const spec = obj('Desired state of the Environment.', {
       soak: duration(
         'How long the version is to have run in the source environment after it Succeeded there (not enforced yet).',
       ),
+      match: enumOf(
+        'What must have Succeeded in promotion.from: Revision (the same version and pod template, so the same image) or Version (the version label alone).',
+        PROMOTION_MATCHES,
+        { default: 'Revision' },
+      ),
+      forbidSelfApproval: bool(
+        'Whether an approval by the person who changed the Release (cutover.dev/changed-by) is refused. A Release whose author is not recorded then waits for one (not enforced yet).',
+        false,
+      ),
       approvals: int32(
         'Distinct approvers (cutover.dev/approved-by) to require; 1 for production and 0 otherwise when unset. Not enforced yet: the annotation is recorded but not read.',
         { minimum: 0, maximum: 10 },
@@ -152,6 +162,10 @@ const spec = obj('Desired state of the Environment.', {
   ),
   config: obj('Application configuration and the rules it must satisfy.', {
     configMapRef: ref('ConfigMap with the application configuration.', 'ConfigMap'),
+    rolloutOnChange: bool(
+      'Whether a change of the ConfigMap or Secret alone starts a new rollout of every Release here, so a configuration change goes through the same steps, analysis and rollback as a new version (not enforced yet).',
+      false,
+    ),
     secretRef: ref('Secret with the application secrets.', 'Secret'),
     rules: list(
       'Checks on configuration keys; a failing rule is to block rollouts and set ConfigValid=False. Not enforced yet: the rules are validated on admission but never evaluated.',
@@ -229,7 +243,19 @@ const status = obj('Observed state of the Environment, written by the operator.'
     ),
     { maxItems: 100 },
   ),
-  lastConfigCheck: timestamp('When the configuration rules and drift were last evaluated.'),
+  waiting: list(
+    'Releases held by a gate of this Environment, and what would let them go.',
+    named(
+      'EnvironmentWait',
+      obj('One Release held by a gate.', {
+        name: required(objectName('Name of the Release.')),
+        phase: enumOf('Where it waits.', RELEASE_PHASES),
+        reason: str('The gate that holds it.', { maxLength: 128 }),
+        message: str('What would let it go.', { maxLength: 1024 }),
+      }),
+    ),
+    { maxItems: 100 },
+  ),
 });
 
 export const environment = customResourceDefinition({

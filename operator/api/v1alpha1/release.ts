@@ -265,7 +265,7 @@ const migrationStatus = named(
 
 const status = obj('Observed state of the Release, written by the operator.', {
   observedGeneration: observedGeneration(),
-  conditions: conditions('Ready, Reconciling, Stalled, Progressing'),
+  conditions: conditions('Ready, Reconciling, Stalled, Progressing, Drifted'),
   phase: named(
     'ReleasePhase',
     enumOf(
@@ -276,6 +276,15 @@ const status = obj('Observed state of the Release, written by the operator.', {
   revision: str('Hash of spec.version and spec.template identifying the rollout in progress.', {
     maxLength: 64,
   }),
+  configHash: str(
+    "Hash of the Environment's ConfigMap and Secret data the rollout in progress started with (never the data itself).",
+    { maxLength: 64 },
+  ),
+  approvedBy: list(
+    'Distinct approvers counted for the revision in progress (cutover.dev/approved-by entries for it).',
+    str('One approver, as the cluster authenticated them.', { maxLength: 253 }),
+    { maxItems: 20 },
+  ),
   activeSlot: slot('Slot that serves the stable version.'),
   stableVersion: str('Version that last completed a rollout.', { maxLength: 63 }),
   stableRevision: str('Revision (hash of version and template) the active slot runs.', { maxLength: 64 }),
@@ -362,6 +371,8 @@ const status = obj('Observed state of the Release, written by the operator.', {
           'RollbackCause',
           enumOf('What started the rollback, when it ended in one.', ROLLBACK_CAUSES),
         ),
+        revision: str('Revision (hash of version and template) rolled out.', { maxLength: 64 }),
+        configHash: str('Hash of the configuration it rolled out with.', { maxLength: 64 }),
         startedAt: timestamp('When it started.'),
         finishedAt: timestamp('When it finished.'),
         backupId: str('The full backup taken before its contract migration, if one was.', {
