@@ -26,3 +26,11 @@ export const ROLLBACK_POLICIES: KindRef = {
   resource: 'rollbackpolicies',
   kind: 'RollbackPolicy',
 };
+
+/** Namespaces that belong to a tenant (cutover.dev/tenant): promotion across namespaces reads their labels. */
+export const TENANT_NAMESPACES = {
+  apiVersion: 'v1',
+  resource: 'namespaces',
+  kind: 'Namespace',
+  labelSelector: 'cutover.dev/tenant',
+};

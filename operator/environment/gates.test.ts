@@ -1,4 +1,12 @@
-import { evaluateGates, GATES, type Gate, type GateFacts } from './gates.js';
+import {
+  countedApprovers,
+  evaluateGates,
+  GATES,
+  type ApprovalFacts,
+  type Gate,
+  type GateFacts,
+  type PromotionFacts,
+} from './gates.js';
 
 const NOW = new Date('2026-12-02T10:00:00Z');
 
@@ -63,5 +71,88 @@ describe('promotion gates', () => {
     expect(GATES[0]?.(facts({ environment: { name: 'x', found: false } }), NOW)?.reason).toBe(
       'EnvironmentNotFound',
     );
+  });
+});
+
+describe('promotion.from and soak', () => {
+  const source = { namespace: 'shop-staging', name: 'staging' };
+  const promoted = (over: Partial<PromotionFacts> = {}): GateFacts =>
+    facts({ promotion: { source, wanted: 'version 2.0.0', soakMs: 30 * 60_000, ...over } });
+
+  test('not yet Succeeded in the source: waits, naming what runs there', () => {
+    expect(evaluateGates(promoted({ runningThere: '1.9.0' }), NOW)).toEqual({
+      phase: 'Pending',
+      reason: 'NotPromoted',
+      message: 'version 2.0.0 has not Succeeded in Environment shop-staging/staging (it runs 1.9.0 there)',
+    });
+  });
+
+  test('Succeeded but soaking: waits for the rest of the soak and comes back then', () => {
+    const result = evaluateGates(promoted({ succeededAt: new Date(NOW.getTime() - 12 * 60_000) }), NOW);
+    expect(result).toEqual({
+      phase: 'Pending',
+      reason: 'Soaking',
+      message:
+        'version 2.0.0 has run in Environment shop-staging/staging for 12m of its 30m soak; it may start in 18m',
+      recheckAfterMs: 18 * 60_000,
+    });
+  });
+
+  test('soaked for exactly the soak: open', () => {
+    expect(
+      evaluateGates(promoted({ succeededAt: new Date(NOW.getTime() - 30 * 60_000) }), NOW),
+    ).toBeUndefined();
+  });
+
+  test('an unusable source stalls with its own reason', () => {
+    const problem = { reason: 'CrossTenantPromotion', message: 'different tenants' };
+    expect(evaluateGates(promoted({ problem }), NOW)).toEqual({
+      phase: 'Pending',
+      ...problem,
+      stalled: true,
+    });
+  });
+});
+
+describe('approvals', () => {
+  const approvals = (over: Partial<ApprovalFacts> = {}): GateFacts =>
+    facts({ approvals: { required: 2, approvers: [], forbidSelfApproval: false, ...over } });
+
+  test('fewer distinct approvers than required: AwaitingApproval, naming who approved', () => {
+    expect(evaluateGates(approvals({ approvers: ['alice'] }), NOW)).toEqual({
+      phase: 'AwaitingApproval',
+      reason: 'AwaitingApproval',
+      message: '1 of 2 approvals (alice); approve with kubectl cutover approve',
+    });
+    expect(evaluateGates(approvals({ approvers: ['alice', 'bob'] }), NOW)).toBeUndefined();
+  });
+
+  test("the author's own approval does not count when the Environment forbids it", () => {
+    const own = approvals({ approvers: ['alice', 'bob'], author: 'alice', forbidSelfApproval: true });
+    expect(evaluateGates(own, NOW)?.message).toBe(
+      '1 of 2 approvals (bob); alice changed it and cannot approve it; approve with kubectl cutover approve',
+    );
+    expect(
+      countedApprovers({
+        required: 2,
+        approvers: ['alice', 'bob'],
+        author: 'alice',
+        forbidSelfApproval: false,
+      }),
+    ).toEqual(['alice', 'bob']);
+  });
+
+  test('an unknown author blocks when self-approval is forbidden', () => {
+    expect(evaluateGates(approvals({ approvers: ['a', 'b'], forbidSelfApproval: true }), NOW)?.reason).toBe(
+      'AuthorUnknown',
+    );
+  });
+
+  test('gates run in the documented order: promotion before approvals', () => {
+    const both = facts({
+      promotion: { source: { namespace: 'shop', name: 'staging' }, wanted: 'version 2.0.0', soakMs: 0 },
+      approvals: { required: 1, approvers: [], forbidSelfApproval: false },
+    });
+    expect(evaluateGates(both, NOW)?.reason).toBe('NotPromoted');
   });
 });

@@ -6,6 +6,7 @@
 // → window. Each gate reads only facts gathered while observing.
 import type { Environment } from '../api/generated/index.js';
 import { firstBrokenRef, type RefCheck } from '../runtime/refs.js';
+import { formatDuration } from '../runtime/duration.js';
 
 /** Where a blocked rollout waits, and why. */
 export interface GateResult {
@@ -50,6 +51,9 @@ export interface PromotionFacts {
   succeededAt?: Date;
   /** What runs there instead, for the message. */
   runningThere?: string;
+  /** The version (or revision) that must have Succeeded there. */
+  wanted: string;
+  soakMs: number;
 }
 
 /** Approvals of the revision in progress, as the cluster recorded them. */
@@ -89,7 +93,62 @@ const references: Gate = (f) => {
   return broken && { phase: 'Pending', reason: broken.reason, message: broken.message, stalled: true };
 };
 
-export const GATES: readonly Gate[] = [references];
+const where = (s: PromotionFacts['source']) => `${s.namespace}/${s.name}`;
+
+/** The same version (or revision) Succeeded in the source Environment, and has served there for the soak. */
+const promotion: Gate = (f, now) => {
+  const p = f.promotion;
+  if (!p) return undefined;
+  if (p.problem) return { phase: 'Pending', ...p.problem, stalled: true };
+  if (!p.succeededAt) {
+    const there = p.runningThere ? ` (it runs ${p.runningThere} there)` : '';
+    return {
+      phase: 'Pending',
+      reason: 'NotPromoted',
+      message: `${p.wanted} has not Succeeded in Environment ${where(p.source)}${there}`,
+    };
+  }
+  const remaining = p.succeededAt.getTime() + p.soakMs - now.getTime();
+  if (remaining <= 0) return undefined;
+  const ran = formatDuration(now.getTime() - p.succeededAt.getTime());
+  return {
+    phase: 'Pending',
+    reason: 'Soaking',
+    message: `${p.wanted} has run in Environment ${where(p.source)} for ${ran} of its ${formatDuration(p.soakMs)} soak; it may start in ${formatDuration(remaining)}`,
+    recheckAfterMs: remaining,
+  };
+};
+
+/** Approvals that count: distinct, for this revision, and not by its author when the Environment forbids that. */
+export function countedApprovers(a: ApprovalFacts): string[] {
+  return a.forbidSelfApproval ? a.approvers.filter((u) => u !== a.author) : a.approvers;
+}
+
+const approvals: Gate = (f) => {
+  const a = f.approvals;
+  if (!a || a.required === 0) return undefined;
+  const env = f.environment.name;
+  if (a.forbidSelfApproval && !a.author)
+    return {
+      phase: 'AwaitingApproval',
+      reason: 'AuthorUnknown',
+      message: `Environment ${env} forbids approving one's own change, and no cutover.dev/changed-by records who changed this Release; set it in the change that sets the version`,
+    };
+  const counted = countedApprovers(a);
+  if (counted.length >= a.required) return undefined;
+  const by = counted.length > 0 ? ` (${counted.join(', ')})` : '';
+  const self =
+    a.author && a.approvers.includes(a.author) && a.forbidSelfApproval
+      ? `; ${a.author} changed it and cannot approve it`
+      : '';
+  return {
+    phase: 'AwaitingApproval',
+    reason: 'AwaitingApproval',
+    message: `${counted.length} of ${a.required} approvals${by}${self}; approve with kubectl cutover approve`,
+  };
+};
+
+export const GATES: readonly Gate[] = [references, promotion, approvals];
 
 /** The first gate that blocks the rollout, or undefined when every gate is open. */
 export function evaluateGates(facts: GateFacts, now: Date, gates = GATES): GateResult | undefined {

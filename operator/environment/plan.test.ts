@@ -1,6 +1,6 @@
 import type { Environment } from '../api/generated/index.js';
 import { jsonEqual } from '../runtime/conditions.js';
-import { planEnvironmentStatus, unenforcedParts } from './plan.js';
+import { planEnvironmentStatus } from './plan.js';
 
 const t0 = new Date('2026-03-02T09:00:00.000Z');
 const t1 = new Date('2026-03-02T09:05:00.000Z');
@@ -15,69 +15,18 @@ function env(spec: Partial<Environment['spec']> = {}): Environment {
 }
 
 const types = (e: Environment) => (e.status?.conditions ?? []).map((c) => `${c.type}=${c.status}`);
-const enforced = (e: Environment) => e.status?.conditions?.find((c) => c.type === 'Enforced');
-
-describe('unenforcedParts', () => {
-  test('a development Environment that asks for no gate has none', () => {
-    expect(unenforcedParts(env())).toEqual([]);
-  });
-
-  test('tier production needs one approval without saying so, and the message names the tier', () => {
-    expect(unenforcedParts(env({ tier: 'production' }))).toEqual([
-      'spec.promotion.approvals (1 required by tier production)',
-    ]);
-    expect(unenforcedParts(env({ tier: 'production', promotion: { approvals: 0 } }))).toEqual([]);
-    expect(unenforcedParts(env({ tier: 'staging', promotion: { approvals: 2 } }))).toEqual([
-      'spec.promotion.approvals (2 required)',
-    ]);
-  });
-
-  test('lists every gate the spec sets, in spec order', () => {
-    const parts = unenforcedParts(
-      env({
-        promotion: {
-          from: { name: 'staging' },
-          soak: '30m',
-          windows: [{ days: ['Mon'], start: '09:00', end: '16:00' }],
-        },
-        config: { rules: [{ key: 'LOG_LEVEL', enum: ['info'] }] },
-        drift: { mode: 'Correct' },
-      }),
-    );
-    expect(parts).toEqual([
-      'spec.promotion.windows',
-      'spec.promotion.from',
-      'spec.promotion.soak',
-      'spec.config.rules',
-      'spec.drift (mode Correct)',
-    ]);
-  });
-
-  test('empty lists promise nothing', () => {
-    expect(unenforcedParts(env({ promotion: { windows: [] }, config: { rules: [] } }))).toEqual([]);
-  });
-});
 
 describe('planEnvironmentStatus', () => {
-  test('a valid Environment with gates stays Ready and says Enforced=False', () => {
+  test('a valid Environment with gates is Ready', () => {
     const e = env({ tier: 'production', config: { rules: [{ key: 'DATABASE_URL', required: true }] } });
     const status = planEnvironmentStatus(e, {}, t0);
-    expect(types({ ...e, status })).toEqual(['Ready=True', 'Enforced=False']);
-    expect(enforced({ ...e, status })).toEqual({
-      type: 'Enforced',
-      status: 'False',
-      reason: 'NotImplemented',
-      message:
-        'not enforced yet: spec.promotion.approvals (1 required by tier production) and spec.config.rules; a Release here starts once its references exist',
-      lastTransitionTime: '2026-03-02T09:00:00Z',
-      observedGeneration: 3,
-    });
+    expect(types({ ...e, status })).toEqual(['Ready=True']);
   });
 
-  test('a missing reference still stalls; Enforced is reported beside it', () => {
+  test('a missing reference stalls', () => {
     const e = env({ drift: { mode: 'Report' }, config: { configMapRef: { name: 'shop-config' } } });
     const status = planEnvironmentStatus(e, { configMapFound: false }, t0);
-    expect(types({ ...e, status })).toEqual(['Ready=False', 'Stalled=True', 'Enforced=False']);
+    expect(types({ ...e, status })).toEqual(['Ready=False', 'Stalled=True']);
   });
 
   test('replanning an unchanged object gives an equal status, so nothing is written', () => {
@@ -87,10 +36,21 @@ describe('planEnvironmentStatus', () => {
     expect(jsonEqual(second, first)).toBe(true);
   });
 
-  test('the condition goes away once the spec asks for nothing unenforced', () => {
-    const gated = env({ promotion: { approvals: 1 } });
-    const before = planEnvironmentStatus(gated, {}, t0);
-    const after = planEnvironmentStatus({ ...env(), status: before }, {}, t1);
-    expect(types({ ...env(), status: after })).toEqual(['Ready=True']);
+  test('Enforced, left by an older operator, is removed', () => {
+    const old = env();
+    const before = planEnvironmentStatus(old, {}, t0);
+    const legacy = {
+      type: 'Enforced',
+      status: 'False' as const,
+      reason: 'NotImplemented',
+      message: 'x',
+      lastTransitionTime: '2026-03-02T09:00:00Z',
+    };
+    const after = planEnvironmentStatus(
+      { ...old, status: { ...before, conditions: [...(before.conditions ?? []), legacy] } },
+      {},
+      t1,
+    );
+    expect(types({ ...old, status: after })).toEqual(['Ready=True']);
   });
 });

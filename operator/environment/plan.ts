@@ -1,8 +1,7 @@
 // Environment status as a pure function of the spec and what was observed.
-import { ENFORCED, NOT_IMPLEMENTED, notEnforcedMessage } from '../api/conditions.js';
-import { requiredApprovals } from '../api/defaults.js';
+import { ENFORCED } from '../api/conditions.js';
 import type { Environment, EnvironmentStatus } from '../api/generated/index.js';
-import { removeCondition, setCondition, setHealth, type Health } from '../runtime/conditions.js';
+import { removeCondition, setHealth, type Health } from '../runtime/conditions.js';
 import { firstBrokenRef, type RefCheck } from '../runtime/refs.js';
 
 export interface EnvironmentObservation {
@@ -25,36 +24,6 @@ export function referenceChecks(env: Environment, obs: EnvironmentObservation): 
   return checks;
 }
 
-/**
- * The parts of the spec that promise something the operator does not do yet:
- * no gate reads approvals, windows, promotion.from/soak or config rules, and
- * nothing looks for drift. Empty when the spec asks for none of them.
- */
-export function unenforcedParts(env: Environment): string[] {
-  const parts = unenforcedGates(env);
-  // The schema defaults drift to Report, so every admitted Environment asks
-  // for it; Report promises a Drifted condition that nothing sets yet.
-  if (env.spec.drift?.mode) parts.push(`spec.drift (mode ${env.spec.drift.mode})`);
-  return parts;
-}
-
-/** The gates a Release in this Environment should pass and that nothing evaluates yet. */
-export function unenforcedGates(env: Environment): string[] {
-  const { promotion, config, tier } = env.spec;
-  const parts: string[] = [];
-  const approvals = requiredApprovals(env);
-  if (approvals > 0) {
-    // A production tier asks for an approval without saying so; name the source.
-    const why = promotion?.approvals === undefined ? ` by tier ${tier}` : '';
-    parts.push(`spec.promotion.approvals (${approvals} required${why})`);
-  }
-  if (promotion?.windows?.length) parts.push('spec.promotion.windows');
-  if (promotion?.from) parts.push('spec.promotion.from');
-  if (promotion?.soak) parts.push('spec.promotion.soak');
-  if (config?.rules?.length) parts.push('spec.config.rules');
-  return parts;
-}
-
 export function planEnvironmentStatus(
   env: Environment,
   obs: EnvironmentObservation,
@@ -68,23 +37,9 @@ export function planEnvironmentStatus(
   };
   const generation = env.metadata?.generation;
   const conditions = setHealth(prev.conditions, health, generation, now);
-  const parts = unenforcedParts(env);
   return {
     ...prev,
     observedGeneration: generation,
-    conditions:
-      parts.length > 0
-        ? setCondition(
-            conditions,
-            {
-              type: ENFORCED,
-              status: 'False',
-              reason: NOT_IMPLEMENTED,
-              message: notEnforcedMessage(parts, 'a Release here starts once its references exist'),
-            },
-            generation,
-            now,
-          )
-        : removeCondition(conditions, ENFORCED),
+    conditions: removeCondition(conditions, ENFORCED),
   };
 }

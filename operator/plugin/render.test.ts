@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Release, ReleaseStatus } from '../api/generated/index.js';
-import { formatDuration, parseDuration, renderHistory, renderStatus, renderStepBar } from './render.js';
+import { formatDuration } from '../runtime/duration.js';
+import { parseDuration, renderHistory, renderStatus, renderStepBar } from './render.js';
 
 const NOW = new Date('2026-05-01T12:00:00Z');
 const before = (seconds: number): string => new Date(NOW.getTime() - seconds * 1000).toISOString();

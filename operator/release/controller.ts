@@ -2,10 +2,16 @@
 // plan/) → act (owned objects, traffic) → one status write. A control
 // annotation is cleared only after the status that answers it has landed: if
 // the write fails, the next reconcile sees the request again.
-import type { KubernetesObject, V1Deployment, V1Job, V1Service } from '@kubernetes/client-node';
+import type { KubernetesObject, V1Deployment, V1Job, V1Namespace, V1Service } from '@kubernetes/client-node';
 import type { BackupPolicy, Environment, Release, RollbackPolicy } from '../api/generated/index.js';
 import { resolvePolicies } from '../api/defaults.js';
-import { BACKUP_POLICIES, ENVIRONMENTS, RELEASES, ROLLBACK_POLICIES } from '../api/kinds.js';
+import {
+  BACKUP_POLICIES,
+  ENVIRONMENTS,
+  RELEASES,
+  ROLLBACK_POLICIES,
+  TENANT_NAMESPACES,
+} from '../api/kinds.js';
 import type { Logger } from '../runtime/log.js';
 import { keyOf, type Controller, type InformerRef, type Manager } from '../runtime/manager.js';
 import type { OperatorMetrics } from '../runtime/metrics.js';
@@ -18,6 +24,8 @@ import { DEFAULT_MIGRATE_IMAGE } from './objects.js';
 import { observe, type Sources } from './observe.js';
 import { planRelease } from './plan/index.js';
 import { resolveSpec } from './spec.js';
+
+const GATED_PHASES = ['Pending', 'AwaitingApproval', 'WaitingForWindow'];
 
 const owned = (apiVersion: string, resource: string, kind: string): InformerRef => ({
   apiVersion,
@@ -65,6 +73,11 @@ export function releaseController(
       secrets: new SecretCache(m.client, now),
       analyzer: opts.analyzer,
     },
+    promotion: {
+      releases,
+      environments,
+      namespaces: m.informer<V1Namespace & KubernetesObject>(TENANT_NAMESPACES),
+    },
   };
   const rm = new ReleaseMetrics(metrics.registry);
   const ctx: ActContext = {
@@ -72,6 +85,25 @@ export function releaseController(
     migrateImage: opts.migrateImage ?? DEFAULT_MIGRATE_IMAGE,
   };
   const inNamespace = (o: KubernetesObject) => releases.list(o.metadata?.namespace ?? '').map(keyOf);
+  const waiting = (r: Release) => GATED_PHASES.includes(r.status?.phase ?? 'Pending');
+  const gated = (ns: string) => releases.list(ns).filter(waiting).map(keyOf);
+  /** Releases held in Environments that promote from the one `r` runs in. */
+  const downstreamOf = (r: Release): string[] => {
+    const ns = r.metadata?.namespace ?? '';
+    const source = r.spec.environmentRef.name;
+    return environments
+      .list()
+      .filter((e) => {
+        const from = e.spec.promotion?.from;
+        return from?.name === source && (from.namespace ?? e.metadata?.namespace) === ns;
+      })
+      .flatMap((e) =>
+        releases
+          .list(e.metadata?.namespace ?? '')
+          .filter((d) => d.spec.environmentRef.name === e.metadata?.name && waiting(d)),
+      )
+      .map(keyOf);
+  };
 
   return {
     kind: 'Release',
@@ -101,6 +133,9 @@ export function releaseController(
         },
       },
       { ref: BACKUP_POLICIES, map: inNamespace },
+      // A Release that Succeeds (or moves on) in an Environment others promote from opens their gate.
+      { ref: RELEASES, map: (r) => downstreamOf(r as Release) },
+      { ref: TENANT_NAMESPACES, map: (n) => gated(n.metadata?.name ?? '') },
     ],
     async reconcile({ namespace, name }) {
       const rel = releases.get(name, namespace);

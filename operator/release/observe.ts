@@ -22,6 +22,7 @@ import { ApiError, type KubeClient } from '../runtime/client.js';
 import type { Informer } from '../runtime/informer.js';
 import { getOptional } from '../runtime/lookup.js';
 import { ANALYSED, observeAnalysis, type AnalysisSources } from './analysis.js';
+import { approvalFacts, promotionFacts, type PromotionSources } from './promotion.js';
 import { jobName, previewServiceName, runOf, slotName, stableServiceName } from './names.js';
 import { selectedSlot } from './objects.js';
 import type { JobObservation, Observation, RolloutSpec, SlotObservation } from './plan/index.js';
@@ -39,6 +40,7 @@ export interface Sources {
   rollbackPolicies: Cached<RollbackPolicy>;
   backupPolicies: Cached<BackupPolicy>;
   analysis: AnalysisSources;
+  promotion: PromotionSources;
 }
 
 const SETTLED = ['Succeeded', 'Failed', 'RolledBack'];
@@ -92,7 +94,7 @@ export async function observe(
     },
     stableSelects: selectedSlot(src.services.get(stableServiceName(app), ns)),
     previewSelects: selectedSlot(src.services.get(previewServiceName(app), ns)) as Slot | undefined,
-    gates: gateFacts(src, rel, env, policies),
+    gates: gateFacts(src, rel, env, policies, spec.revision),
   };
   const policyName = policies.rollback;
   const rbp = policyName === undefined ? undefined : src.rollbackPolicies.get(policyName, ns);
@@ -137,17 +139,26 @@ function gateFacts(
   rel: Release,
   env: Environment | undefined,
   names: ReturnType<typeof resolvePolicies>,
+  revision: string,
 ): GateFacts {
   const namespace = rel.metadata?.namespace ?? '';
   const cached = (inf: Cached<KubernetesObject>, name: string | undefined) =>
     name === undefined ? undefined : { name, found: inf.get(name, namespace) !== undefined };
-  return {
+  const facts: GateFacts = {
     namespace,
     environment: { name: rel.spec.environmentRef.name, found: env !== undefined, object: env },
     rollbackPolicy: cached(src.rollbackPolicies, names.rollback),
     backupPolicy: cached(src.backupPolicies, names.backup),
   };
+  // Only a rollout that has not started asks the later gates.
+  if (!env || (!GATED.includes(rel.status?.phase ?? 'Pending') && rel.status?.revision === revision))
+    return facts;
+  facts.promotion = promotionFacts(src.promotion, rel, env);
+  facts.approvals = approvalFacts(rel, env, revision);
+  return facts;
 }
+
+const GATED = ['Pending', 'AwaitingApproval', 'WaitingForWindow'];
 
 function slotObservation(d: V1Deployment): SlotObservation {
   const replicas = d.spec?.replicas ?? 1;

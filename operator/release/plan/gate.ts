@@ -1,8 +1,7 @@
 // Pending, AwaitingApproval, WaitingForWindow: the Environment's gates decide
 // whether the rollout may touch anything. Nothing is acted on while one is shut.
-import { ENFORCED, NOT_IMPLEMENTED, notEnforcedMessage } from '../../api/conditions.js';
-import { evaluateGates, type GateResult } from '../../environment/gates.js';
-import { unenforcedGates } from '../../environment/plan.js';
+import { ENFORCED } from '../../api/conditions.js';
+import { countedApprovers, evaluateGates, type GateResult } from '../../environment/gates.js';
 import { removeCondition } from '../../runtime/conditions.js';
 import type { Builder } from './builder.js';
 import { deploying } from './shift.js';
@@ -15,6 +14,10 @@ export function gate(
   b: Builder,
   { starting = false, shut: g = shutGate(b) }: { starting?: boolean; shut?: GateResult } = {},
 ): Builder {
+  // Who approved stays on record for the rest of the rollout; a new revision clears it.
+  const approvals = b.obs.gates?.approvals;
+  const approvedBy = approvals ? countedApprovers(approvals) : [];
+  b.set({ approvedBy: approvedBy.length > 0 ? approvedBy : undefined });
   if (g) {
     if (g.recheckAfterMs !== undefined) b.after(g.recheckAfterMs);
     b.phase(g.phase, g.reason, g.message);
@@ -31,23 +34,7 @@ export function gate(
   );
 }
 
-/**
- * Enforced=False while this Release relies on something the operator does not
- * do yet: gates of its Environment that nothing evaluates.
- * Derived from the specs of the Release and its Environment, so it costs no
- * status write of its own.
- */
+/** Enforced=False, left by an older operator: every gate is evaluated now. */
 export function enforcement(b: Builder): Builder {
-  const facts = b.obs.gates;
-  if (!facts) return b;
-  const env = facts.environment.object;
-  const parts = env ? unenforcedGates(env) : [];
-  const gates = parts.map((p) => `Environment ${env?.metadata?.name ?? ''} ${p}`);
-  if (gates.length === 0) return b.set({ conditions: removeCondition(b.status.conditions, ENFORCED) });
-  return b.condition({
-    type: ENFORCED,
-    status: 'False',
-    reason: NOT_IMPLEMENTED,
-    message: notEnforcedMessage(gates),
-  });
+  return b.set({ conditions: removeCondition(b.status.conditions, ENFORCED) });
 }

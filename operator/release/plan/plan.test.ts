@@ -402,42 +402,16 @@ describe('one way back', () => {
   });
 });
 
-describe('what is not enforced yet', () => {
-  const env = (over: Record<string, unknown> = {}) =>
-    ({
-      apiVersion: 'cutover.dev/v1alpha1',
-      kind: 'Environment',
-      metadata: { name: 'production', namespace: 'shop' },
-      spec: { tier: 'production', ...over },
-    }) as NonNullable<Observation['gates']>['environment']['object'];
-
-  test('a Release says which of its gates and policies nothing acts on', () => {
-    const gates = {
-      namespace: 'shop',
-      environment: { name: 'production', found: true, object: env() },
-      rollbackPolicy: { name: 'standard', found: true },
-      backupPolicy: { name: 'nightly', found: true },
+describe('Enforced, left by an older operator', () => {
+  test('is removed from the status', () => {
+    const legacy = {
+      type: 'Enforced',
+      status: 'False' as const,
+      reason: 'NotImplemented',
+      message: 'x',
+      lastTransitionTime: '2026-11-28T10:00:00Z',
     };
-    const p = planRelease(spec({ contract: { afterMs: 0 } }), stableV1, obs({ gates }));
-    const enforced = p.status.conditions?.find((c) => c.type === 'Enforced');
-    expect(enforced).toMatchObject({ status: 'False', reason: 'NotImplemented' });
-    expect(enforced?.message).toContain('Environment production spec.promotion.approvals');
-    expect(enforced?.message).not.toContain('RollbackPolicy');
-    // A destructive contract waits for a backup with it now.
-    expect(enforced?.message).not.toContain('BackupPolicy');
-    // Unchanged inputs, unchanged condition: no status write of its own.
-    const again = planRelease(spec({ contract: { afterMs: 0 } }), p.status, obs({ gates }, T0 + 60_000));
-    expect(again.status.conditions).toEqual(
-      expect.arrayContaining([expect.objectContaining({ ...enforced })]),
-    );
-  });
-
-  test('a development Release without policies carries no such condition', () => {
-    const gates = {
-      namespace: 'shop',
-      environment: { name: 'dev', found: true, object: env({ tier: 'development' }) },
-    };
-    const p = planRelease(spec(), stableV1, obs({ gates }));
+    const p = planRelease(spec(), { ...stableV1, conditions: [legacy] }, obs());
     expect(p.status.conditions?.map((c) => c.type)).not.toContain('Enforced');
   });
 });

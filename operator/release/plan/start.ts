@@ -26,6 +26,7 @@ export function startRollout(b: Builder, opts: { quiet?: boolean } = {}): Builde
     analysis: undefined,
     verification: undefined,
     backup: undefined,
+    approvedBy: undefined,
     phase: undefined,
   });
   b.set({ migrations: migrationsFor(b, 0) });
