@@ -16,6 +16,8 @@ commands:
              --lease-name NAME        (default cutover-leader)
              --identity ID            (default $POD_NAME or the hostname)
              --migrate-image IMAGE    image of migration Jobs (default $CUTOVER_IMAGE or the release image)
+             --clock-start TIME       demos and tests only: the rollout clock (gates, windows, soak,
+                                      steps) starts at this ISO 8601 instant and runs at real speed
   migrate    apply SQL migrations from a directory to $DATABASE_URL
              (cutover migrate --help for its flags)
   backup     full: a base backup of $DATABASE_URL into file:///path (cutover backup --help)
@@ -44,6 +46,7 @@ async function main(argv: string[]): Promise<number> {
           'lease-name': { type: 'string', default: 'cutover-leader' },
           identity: { type: 'string' },
           'migrate-image': { type: 'string', default: process.env.CUTOVER_IMAGE },
+          'clock-start': { type: 'string' },
         },
       });
       // V8 grows the heap for throughput: a burst of a thousand new Releases left
@@ -66,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
         leaseName: values['lease-name'],
         identity: values.identity,
         migrateImage: values['migrate-image'],
+        now: clockFrom(values['clock-start']),
       });
     }
     case 'migrate': {
@@ -104,3 +108,12 @@ main(process.argv.slice(2)).then(
     process.exitCode = 1;
   },
 );
+
+/** The plans' clock: the system's, or one that starts at `start` and runs at real speed. */
+function clockFrom(start: string | undefined): (() => Date) | undefined {
+  if (start === undefined) return undefined;
+  const at = Date.parse(start);
+  if (Number.isNaN(at)) throw new Error(`--clock-start: "${start}" is not an ISO 8601 time`);
+  const offset = at - Date.now();
+  return () => new Date(Date.now() + offset);
+}

@@ -21,6 +21,8 @@ export interface OperatorOptions {
   leaseName: string;
   identity?: string;
   migrateImage?: string;
+  /** The clock the reconcilers read (--clock-start); the system's when unset. Leases keep real time. */
+  now?: () => Date;
 }
 
 export async function runOperator(opts: OperatorOptions): Promise<number> {
@@ -53,7 +55,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
 
   const manager = new Manager(kc.access, log, metrics, { workers: opts.workers });
   state.manager = manager;
-  registerControllers(manager, log, metrics, { migrateImage: opts.migrateImage });
+  registerControllers(manager, log, metrics, { migrateImage: opts.migrateImage, now: opts.now });
   let leader: LeaderElector | undefined;
   if (opts.leaderElect) {
     // The pod name: a container restarted in the same pod takes its own lease back at once,

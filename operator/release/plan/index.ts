@@ -10,7 +10,7 @@ import { Builder, TERMINAL } from './builder.js';
 import { enforcement, gate, shutGate } from './gate.js';
 import { migrate } from './migrate.js';
 import { backUp, bake, followContract, retryBackup, settleOldSlot } from './promote.js';
-import { finishRollback, rollBack } from './rollback.js';
+import { abandon, finishRollback, rollBack } from './rollback.js';
 import { deploy, shift } from './shift.js';
 import { retry, startRollout } from './start.js';
 import { verify } from './verify.js';
@@ -19,15 +19,10 @@ import type { Observation, Plan, RolloutSpec } from './types.js';
 export type * from './types.js';
 export { canaryReplicas, stableReplicas } from '../traffic/index.js';
 
-const BEFORE_PROMOTION: readonly string[] = [
-  'Pending',
-  'AwaitingApproval',
-  'WaitingForWindow',
-  'Migrating',
-  'Deploying',
-  'Verifying',
-  'Shifting',
-];
+/** Where the gates hold a rollout that has touched nothing yet. */
+const GATED: readonly string[] = ['Pending', 'AwaitingApproval', 'WaitingForWindow'];
+
+const BEFORE_PROMOTION: readonly string[] = [...GATED, 'Migrating', 'Deploying', 'Verifying', 'Shifting'];
 
 /** The next status and actions for a Release. Pure: no I/O, no clock but `obs.now`. */
 export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Observation): Plan {
@@ -57,6 +52,8 @@ export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Obse
   }
   if (obs.annotations.abort) {
     b.act({ type: 'ClearAnnotation', key: ANNOTATIONS.abort });
+    const request = { cause: 'Aborted' as const, reason: `rollout of ${spec.version} aborted on request` };
+    if (GATED.includes(phase)) return abandon(b, request).done();
     if (!TERMINAL.includes(phase) && phase !== 'RollingBack') {
       return rollBack(b, {
         cause: 'Aborted',

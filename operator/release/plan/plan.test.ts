@@ -415,3 +415,22 @@ describe('Enforced, left by an older operator', () => {
     expect(p.status.conditions?.map((c) => c.type)).not.toContain('Enforced');
   });
 });
+
+describe('an abort while a gate holds the rollout', () => {
+  test('ends it without touching anything: no traffic, no scaling, the stable version keeps serving', () => {
+    const waiting = {
+      ...stableV1,
+      phase: 'AwaitingApproval' as const,
+      revision: 'rev2',
+      targetSlot: 'green' as const,
+      canaryWeight: 0,
+    };
+    const p = planRelease(spec(), waiting, obs({ annotations: { abort: 'true' } }));
+    expect(p.status.phase).toBe('RolledBack');
+    expect(p.status.history?.[0]).toMatchObject({ version: '2.0.0', outcome: 'Aborted', cause: 'Aborted' });
+    expect(p.actions.map((a) => a.type)).toEqual(['ClearAnnotation', 'Event']);
+    expect(p.status.conditions?.find((c) => c.type === 'Ready')?.message).toBe(
+      'rollout of 2.0.0 aborted on request while waiting at a gate; nothing had been touched, 1.0.0 still serves',
+    );
+  });
+});

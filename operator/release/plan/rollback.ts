@@ -82,6 +82,27 @@ export function rollBack(b: Builder, req: RollbackRequest): Builder {
     .phase('RollingBack', cause, `${reason}; traffic is going back to the ${b.stable} slot`);
 }
 
+/**
+ * Aborted while a gate held it: nothing was deployed, migrated or moved, so
+ * there is nothing to take back; the stable slot serves as before.
+ */
+export function abandon(b: Builder, req: RollbackRequest): Builder {
+  b.set({
+    canaryWeight: b.hasStable ? 0 : undefined,
+    rollback: { cause: req.cause, reason: clip(req.reason, 1024), at: iso(b.now) },
+  });
+  const serving = b.hasStable
+    ? `${b.status.stableVersion ?? 'the stable version'} still serves`
+    : 'nothing was deployed';
+  return b
+    .record('Aborted', { cause: req.cause })
+    .phase(
+      'RolledBack',
+      req.cause,
+      `${req.reason} while waiting at a gate; nothing had been touched, ${serving}`,
+    );
+}
+
 /** The expand ran (or may have, partly), and the policy asks for its down migration. */
 function wantsDown(b: Builder): boolean {
   const expand = b.status.migrations?.expand?.phase;
