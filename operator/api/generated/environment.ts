@@ -17,11 +17,11 @@ export interface Environment {
  */
 export interface EnvironmentSpec {
   /**
-   * Kind of environment. production is to require one approval unless promotion.approvals says otherwise (not enforced yet).
+   * Kind of environment. production requires one approval unless promotion.approvals says otherwise.
    */
   tier: 'development' | 'staging' | 'production';
   /**
-   * Gates a Release is to pass before its rollout starts here. Not enforced yet: the condition Enforced=False lists the gates set, and rollouts start without them.
+   * Gates a Release passes before its rollout starts here, in this order: configuration rules, promotion.from and soak, approvals, windows. A held Release waits in Pending, AwaitingApproval or WaitingForWindow with a condition saying what would let it go; a rollout that started may finish, and an abort is never held.
    */
   promotion?: EnvironmentSpecPromotion;
   /**
@@ -41,15 +41,15 @@ export interface EnvironmentSpec {
 }
 
 /**
- * Gates a Release is to pass before its rollout starts here. Not enforced yet: the condition Enforced=False lists the gates set, and rollouts start without them.
+ * Gates a Release passes before its rollout starts here, in this order: configuration rules, promotion.from and soak, approvals, windows. A held Release waits in Pending, AwaitingApproval or WaitingForWindow with a condition saying what would let it go; a rollout that started may finish, and an abort is never held.
  */
 export interface EnvironmentSpecPromotion {
   /**
-   * Environment a version is to have Succeeded in first (not enforced yet).
+   * Environment the version must have Succeeded in first, and still serve there. Another namespace only when both namespaces carry the same cutover.dev/tenant label.
    */
   from?: EnvironmentSpecPromotionFrom;
   /**
-   * How long the version is to have run in the source environment after it Succeeded there (not enforced yet).
+   * How long the version must have run in the source environment after it Succeeded there.
    */
   soak?: string;
   /**
@@ -58,12 +58,12 @@ export interface EnvironmentSpecPromotion {
    */
   match?: 'Revision' | 'Version';
   /**
-   * Whether an approval by the person who changed the Release (cutover.dev/changed-by) is refused. A Release whose author is not recorded then waits for one (not enforced yet).
+   * Whether an approval by the person who changed the Release (cutover.dev/changed-by) is refused. A Release whose author is not recorded then waits for one.
    * @default false
    */
   forbidSelfApproval?: boolean;
   /**
-   * Distinct approvers (cutover.dev/approved-by) to require; 1 for production and 0 otherwise when unset. Not enforced yet: the annotation is recorded but not read.
+   * Distinct approvers of the revision to roll out (cutover.dev/approved-by, written by kubectl cutover approve, identity checked at admission); 1 for production and 0 otherwise when unset.
    */
   approvals?: number;
   /**
@@ -73,7 +73,7 @@ export interface EnvironmentSpecPromotion {
 }
 
 /**
- * Environment a version is to have Succeeded in first (not enforced yet).
+ * Environment the version must have Succeeded in first, and still serve there. Another namespace only when both namespaces carry the same cutover.dev/tenant label.
  */
 export interface EnvironmentSpecPromotionFrom {
   /**

@@ -17,7 +17,7 @@ export interface Release {
  */
 export interface ReleaseSpec {
   /**
-   * Environment this Release deploys into; supplies defaults (traffic, policies). Its promotion gates and configuration rules are not enforced yet.
+   * Environment this Release deploys into, in its own namespace; supplies defaults (traffic, policies) and the gates a rollout passes before it starts.
    */
   environmentRef: LocalObjectReference;
   /**
@@ -231,7 +231,7 @@ export interface ReleaseStatus {
    */
   conditions?: Condition[];
   /**
-   * Where the rollout is. AwaitingApproval and WaitingForWindow are reserved for gates that are not implemented yet. BackingUp: the full backup before a destructive contract migration is running, or failed (Stalled=True, reason BackupFailed; cutover.dev/retry takes a new one).
+   * Where the rollout is. Pending, AwaitingApproval and WaitingForWindow: held by a gate of the Environment (the Ready condition says which and what would open it). BackingUp: the full backup before a destructive contract migration is running, or failed (Stalled=True, reason BackupFailed; cutover.dev/retry takes a new one).
    */
   phase?: ReleasePhase;
   /**
@@ -317,7 +317,7 @@ export interface ReleaseStatus {
 }
 
 /**
- * Where the rollout is. AwaitingApproval and WaitingForWindow are reserved for gates that are not implemented yet. BackingUp: the full backup before a destructive contract migration is running, or failed (Stalled=True, reason BackupFailed; cutover.dev/retry takes a new one).
+ * Where the rollout is. Pending, AwaitingApproval and WaitingForWindow: held by a gate of the Environment (the Ready condition says which and what would open it). BackingUp: the full backup before a destructive contract migration is running, or failed (Stalled=True, reason BackupFailed; cutover.dev/retry takes a new one).
  */
 export type ReleasePhase =
   | 'Pending'

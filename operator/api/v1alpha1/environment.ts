@@ -122,23 +122,26 @@ const configRule = named(
 const spec = obj('Desired state of the Environment.', {
   tier: required(
     enumOf(
-      'Kind of environment. production is to require one approval unless promotion.approvals says otherwise (not enforced yet).',
+      'Kind of environment. production requires one approval unless promotion.approvals says otherwise.',
       TIERS,
     ),
   ),
   promotion: obj(
-    'Gates a Release is to pass before its rollout starts here. Not enforced yet: the condition Enforced=False lists the gates set, and rollouts start without them.',
+    'Gates a Release passes before its rollout starts here, in this order: configuration rules, promotion.from and soak, approvals, windows. A held Release waits in Pending, AwaitingApproval or WaitingForWindow with a condition saying what would let it go; a rollout that started may finish, and an abort is never held.',
     {
-      from: obj('Environment a version is to have Succeeded in first (not enforced yet).', {
-        namespace: objectName(
-          "Namespace of that Environment; this Environment's namespace when unset.",
-          DNS1123_LABEL,
-          63,
-        ),
-        name: required(objectName('Name of that Environment.')),
-      }),
+      from: obj(
+        'Environment the version must have Succeeded in first, and still serve there. Another namespace only when both namespaces carry the same cutover.dev/tenant label.',
+        {
+          namespace: objectName(
+            "Namespace of that Environment; this Environment's namespace when unset.",
+            DNS1123_LABEL,
+            63,
+          ),
+          name: required(objectName('Name of that Environment.')),
+        },
+      ),
       soak: duration(
-        'How long the version is to have run in the source environment after it Succeeded there (not enforced yet).',
+        'How long the version must have run in the source environment after it Succeeded there.',
       ),
       match: enumOf(
         'What must have Succeeded in promotion.from: Revision (the same version and pod template, so the same image) or Version (the version label alone).',
@@ -146,11 +149,11 @@ const spec = obj('Desired state of the Environment.', {
         { default: 'Revision' },
       ),
       forbidSelfApproval: bool(
-        'Whether an approval by the person who changed the Release (cutover.dev/changed-by) is refused. A Release whose author is not recorded then waits for one (not enforced yet).',
+        'Whether an approval by the person who changed the Release (cutover.dev/changed-by) is refused. A Release whose author is not recorded then waits for one.',
         false,
       ),
       approvals: int32(
-        'Distinct approvers (cutover.dev/approved-by) to require; 1 for production and 0 otherwise when unset. Not enforced yet: the annotation is recorded but not read.',
+        'Distinct approvers of the revision to roll out (cutover.dev/approved-by, written by kubectl cutover approve, identity checked at admission); 1 for production and 0 otherwise when unset.',
         { minimum: 0, maximum: 10 },
       ),
       windows: list(

@@ -113,7 +113,7 @@ function migrationStep(which: 'expand' | 'contract', description: string): JSONS
 const spec = obj('Desired state of the Release.', {
   environmentRef: required(
     ref(
-      'Environment this Release deploys into; supplies defaults (traffic, policies). Its promotion gates and configuration rules are not enforced yet.',
+      'Environment this Release deploys into, in its own namespace; supplies defaults (traffic, policies) and the gates a rollout passes before it starts.',
       'Environment',
     ),
   ),
@@ -269,7 +269,7 @@ const status = obj('Observed state of the Release, written by the operator.', {
   phase: named(
     'ReleasePhase',
     enumOf(
-      'Where the rollout is. AwaitingApproval and WaitingForWindow are reserved for gates that are not implemented yet. BackingUp: the full backup before a destructive contract migration is running, or failed (Stalled=True, reason BackupFailed; cutover.dev/retry takes a new one).',
+      'Where the rollout is. Pending, AwaitingApproval and WaitingForWindow: held by a gate of the Environment (the Ready condition says which and what would open it). BackingUp: the full backup before a destructive contract migration is running, or failed (Stalled=True, reason BackupFailed; cutover.dev/retry takes a new one).',
       RELEASE_PHASES,
     ),
   ),
