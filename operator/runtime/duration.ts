@@ -12,3 +12,24 @@ export function parseDuration(text: string): number {
   if (end !== text.length || text.length === 0) throw new Error(`invalid duration "${text}"`);
   return total;
 }
+
+/** Largest unit and the next one when it is not zero: 45s, 1m30s, 2m, 1h5m, 3d. */
+export function formatDuration(ms: number): string {
+  let rest = Math.max(0, Math.floor(ms / 1000));
+  const units: [string, number][] = [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+    ['s', 1],
+  ];
+  const counts = units.map(([u, size]) => {
+    const n = Math.floor(rest / size);
+    rest -= n * size;
+    return [u, n] as const;
+  });
+  const first = counts.findIndex(([, n]) => n > 0);
+  if (first < 0) return '0s';
+  const [u1, n1] = counts[first] ?? ['s', 0];
+  const next = counts[first + 1];
+  return `${n1}${u1}${next && next[1] > 0 ? `${next[1]}${next[0]}` : ''}`;
+}
