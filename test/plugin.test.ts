@@ -51,13 +51,13 @@ let scratch = '';
 let fence = '';
 let removeFence: () => Promise<void> = () => Promise.resolve();
 
-async function createRelease(name: string): Promise<void> {
+async function createRelease(name: string, environment = 'dev'): Promise<void> {
   await api.create({
     apiVersion: 'cutover.dev/v1alpha1',
     kind: 'Release',
     metadata: { name, namespace: ns },
     spec: {
-      environmentRef: { name: 'dev' },
+      environmentRef: { name: environment },
       application: name,
       version: '1.0.0',
       template: { spec: { containers: [{ name: 'app', image: 'example.com/web:1' }] } },
@@ -202,6 +202,35 @@ describe('kubectl-cutover status', () => {
     expect(run.stdout).toContain('  Ready   False    Progressing   shifting traffic: 25% on 1.0.0\n');
     // stdout is a pipe here: no colour.
     expect(run.stdout).not.toContain('\x1b');
+  });
+
+  it("shows the window of the Release's Environment, and no Window line without one", async () => {
+    expect((await plugin(['status', 'web', '-n', ns])).stdout).not.toContain('Window');
+    await api.create({
+      apiVersion: 'cutover.dev/v1alpha1',
+      kind: 'Environment',
+      metadata: { name: 'office', namespace: ns },
+      spec: {
+        tier: 'staging',
+        promotion: {
+          windows: [
+            {
+              days: ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'],
+              start: '09:00',
+              end: '16:00',
+              timeZone: 'Europe/Berlin',
+            },
+          ],
+        },
+      },
+    } as KubernetesObject);
+    await createRelease('office', 'office');
+    const run = await plugin(['status', 'office', '-n', ns]);
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    // Which of the two depends on the wall clock the test runs at.
+    expect(run.stdout).toMatch(
+      /\nWindow {7}(open until \w{3} 16:00 Europe\/Berlin|next opens \w{3} 09:00 Europe\/Berlin \(in \S+\))\n/,
+    );
   });
 
   it('prints the raw status with -o json', async () => {

@@ -64,8 +64,11 @@ async function run(inv: Invocation, io: Io): Promise<void> {
         return;
       }
       const options: RenderOptions = { color: useColor(io), now: io.now() };
-      const defaults = await environmentDefaults(target, release);
+      const env = await readEnvironment(target, release);
+      const defaults = env?.spec.defaults?.traffic;
       if (defaults) options.defaults = defaults;
+      const windows = env?.spec.promotion?.windows;
+      if (windows) options.windows = windows;
       io.stdout(renderStatus(release, options));
       return;
     }
@@ -278,21 +281,18 @@ async function readRelease(target: Target): Promise<Release> {
 }
 
 /**
- * The Environment's traffic defaults, when the Release leaves steps or
- * stepDuration to it. The view must not fail over this: a missing or
- * unreadable Environment is the operator's to report in the conditions, and
- * the built-in defaults are the best guess meanwhile.
+ * The Release's Environment, for its traffic defaults and windows. The view
+ * must not fail over this: a missing or unreadable Environment is the
+ * operator's to report in the conditions; meanwhile the built-in defaults
+ * are the best guess and the Window line is left out.
  */
-async function environmentDefaults(target: Target, release: Release): Promise<RenderOptions['defaults']> {
-  const traffic = release.spec.traffic;
-  if (traffic?.steps && traffic.stepDuration) return undefined;
+async function readEnvironment(target: Target, release: Release): Promise<Environment | undefined> {
   try {
-    const env = (await target.api.read({
+    return (await target.api.read({
       apiVersion: API_VERSION,
       kind: 'Environment',
       metadata: { name: release.spec.environmentRef.name, namespace: target.namespace },
     })) as KubernetesObject as Environment;
-    return env.spec.defaults?.traffic;
   } catch {
     return undefined;
   }

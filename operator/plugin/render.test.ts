@@ -1,7 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
-import type { Release, ReleaseStatus } from '../api/generated/index.js';
-import { formatDuration } from '../runtime/duration.js';
-import { parseDuration, renderHistory, renderStatus, renderStepBar } from './render.js';
+import type { PromotionWindow, Release, ReleaseStatus } from '../api/generated/index.js';
+import { formatDuration, parseDuration, renderHistory, renderStatus, renderStepBar } from './render.js';
 
 const NOW = new Date('2026-05-01T12:00:00Z');
 const before = (seconds: number): string => new Date(NOW.getTime() - seconds * 1000).toISOString();
@@ -341,6 +340,68 @@ describe('renderStatus', () => {
     expect(render('succeeded', true)).toContain('\x1b[1;32mSucceeded\x1b[0m');
     expect(render('rolledBack', true)).toContain('\x1b[1;31mRolledBack\x1b[0m');
     expect(render('shifting', true)).toContain('\x1b[1;36mShifting\x1b[0m');
+  });
+});
+
+describe('the Window line', () => {
+  const berlin = (days: PromotionWindow['days'], start = '09:00', end = '16:00'): PromotionWindow => ({
+    days,
+    start,
+    end,
+    timeZone: 'Europe/Berlin',
+  });
+  const pending = FIXTURES.pending as Release;
+  const windowLine = (windows: PromotionWindow[], now = NOW, color = false): string | undefined =>
+    renderStatus(pending, { color, now, defaults: DEFAULTS, windows })
+      .split('\n')
+      .find((l) => l.replace(ANSI, '').startsWith('Window'));
+
+  it('sits under the Environment while a window is open and says when it closes', () => {
+    // NOW is Friday 1 May 2026, 14:00 in Berlin.
+    const out = renderStatus(pending, {
+      color: false,
+      now: NOW,
+      defaults: DEFAULTS,
+      windows: [berlin(['Mon', 'Tue', 'Wed', 'Thu', 'Fri'])],
+    });
+    expect(out.split('\n').slice(2, 5)).toEqual([
+      'Environment  production',
+      'Window       open until Fri 16:00 Europe/Berlin',
+      'Version      2.4.0 (stable 2.3.1)',
+    ]);
+  });
+
+  it('says when the next window opens and how long that is', () => {
+    expect(windowLine([berlin(['Mon'])])).toBe('Window       next opens Mon 09:00 Europe/Berlin (in 2d19h)');
+    expect(windowLine([berlin(['Mon'])], new Date('2026-05-04T04:47:00Z'))).toBe(
+      'Window       next opens Mon 09:00 Europe/Berlin (in 2h13m)',
+    );
+  });
+
+  it('shows a window the cluster cannot evaluate instead of guessing', () => {
+    const line = windowLine([{ ...berlin(['Mon']), timeZone: 'Europe/Berln' }], NOW, true);
+    expect(line).toContain('\x1b[31m');
+    expect(line?.replace(ANSI, '')).toBe(
+      'Window       invalid: windows[0]: unknown time zone "Europe/Berln"',
+    );
+  });
+
+  it('says so when the windows leave no gap in the week', () => {
+    const all: PromotionWindow['days'] = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+    expect(windowLine([berlin(all, '00:00', '12:00'), berlin(all, '12:00', '00:00')])).toBe(
+      'Window       open at any time (the windows cover the whole week)',
+    );
+  });
+
+  it('is left out without windows (none declared, or no Environment found)', () => {
+    expect(windowLine([])).toBeUndefined();
+    expect(render('pending')).not.toContain('Window');
+  });
+
+  it('colours only the waiting state, without moving anything', () => {
+    const colored = windowLine([berlin(['Mon'])], NOW, true) ?? '';
+    expect(colored).toContain('\x1b[33mnext opens');
+    expect(colored.replace(ANSI, '')).toBe(windowLine([berlin(['Mon'])]));
   });
 });
 

@@ -4,18 +4,24 @@
 import type {
   Condition,
   MigrationStatus,
+  PromotionWindow,
   Release,
   ReleasePhase,
   RolloutRecord,
 } from '../api/generated/index.js';
 import { resolveTraffic, type TrafficDefaults } from '../api/defaults.js';
 import { formatDuration, parseDuration as parseStrictDuration } from '../runtime/duration.js';
+import { describeClosing, openingText, windowState } from '../environment/window.js';
+
+export { formatDuration };
 
 export interface RenderOptions {
   color: boolean;
   now: Date;
   /** The Environment's spec.defaults.traffic, for whatever spec.traffic leaves unset. */
   defaults?: TrafficDefaults;
+  /** The Environment's promotion.windows; no Window line when absent or empty. */
+  windows?: readonly PromotionWindow[];
 }
 
 export type Tone = 'ok' | 'bad' | 'warn' | 'info';
@@ -76,6 +82,8 @@ export function renderStatus(release: Release, opts: RenderOptions): string {
   ]);
   rows.push(['Application', spec.application]);
   rows.push(['Environment', spec.environmentRef.name]);
+  const window = windowLine(opts.windows ?? [], p, opts.now);
+  if (window !== undefined) rows.push(['Window', window]);
   rows.push(['Version', `${spec.version} ${p('dim', stableNote(spec.version, status.stableVersion))}`]);
   rows.push([
     'Phase',
@@ -158,6 +166,16 @@ export function renderHistory(release: Release, opts: { color: boolean }): strin
 function stableNote(version: string, stable: string | undefined): string {
   if (stable === undefined) return '(no stable version yet)';
   return stable === version ? '(stable)' : `(stable ${stable})`;
+}
+
+// Describes the Environment's windows, not this Release: a rollout that
+// started inside a window goes on after it closes.
+function windowLine(windows: readonly PromotionWindow[], p: Paint, now: Date): string | undefined {
+  if (windows.length === 0) return undefined;
+  const state = windowState(windows, now);
+  if (state === undefined) return 'open at any time (the windows cover the whole week)';
+  if ('invalid' in state) return p('red', `invalid: ${state.invalid}`);
+  return state.open ? describeClosing(state) : p('yellow', `next opens ${openingText(state, now)}`);
 }
 
 function migrationLines(release: Release, p: Paint, now: Date): string[] {
