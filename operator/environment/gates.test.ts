@@ -1,3 +1,4 @@
+import type { Environment } from '../api/generated/index.js';
 import {
   countedApprovers,
   evaluateGates,
@@ -87,13 +88,13 @@ describe('promotion.from and soak', () => {
     });
   });
 
-  test('Succeeded but soaking: waits for the rest of the soak and comes back then', () => {
+  test('Succeeded but soaking: waits for the rest of the soak, naming instants, and comes back then', () => {
     const result = evaluateGates(promoted({ succeededAt: new Date(NOW.getTime() - 12 * 60_000) }), NOW);
     expect(result).toEqual({
       phase: 'Pending',
       reason: 'Soaking',
       message:
-        'version 2.0.0 has run in Environment shop-staging/staging for 12m of its 30m soak; it may start in 18m',
+        'version 2.0.0 Succeeded in Environment shop-staging/staging at 2026-12-02T09:48:00.000Z; its 30m soak ends at 2026-12-02T10:18:00.000Z',
       recheckAfterMs: 18 * 60_000,
     });
   });
@@ -154,5 +155,52 @@ describe('approvals', () => {
       approvals: { required: 1, approvers: [], forbidSelfApproval: false },
     });
     expect(evaluateGates(both, NOW)?.reason).toBe('NotPromoted');
+  });
+});
+
+describe('windows', () => {
+  const withWindows = (
+    windows: NonNullable<NonNullable<Environment['spec']['promotion']>['windows']>,
+  ): GateFacts =>
+    facts({
+      environment: {
+        name: 'production',
+        found: true,
+        object: {
+          apiVersion: 'cutover.dev/v1alpha1',
+          kind: 'Environment',
+          metadata: { name: 'production', namespace: 'shop' },
+          spec: { tier: 'production', promotion: { windows } },
+        },
+      },
+    });
+  const berlin = { days: ['Mon' as const], start: '09:00', end: '16:00', timeZone: 'Europe/Berlin' };
+
+  test('outside every window: WaitingForWindow until the next opening', () => {
+    // Wednesday 10:00 UTC: the next Monday 09:00 Berlin is 2026-12-07T08:00Z.
+    expect(evaluateGates(withWindows([berlin]), NOW)).toEqual({
+      phase: 'WaitingForWindow',
+      reason: 'WaitingForWindow',
+      message: 'next window opens Mon 09:00 Europe/Berlin',
+      recheckAfterMs: Date.parse('2026-12-07T08:00:00Z') - NOW.getTime(),
+    });
+  });
+
+  test('inside a window: open', () => {
+    expect(evaluateGates(withWindows([{ ...berlin, days: ['Wed'] }]), NOW)).toBeUndefined();
+  });
+
+  test('a time zone Intl does not know stalls with the window named', () => {
+    expect(evaluateGates(withWindows([{ ...berlin, timeZone: 'Europe/Berln' }]), NOW)).toMatchObject({
+      phase: 'WaitingForWindow',
+      reason: 'InvalidWindow',
+      stalled: true,
+    });
+  });
+
+  test('the window is asked last: approvals first', () => {
+    const f = withWindows([berlin]);
+    f.approvals = { required: 1, approvers: [], forbidSelfApproval: false };
+    expect(evaluateGates(f, NOW)?.reason).toBe('AwaitingApproval');
   });
 });

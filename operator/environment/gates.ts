@@ -7,6 +7,7 @@
 import type { Environment } from '../api/generated/index.js';
 import { firstBrokenRef, type RefCheck } from '../runtime/refs.js';
 import { formatDuration } from '../runtime/duration.js';
+import { describeNextOpening, windowState } from './window.js';
 
 /** Where a blocked rollout waits, and why. */
 export interface GateResult {
@@ -108,13 +109,14 @@ const promotion: Gate = (f, now) => {
       message: `${p.wanted} has not Succeeded in Environment ${where(p.source)}${there}`,
     };
   }
-  const remaining = p.succeededAt.getTime() + p.soakMs - now.getTime();
+  const ends = p.succeededAt.getTime() + p.soakMs;
+  const remaining = ends - now.getTime();
   if (remaining <= 0) return undefined;
-  const ran = formatDuration(now.getTime() - p.succeededAt.getTime());
+  // Instants, not a countdown: status holds nothing that moves with the clock.
   return {
     phase: 'Pending',
     reason: 'Soaking',
-    message: `${p.wanted} has run in Environment ${where(p.source)} for ${ran} of its ${formatDuration(p.soakMs)} soak; it may start in ${formatDuration(remaining)}`,
+    message: `${p.wanted} Succeeded in Environment ${where(p.source)} at ${p.succeededAt.toISOString()}; its ${formatDuration(p.soakMs)} soak ends at ${new Date(ends).toISOString()}`,
     recheckAfterMs: remaining,
   };
 };
@@ -148,7 +150,29 @@ const approvals: Gate = (f) => {
   };
 };
 
-export const GATES: readonly Gate[] = [references, promotion, approvals];
+/** Windows say when a rollout may start; one that started inside may finish after the close. */
+const window: Gate = (f, now) => {
+  const windows = f.environment.object?.spec.promotion?.windows ?? [];
+  const state = windowState(windows, now);
+  if (!state || ('open' in state && state.open)) return undefined;
+  const env = f.environment.name;
+  if ('invalid' in state)
+    return {
+      phase: 'WaitingForWindow',
+      reason: 'InvalidWindow',
+      message: `Environment ${env} spec.promotion.${state.invalid}`,
+      stalled: true,
+    };
+  return {
+    phase: 'WaitingForWindow',
+    reason: 'WaitingForWindow',
+    message: describeNextOpening(state),
+    // At least a second: never a hot loop on a boundary.
+    recheckAfterMs: Math.max(1000, state.opensAt.getTime() - now.getTime()),
+  };
+};
+
+export const GATES: readonly Gate[] = [references, promotion, approvals, window];
 
 /** The first gate that blocks the rollout, or undefined when every gate is open. */
 export function evaluateGates(facts: GateFacts, now: Date, gates = GATES): GateResult | undefined {

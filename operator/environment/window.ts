@@ -72,6 +72,14 @@ export function openingText(state: { opensAt: Date; window: PromotionWindow }, n
   return `${wallClockText(state.opensAt, state.window)} (in ${formatDuration(inMs)})`;
 }
 
+/**
+ * "next window opens Mon 09:00 Europe/Berlin": for status, which holds nothing
+ * that moves with the clock (a countdown would rewrite it at every reconcile).
+ */
+export function describeNextOpening(state: { opensAt: Date; window: PromotionWindow }): string {
+  return `next window opens ${wallClockText(state.opensAt, state.window)}`;
+}
+
 /** "open until Thu 16:00 Europe/Berlin" */
 export function describeClosing(state: { closesAt: Date; window: PromotionWindow }): string {
   return `open until ${wallClockText(state.closesAt, state.window)}`;

@@ -110,7 +110,9 @@ test('promotion.from, soak and approvals hold production in order, then let it g
   await waitPhase(staging, 'Succeeded');
   // The staging success wakes production, which then serves out the soak.
   const soaking = await waitPhase(production, 'Pending', 'Soaking', 10_000);
-  expect(ready(soaking)?.message).toMatch(/has run in Environment .*\/staging for \d+s of its 4s soak/);
+  expect(ready(soaking)?.message).toMatch(
+    /Succeeded in Environment .*\/staging at \S+; its 4s soak ends at \S+Z$/,
+  );
 
   const awaiting = await waitPhase(production, 'AwaitingApproval', 'AwaitingApproval', 15_000);
   const revision = awaiting.status?.revision ?? '';
