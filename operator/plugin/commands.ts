@@ -230,23 +230,20 @@ async function authenticatedUser(kc: KubeConfig): Promise<string> {
     });
     user = review.status?.userInfo?.username ?? '';
   } catch (err) {
-    // The generated client leaves a 401's body unread.
-    const detail =
-      err instanceof ApiException
-        ? (apiMessage(err.body) ??
-          (err.code === 401
-            ? 'HTTP 401 Unauthorized, the cluster does not accept these credentials'
-            : `HTTP ${err.code}`))
-        : err instanceof Error
-          ? err.message
-          : String(err);
     throw new PluginError(
-      `cannot learn which user these credentials authenticate as (SelfSubjectReview, authentication.k8s.io/v1, Kubernetes 1.28+): ${detail}`,
+      `cannot learn which user these credentials authenticate as (SelfSubjectReview, authentication.k8s.io/v1, Kubernetes 1.28+): ${reviewFailure(err)}`,
     );
   }
   const problem = approverProblem(user);
   if (problem) throw new PluginError(problem);
   return user;
+}
+
+function reviewFailure(err: unknown): string {
+  if (!(err instanceof ApiException)) return err instanceof Error ? err.message : String(err);
+  // The generated client leaves a 401's body unread.
+  if (err.code === 401) return 'HTTP 401 Unauthorized, the cluster does not accept these credentials';
+  return apiMessage(err.body) ?? `HTTP ${err.code}`;
 }
 
 /**
