@@ -3,10 +3,9 @@
 // from the API server.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { Release, ReleaseStatus } from '../operator/api/generated/index.js';
 import {
@@ -14,36 +13,14 @@ import {
   deleteNamespace,
   denyByAdmissionPolicy,
   installCrds,
-  kubeConfig,
   kubeconfigPath,
   kubectl,
   objectApi,
 } from './harness/kube.js';
+import { runPlugin } from './harness/plugin.js';
 import { waitFor } from './harness/wait.js';
 
-const root = resolve(import.meta.dirname, '..');
-const tsx = join(root, 'node_modules/.bin/tsx');
-const entry = join(root, 'operator/plugin/kubectl-cutover.ts');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function plugin(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      tsx,
-      [entry, ...args],
-      { cwd: root, env: { ...process.env, KUBECONFIG: kubeconfigPath(), ...env } },
-      (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
-}
+const plugin = runPlugin;
 
 const api = objectApi();
 let ns = '';
@@ -289,37 +266,18 @@ describe('kubectl-cutover requests', () => {
     expect(JSON.stringify(ours?.fieldsV1)).toContain('f:cutover.dev/promote');
   });
 
-  it('approve appends names once each, defaulting to the kubeconfig user', async () => {
-    const user = kubeConfig().getCurrentUser()?.name ?? '';
+  // Approvals under an admission policy, as several users: test/environment/admission.test.ts.
+  it('approve records the user the cluster authenticates, for the revision it read', async () => {
+    const user = await kubectl('auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username}');
     expect(user).not.toBe('');
-
-    expect((await plugin(['approve', 'web', '-n', ns, '--as', 'alice'])).code).toBe(0);
-    expect(await annotation('web', 'cutover.dev/approved-by')).toBe('alice');
-
-    const again = await plugin(['approve', 'web', '-n', ns, '--as', 'alice']);
-    expect(again.code).toBe(0);
-    expect(again.stdout).toContain('already approved by alice');
-    expect(await annotation('web', 'cutover.dev/approved-by')).toBe('alice');
-
-    const byDefault = await plugin(['approve', 'web', '-n', ns]);
-    expect(byDefault.stdout).toBe(
-      `Recorded approval by ${user} for release "web" in namespace "${ns}" (cutover.dev/approved-by=alice,${user}). Approvals are not enforced yet: the operator does not read this annotation.\n`,
+    const run = await plugin(['approve', 'web', '-n', ns]);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const recorded = (await annotation('web', 'cutover.dev/approved-by')) ?? '';
+    expect(recorded).toMatch(new RegExp(`^[0-9a-f]{10}:${user}$`));
+    expect(run.stdout).toBe(
+      `Approved revision ${recorded.split(':')[0]} (version 1.0.0) of release ${ns}/web as ${user}; 1 approval(s) of this revision: ${user}.\n`,
     );
-    expect(await annotation('web', 'cutover.dev/approved-by')).toBe(`alice,${user}`);
-  });
-
-  it('approve drops repeated names it finds and appends the new one', async () => {
-    await kubectl(
-      'annotate',
-      '--overwrite',
-      'release',
-      'web',
-      '-n',
-      ns,
-      'cutover.dev/approved-by=carol, carol',
-    );
-    expect((await plugin(['approve', 'web', '-n', ns, '--as', 'dave'])).code).toBe(0);
-    expect(await annotation('web', 'cutover.dev/approved-by')).toBe('carol,dave');
   });
 
   it.each(['Succeeded', 'Failed', 'RolledBack'] as const)(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { addApprover, parse } from './args.js';
+import { parse } from './args.js';
 
 describe('parse', () => {
   it('takes flags before or after the command, in short, long and = forms', () => {
@@ -17,9 +17,9 @@ describe('parse', () => {
         output: 'json',
       },
     });
-    expect(parse(['approve', 'web', '--as', ' alice '])).toEqual({
+    expect(parse(['approve', 'web'])).toEqual({
       kind: 'run',
-      invocation: { command: 'approve', release: 'web', as: 'alice' },
+      invocation: { command: 'approve', release: 'web' },
     });
   });
 
@@ -42,30 +42,23 @@ describe('parse', () => {
       kind: 'usage',
       error: '-o/--output applies to status and history, not promote',
     });
-    expect(parse(['promote', 'web', '--as', 'alice'])).toEqual({
-      kind: 'usage',
-      error: '--as applies to approve, not promote',
-    });
-    expect(parse(['approve', 'web', '--as', 'a,b'])).toEqual({
-      kind: 'usage',
-      error: 'the approver name "a,b" must not contain a comma',
-    });
     expect(parse(['status', 'web', '--watch'])).toEqual({ kind: 'usage', error: "Unknown option '--watch'" });
   });
 });
 
-describe('addApprover', () => {
-  it('appends a new name to the list', () => {
-    expect(addApprover(undefined, 'alice')).toBe('alice');
-    expect(addApprover('alice', 'bob')).toBe('alice,bob');
-  });
-
-  it('returns undefined when the name is already there', () => {
-    expect(addApprover('alice, bob', 'bob')).toBeUndefined();
-  });
-
-  it('drops blanks and repeats it finds on the way', () => {
-    expect(addApprover(' alice,,alice , bob,', 'carol')).toBe('alice,bob,carol');
+describe('--as', () => {
+  it('is refused wherever it appears, pointing at kubeconfig impersonation', () => {
+    for (const argv of [
+      ['approve', 'web', '--as', 'alice'],
+      ['--as=alice', 'approve', 'web'],
+      ['promote', 'web', '--as', 'bob'],
+    ]) {
+      const parsed = parse(argv);
+      expect(parsed.kind).toBe('usage');
+      const error = (parsed as { error?: string }).error ?? '';
+      expect(error).toMatch(/^--as is gone: approvals record the user your kubeconfig credentials/);
+      expect(error).toContain('"as" field of its user entry');
+    }
   });
 });
 

@@ -23,7 +23,6 @@ export interface Invocation {
   namespace?: string;
   kubeconfig?: string;
   output?: 'json';
-  as?: string;
   /** restore: where to and to when. */
   restore?: RestoreRequest;
 }
@@ -38,7 +37,8 @@ Commands:
   promote <release>    Ask the operator to skip the remaining traffic steps and promote
   abort <release>      Ask the operator to abort the rollout and return traffic to the stable slot
   retry <release>      Ask the operator to retry a Failed or RolledBack rollout
-  approve <release>    Add an approver to cutover.dev/approved-by (--as NAME)
+  approve <release>    Approve the revision the Release specifies, as the user the cluster
+                       authenticates (cutover.dev/approved-by)
   history <release>    List finished rollouts, newest first
   backup now <policy>  Start a full backup from the BackupPolicy's CronJob and follow it
   restore <policy>     Start a restore Job and follow it: point-in-time into a new data directory
@@ -49,7 +49,6 @@ Flags:
   -n, --namespace NS     Namespace of the Release (default: the kubeconfig context's, else "default")
       --kubeconfig PATH  Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)
   -o, --output json      status, history: print the raw status (or history) as JSON
-      --as NAME          approve: who approves (default: the kubeconfig user)
       --to-time RFC3339  restore: the point in time to recover to
       --to-lsn LSN       restore: the WAL position to recover to
       --latest           restore: everything stored (the default)
@@ -58,6 +57,12 @@ Flags:
       --in-place         restore: allow --target to be the backed-up database itself
   -h, --help             Show this help
 `;
+
+// --as NAME once let anyone claim to be anyone. Still parsed, to say why it is gone.
+const NO_AS =
+  '--as is gone: approvals record the user your kubeconfig credentials authenticate as ' +
+  '(kubectl auth whoami); to act as someone else, use kubectl impersonation in the kubeconfig ' +
+  '(the "as" field of its user entry), which the cluster authorizes';
 
 export function parse(argv: readonly string[]): Parsed {
   let values: {
@@ -131,11 +136,7 @@ export function parse(argv: readonly string[]): Parsed {
       return { kind: 'usage', error: `-o/--output applies to status and history, not ${command}` };
     }
   }
-  if (values.as !== undefined) {
-    if (command !== 'approve') return { kind: 'usage', error: `--as applies to approve, not ${command}` };
-    const problem = approverProblem(values.as);
-    if (problem) return { kind: 'usage', error: problem };
-  }
+  if (values.as !== undefined) return { kind: 'usage', error: NO_AS };
   if (values.namespace === '') return { kind: 'usage', error: 'the namespace must not be empty' };
 
   const invocation: Invocation = { command, release };
@@ -147,37 +148,11 @@ export function parse(argv: readonly string[]): Parsed {
   if (values.namespace !== undefined) invocation.namespace = values.namespace;
   if (values.kubeconfig !== undefined) invocation.kubeconfig = values.kubeconfig;
   if (values.output === 'json') invocation.output = 'json';
-  if (values.as !== undefined) invocation.as = values.as.trim();
   return { kind: 'run', invocation };
 }
 
 function isCommand(s: string): s is Command {
   return (COMMANDS as readonly string[]).includes(s);
-}
-
-/** Why a name cannot go into the comma-separated approved-by list, if it cannot. */
-export function approverProblem(name: string): string | undefined {
-  if (name.trim() === '') return 'the approver name must not be empty';
-  if (name.includes(',')) return `the approver name "${name}" must not contain a comma`;
-  return undefined;
-}
-
-/**
- * The approved-by value with `name` added, or undefined when it is already
- * there. Existing entries are kept as the operator wrote or read them, minus
- * blanks and repeats, so one approver never counts twice.
- */
-export function addApprover(current: string | undefined, name: string): string | undefined {
-  const approvers = [
-    ...new Set(
-      (current ?? '')
-        .split(',')
-        .map((s) => s.trim())
-        .filter((s) => s !== ''),
-    ),
-  ];
-  if (approvers.includes(name)) return undefined;
-  return [...approvers, name].join(',');
 }
 
 function restoreRequest(v: {

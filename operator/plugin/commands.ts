@@ -2,6 +2,7 @@
 // argument parsing live in pure modules beside this one.
 import {
   ApiException,
+  AuthenticationV1Api,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
@@ -14,7 +15,8 @@ import { cronJobName, jobFromCronJob, manualJobName, restoreJob } from '../backu
 import { parseReport, type Report } from '../backup/report.js';
 import { ANNOTATIONS } from '../api/annotations.js';
 import { API_VERSION } from '../api/kinds.js';
-import { addApprover, type Invocation } from './args.js';
+import type { Invocation } from './args.js';
+import { approverProblem, planApproval, renderApproval, type ApprovalPlan } from './approval.js';
 import { isTerminal, renderHistory, renderStatus, type RenderOptions } from './render.js';
 
 export interface Io {
@@ -87,7 +89,7 @@ async function run(inv: Invocation, io: Io): Promise<void> {
       await request(target, io, inv.command);
       return;
     case 'approve':
-      await approve(target, io, inv.as ?? kubeconfigUser(kc));
+      await approve(target, io, await authenticatedUser(kc));
       return;
     case 'backup':
       await followJob(target, io, await startFromCronJob(target, io, 'full', jobFromCronJob));
@@ -204,21 +206,47 @@ async function request(target: Target, io: Io, command: 'promote' | 'abort' | 'r
   );
 }
 
-async function approve(target: Target, io: Io, name: string): Promise<void> {
-  let list: string | undefined;
-  let current = '';
+/**
+ * Adds the caller's approval of the revision the Release specifies now. The
+ * revision is computed from the same read whose resourceVersion the patch
+ * carries, so a spec that changed meanwhile is re-read, never approved blind.
+ */
+async function approve(target: Target, io: Io, user: string): Promise<void> {
+  let plan: ApprovalPlan | undefined;
   await annotate(target, (release) => {
-    current = release.metadata?.annotations?.[ANNOTATIONS.approvedBy] ?? '';
-    list = addApprover(current, name);
-    return list === undefined ? undefined : { [ANNOTATIONS.approvedBy]: list };
+    plan = planApproval(release, user);
+    return plan.annotation === undefined ? undefined : { [ANNOTATIONS.approvedBy]: plan.annotation };
   });
-  io.stdout(
-    list === undefined
-      ? `Release ${where(target)} is already approved by ${name} (${ANNOTATIONS.approvedBy}=${current}); nothing to change.\n`
-      : // Approvals are recorded for when the Environment gate exists; saying
-        // the operator acts on them would promise a gate that is not there.
-        `Recorded approval by ${name} for release ${where(target)} (${ANNOTATIONS.approvedBy}=${list}). Approvals are not enforced yet: the operator does not read this annotation.\n`,
-  );
+  if (plan) io.stdout(renderApproval(plan, `${target.namespace}/${target.name}`));
+}
+
+/**
+ * The user the apiserver authenticates these credentials as (after any
+ * impersonation the kubeconfig asks for): the only name the admission policy
+ * accepts in an approval.
+ */
+async function authenticatedUser(kc: KubeConfig): Promise<string> {
+  let user = '';
+  try {
+    const review = await kc.makeApiClient(AuthenticationV1Api).createSelfSubjectReview({
+      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' },
+    });
+    user = review.status?.userInfo?.username ?? '';
+  } catch (err) {
+    throw new PluginError(
+      `cannot learn which user these credentials authenticate as (SelfSubjectReview, authentication.k8s.io/v1, Kubernetes 1.28+): ${reviewFailure(err)}`,
+    );
+  }
+  const problem = approverProblem(user);
+  if (problem) throw new PluginError(problem);
+  return user;
+}
+
+function reviewFailure(err: unknown): string {
+  if (!(err instanceof ApiException)) return err instanceof Error ? err.message : String(err);
+  // The generated client leaves a 401's body unread.
+  if (err.code === 401) return 'HTTP 401 Unauthorized, the cluster does not accept these credentials';
+  return apiMessage(err.body) ?? `HTTP ${err.code}`;
 }
 
 /**
@@ -317,12 +345,6 @@ function loadKubeconfig(path: string | undefined): KubeConfig {
     );
   }
   return kc;
-}
-
-function kubeconfigUser(kc: KubeConfig): string {
-  const user = kc.getCurrentUser()?.name;
-  if (!user) throw new PluginError('the kubeconfig names no user; say who approves with --as NAME');
-  return user;
 }
 
 // https://no-color.org: any non-empty NO_COLOR turns colour off.

@@ -1,6 +1,11 @@
 // The local cluster as tests see it: the kubeconfig `make cluster-up` wrote,
 // a real client on it, kubectl, and throwaway namespaces.
-import { KubeConfig, KubernetesObjectApi, type KubernetesObject } from '@kubernetes/client-node';
+import {
+  ApiException,
+  KubeConfig,
+  KubernetesObjectApi,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,6 +88,55 @@ export async function deleteNamespace(name: string, api = objectApi()): Promise<
 export async function installCrds(): Promise<void> {
   await kubectl('apply', '--server-side', '--field-manager', 'cutover', '-f', resolve(root, 'crds'));
   await kubectl('wait', '--for', 'condition=Established', '--timeout', '60s', '-f', resolve(root, 'crds'));
+}
+
+/** The policy config/admission installs (config/admission/approvals.yaml). */
+export const APPROVALS_POLICY = 'cutover-approvals';
+
+/**
+ * Applies config/admission (server-side, so calling it again changes nothing)
+ * and resolves once the apiserver enforces it. A new policy is picked up
+ * asynchronously, so this proves it: a server-side dry run of a Release that
+ * carries an approval under someone else's name must be refused by it.
+ */
+export async function installAdmission(api = objectApi()): Promise<void> {
+  await installCrds();
+  await kubectl(
+    'apply',
+    '--server-side',
+    '--field-manager',
+    'cutover',
+    '-k',
+    resolve(root, 'config/admission'),
+  );
+  const probe = {
+    apiVersion: 'cutover.dev/v1alpha1',
+    kind: 'Release',
+    metadata: {
+      name: 'admission-probe',
+      namespace: 'default',
+      annotations: { 'cutover.dev/approved-by': '0000000000:nobody-makes-this-request' },
+    },
+    spec: {
+      environmentRef: { name: 'probe' },
+      application: 'probe',
+      version: '0.0.0',
+      template: { spec: { containers: [{ name: 'app', image: 'example.com/probe:0' }] } },
+    },
+  };
+  await waitFor(
+    async () => {
+      try {
+        await api.create(probe as KubernetesObject, undefined, 'All');
+        return false;
+      } catch (err) {
+        const body = err instanceof ApiException ? JSON.stringify(err.body) : '';
+        if (err instanceof ApiException && err.code === 403 && body.includes(APPROVALS_POLICY)) return true;
+        throw err;
+      }
+    },
+    { timeoutMs: 30_000, description: `ValidatingAdmissionPolicy ${APPROVALS_POLICY} to be enforced` },
+  );
 }
 
 /**
