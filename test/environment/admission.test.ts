@@ -17,6 +17,7 @@ import {
   kubectl,
   objectApi,
   writeKubeconfig,
+  kubeconfigAs,
 } from '../harness/kube.js';
 import { runPlugin } from '../harness/plugin.js';
 
@@ -31,7 +32,6 @@ const TEMPLATE = { spec: { containers: [{ name: 'app', image: 'example.com/web:1
 
 let ns = '';
 let scratch = '';
-const kubeconfigs = new Map<string, string>();
 
 function manifest(name: string, version: string, annotations?: Record<string, string>) {
   return {
@@ -80,24 +80,8 @@ function patchAs(user: string, name: string, patch: object): Promise<string> {
   return kubectlAs(user, 'patch', 'release', name, '--type', 'merge', '-p', JSON.stringify(patch));
 }
 
-/** The admin's credentials, impersonating `user`: what a person's own kubeconfig would authenticate as. */
-async function kubeconfigFor(user: string): Promise<string> {
-  const known = kubeconfigs.get(user);
-  if (known) return known;
-  const view = JSON.parse(await kubectl('config', 'view', '--minify', '--raw', '-o', 'json')) as {
-    users: Array<{ user: Record<string, unknown> }>;
-  };
-  const entry = view.users[0];
-  if (!entry) throw new Error('the admin kubeconfig names no user');
-  entry.user.as = user;
-  const path = join(scratch, `${user}.kubeconfig`);
-  writeFileSync(path, JSON.stringify(view));
-  kubeconfigs.set(user, path);
-  return path;
-}
-
 async function approveAs(user: string, release: string) {
-  return runPlugin(['approve', release, '-n', ns], { KUBECONFIG: await kubeconfigFor(user) });
+  return runPlugin(['approve', release, '-n', ns], { KUBECONFIG: await kubeconfigAs(user) });
 }
 
 beforeAll(async () => {

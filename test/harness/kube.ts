@@ -247,3 +247,21 @@ export async function clusterEndpoint(): Promise<{ server: string; 'certificate-
   if (!cluster) throw new Error('the kubeconfig names no cluster');
   return cluster;
 }
+
+const impersonating = new Map<string, string>();
+
+/** The admin's credentials impersonating `user`: what that person's own kubeconfig would authenticate as. */
+export async function kubeconfigAs(user: string): Promise<string> {
+  const known = impersonating.get(user);
+  if (known) return known;
+  const view = JSON.parse(await kubectl('config', 'view', '--minify', '--raw', '-o', 'json')) as {
+    users: Array<{ user: Record<string, unknown> }>;
+  };
+  const entry = view.users[0];
+  if (!entry) throw new Error('the admin kubeconfig names no user');
+  entry.user.as = user;
+  const path = join(mkdtempSync(join(tmpdir(), 'cutover-as-')), `${user}.kubeconfig`);
+  writeFileSync(path, JSON.stringify(view));
+  impersonating.set(user, path);
+  return path;
+}
