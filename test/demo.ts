@@ -9,7 +9,10 @@
 //      scaled to zero; then the database restored to a moment before the
 //      contract, with the dropped column back;
 //   5. shop v3, whose error rate climbs past 1 % at the 25 % step: rolled back
-//      by itself, its down migration run, the trigger, value and threshold shown.
+//      by itself, its down migration run, the trigger, value and threshold shown;
+//   6. promotion (demo-promotion.ts): web goes staging → production after a
+//      soak, an approval with kubectl cutover approve, and a deployment window
+//      that opens on the operator's demo clock.
 import { PatchStrategy, type KubernetesObject } from '@kubernetes/client-node';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -28,6 +31,7 @@ import { TrafficDriver } from './harness/traffic.js';
 import { waitFor } from './harness/wait.js';
 import { query } from './release/database.js';
 import { template } from './release/fixtures.js';
+import { promotionDemo } from './demo-promotion.js';
 
 const ns = 'shop';
 const api = objectApi();
@@ -169,7 +173,12 @@ async function main(): Promise<void> {
         apiVersion: 'cutover.dev/v1alpha1',
         kind: 'Environment',
         metadata: { name: 'production', namespace: ns },
-        spec: { tier: 'production', defaults: { traffic: { steps: [10, 25, 50, 100], stepDuration: '2s' } } },
+        spec: {
+          tier: 'production',
+          // Approvals are the promotion part's subject (demo-promotion.ts); here each version goes at once.
+          promotion: { approvals: 0 },
+          defaults: { traffic: { steps: [10, 25, 50, 100], stepDuration: '2s' } },
+        },
       },
       {
         apiVersion: 'gateway.networking.k8s.io/v1',
@@ -351,9 +360,7 @@ async function main(): Promise<void> {
     console.log(
       await kubectl('-n', 'samples', 'get', 'releases,environments,backuppolicies,rollbackpolicies'),
     );
-    console.log(
-      `${executor.runs.length} Jobs and pods ran for real (migrations, backups, WAL); the cluster stays up (make cluster-down to stop it).`,
-    );
+    console.log(`${executor.runs.length} Jobs and pods ran for real (migrations, backups, WAL).`);
   } finally {
     await op.stop();
     await executor.stop();
@@ -394,7 +401,14 @@ async function follow(
   );
 }
 
-main().then(
+async function all(): Promise<void> {
+  await main();
+  // Its own operator, on a demo clock: the one above reads Prometheus at real time.
+  await promotionDemo();
+  console.log('The cluster stays up (make cluster-down to stop it).');
+}
+
+all().then(
   () => process.exit(0),
   (err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
