@@ -49,7 +49,6 @@ describe('unenforcedParts', () => {
       'spec.promotion.from',
       'spec.promotion.soak',
       'spec.config.rules',
-      'spec.drift (mode Correct)',
     ]);
   });
 
@@ -75,7 +74,11 @@ describe('planEnvironmentStatus', () => {
   });
 
   test('a missing reference still stalls; Enforced is reported beside it', () => {
-    const e = env({ drift: { mode: 'Report' }, config: { configMapRef: { name: 'shop-config' } } });
+    const e = env({
+      tier: 'production',
+      drift: { mode: 'Report' },
+      config: { configMapRef: { name: 'shop-config' } },
+    });
     const status = planEnvironmentStatus(e, { configMapFound: false }, t0);
     expect(types({ ...e, status })).toEqual(['Ready=False', 'Stalled=True', 'Enforced=False']);
   });

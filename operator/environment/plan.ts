@@ -27,15 +27,12 @@ export function referenceChecks(env: Environment, obs: EnvironmentObservation): 
 
 /**
  * The parts of the spec that promise something the operator does not do yet:
- * no gate reads approvals, windows, promotion.from/soak or config rules, and
- * nothing looks for drift. Empty when the spec asks for none of them.
+ * no gate reads approvals, windows, promotion.from/soak or config rules.
+ * Empty when the spec asks for none of them.
  */
 export function unenforcedParts(env: Environment): string[] {
-  const parts = unenforcedGates(env);
-  // The schema defaults drift to Report, so every admitted Environment asks
-  // for it; Report promises a Drifted condition that nothing sets yet.
-  if (env.spec.drift?.mode) parts.push(`spec.drift (mode ${env.spec.drift.mode})`);
-  return parts;
+  // spec.drift is enforced: the Releases detect (and in Correct mode restore) drift.
+  return unenforcedGates(env);
 }
 
 /** The gates a Release in this Environment should pass and that nothing evaluates yet. */
