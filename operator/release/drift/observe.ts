@@ -69,7 +69,22 @@ export function observeDrift(src: DriftSources, rel: Release, spec: RolloutSpec)
 
   const slotObj = mine(src.deployments.get(slotName(app, active), ns));
   const wantSlot = settled ? slotDeployment(rel, active, spec.replicas, spec.revision) : undefined;
-  push(objectDrift('Deployment', slotName(app, active), 'active', slotObj, wantSlot));
+  const activeDrift = objectDrift('Deployment', slotName(app, active), 'active', slotObj, wantSlot);
+  const replicas = slotObj?.spec?.replicas;
+  const shrunk = settled ? replicas !== spec.replicas : replicas === 0;
+  if (slotObj && shrunk && !activeDrift.changes.some((c) => c.path === 'spec.replicas')) {
+    // A scale to 0 through the scale subresource leaves no owner for
+    // spec.replicas (0 is omitted from the Scale object the apiserver derives
+    // managedFields from), so no manager can be named: the value tells.
+    activeDrift.changes.unshift({
+      path: 'spec.replicas',
+      manager: 'an unknown manager',
+      how: `set to ${replicas ?? 1}; a scale to zero records no manager`,
+      ours: true,
+      pointer: '/spec/replicas',
+    });
+  }
+  push(activeDrift);
 
   // The previous slot, once scaled to zero: only its size is ours to keep.
   const idle: Slot = otherSlot(active);
