@@ -14,6 +14,7 @@ import { downMigrationJob, migrationJob, services, slotDeployment, verifyJob } f
 import type { Action, Observation, RolloutSpec } from './plan/index.js';
 import { HTTPROUTES, weightPatch, type HTTPRoute } from './traffic/route.js';
 import { readRoute } from './observe.js';
+import { removals } from './drift/fields.js';
 
 export interface ActContext {
   client: KubeClient;
@@ -30,6 +31,7 @@ export async function act(
   const { client } = ctx;
   const namespace = rel.metadata?.namespace ?? '';
   const deployment = (name: string) => ({ apiVersion: 'apps/v1', resource: 'deployments', namespace, name });
+  const service = (name: string) => ({ apiVersion: 'v1', resource: 'services', namespace, name });
   // A second weight change in the same reconcile (promotion) patches from the route the first returned.
   let route = obs.route;
   for (const a of actions) {
@@ -45,10 +47,7 @@ export async function act(
       case 'ApplyServices':
         for (const svc of services(rel, a.stable, a.preview)) {
           const name = svc.metadata?.name ?? '';
-          await client.apply(
-            { apiVersion: 'v1', resource: 'services', namespace, name },
-            svc as KubernetesObject,
-          );
+          await client.apply(service(name), svc as KubernetesObject);
         }
         break;
       case 'SetWeight':
@@ -65,6 +64,11 @@ export async function act(
                 : migrationJob(rel, a.kind, a.name, spec.revision, a.run, ctx.migrateImage);
         const target = { apiVersion: 'batch/v1', resource: 'jobs', namespace, name: a.name };
         await createOnce(client, target, job as KubernetesObject, rel);
+        break;
+      }
+      case 'RemoveFields': {
+        const resource = a.kind === 'Deployment' ? deployment(a.name) : service(a.name);
+        await client.patch(resource, removals(a.resourceVersion, a.pointers), 'json');
         break;
       }
       case 'DeleteJob':

@@ -15,7 +15,7 @@ import {
 import type { Logger } from '../runtime/log.js';
 import { keyOf, type Controller, type InformerRef, type Manager } from '../runtime/manager.js';
 import type { OperatorMetrics } from '../runtime/metrics.js';
-import { writeStatus } from '../runtime/status.js';
+import { recordEvent, writeStatus } from '../runtime/status.js';
 import type { Analyzer } from '../rollback/analyze.js';
 import { act, type ActContext } from './act.js';
 import { AnalysisSchedule, SecretCache } from './analysis.js';
@@ -24,6 +24,11 @@ import { DEFAULT_MIGRATE_IMAGE } from './objects.js';
 import { observe, type Sources } from './observe.js';
 import { planRelease } from './plan/index.js';
 import { resolveSpec } from './spec.js';
+import { isForeignSpecEntry } from './drift/fields.js';
+import type { ObservedRoute } from './drift/route.js';
+import { previewServiceName, slotName, stableServiceName } from './names.js';
+import { APPLICATION_TAKEN, claimApplication, heldStatus } from './ownership.js';
+import { HTTPROUTES } from './traffic/route.js';
 
 const GATED_PHASES = ['Pending', 'AwaitingApproval', 'WaitingForWindow'];
 
@@ -32,6 +37,12 @@ const owned = (apiVersion: string, resource: string, kind: string): InformerRef 
   resource,
   kind,
   labelSelector: 'app.kubernetes.io/managed-by=cutover',
+});
+
+/** Drift reads other managers' spec entries from the cache (see drift/observe.ts); nothing else is kept. */
+const withForeignFields = (ref: InformerRef): InformerRef => ({
+  ...ref,
+  keepManagedFields: isForeignSpecEntry,
 });
 
 export interface ReleaseControllerOptions {
@@ -51,10 +62,13 @@ export function releaseController(
   const releases = m.informer<Release>(RELEASES);
   const environments = m.informer<Environment>(ENVIRONMENTS);
   const refs = {
-    deployments: owned('apps/v1', 'deployments', 'Deployment'),
-    services: owned('v1', 'services', 'Service'),
+    deployments: withForeignFields(owned('apps/v1', 'deployments', 'Deployment')),
+    services: withForeignFields(owned('v1', 'services', 'Service')),
     jobs: owned('batch/v1', 'jobs', 'Job'),
+    // Every route: they are the users' objects, not labelled as ours.
+    routes: withForeignFields({ ...HTTPROUTES, kind: 'HTTPRoute' }),
   };
+  const routes = m.informer<ObservedRoute & KubernetesObject>(refs.routes, { optional: true });
   const now = opts.now ?? (() => new Date());
   const deployments = m.informer<V1Deployment & KubernetesObject>(refs.deployments);
   const schedule = new AnalysisSchedule();
@@ -65,6 +79,7 @@ export function releaseController(
     services: m.informer<V1Service & KubernetesObject>(refs.services),
     jobs: m.informer<V1Job & KubernetesObject>(refs.jobs),
     rollbackPolicies: m.informer<RollbackPolicy>(ROLLBACK_POLICIES),
+    routes,
     backupPolicies: m.informer<BackupPolicy>(BACKUP_POLICIES),
     analysis: {
       client: m.client,
@@ -104,6 +119,18 @@ export function releaseController(
       )
       .map(keyOf);
   };
+  const sameApplication = (rel: Release) =>
+    releases.list(rel.metadata?.namespace ?? '').filter((r) => r.spec.application === rel.spec.application);
+  const ownedObjects = (rel: Release): Array<KubernetesObject | undefined> => {
+    const ns = rel.metadata?.namespace ?? '';
+    const app = rel.spec.application;
+    return [
+      deployments.get(slotName(app, 'blue'), ns),
+      deployments.get(slotName(app, 'green'), ns),
+      sources.services.get(stableServiceName(app), ns),
+      sources.services.get(previewServiceName(app), ns),
+    ];
+  };
 
   return {
     kind: 'Release',
@@ -136,6 +163,18 @@ export function releaseController(
       // A Release that Succeeds (or moves on) in an Environment others promote from opens their gate.
       { ref: RELEASES, map: (r) => downstreamOf(r as Release) },
       { ref: TENANT_NAMESPACES, map: (n) => gated(n.metadata?.name ?? '') },
+      // A changed route wakes the Releases weighting it (drift of our weights).
+      {
+        ref: refs.routes,
+        optional: true,
+        map: (route) =>
+          releases
+            .list(route.metadata?.namespace ?? '')
+            .filter((r) => r.spec.traffic?.httpRouteRef?.name === route.metadata?.name)
+            .map(keyOf),
+      },
+      // An application's owner is gone: the next Release naming it may take it over.
+      { ref: RELEASES, events: ['delete'], map: (gone) => sameApplication(gone as Release).map(keyOf) },
     ],
     async reconcile({ namespace, name }) {
       const rel = releases.get(name, namespace);
@@ -144,6 +183,19 @@ export function releaseController(
       if (!rel || rel.metadata?.deletionTimestamp) {
         schedule.forget(key);
         return undefined;
+      }
+      const claim = claimApplication(rel, ownedObjects(rel), () => sameApplication(rel));
+      if (claim.held) {
+        const next = heldStatus(rel.status ?? {}, claim, rel.metadata?.generation ?? 0, now());
+        const fresh = !rel.status?.conditions?.some((c) => c.reason === claim.health.reason);
+        await writeStatus(m.client, RELEASES, rel, next);
+        if (fresh && claim.event)
+          await recordEvent(m.client, rel, {
+            type: 'Warning',
+            reason: APPLICATION_TAKEN,
+            message: claim.event,
+          });
+        return { requeueAfterMs: claim.requeueAfterMs };
       }
       const env = environments.get(rel.spec.environmentRef.name, namespace);
       const spec = resolveSpec(rel, env);
@@ -155,6 +207,7 @@ export function releaseController(
       const commit = async () => {
         await writeStatus(m.client, RELEASES, rel, plan.status);
         rm.observe(rel, plan.status);
+        rm.drifted(plan.drifted, spec.driftMode);
       };
       if (plan.commitFirst) await commit();
       await act(ctx, rel, spec, obs, effects);

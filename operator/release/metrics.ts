@@ -1,5 +1,5 @@
 // Release metrics: rollouts by outcome, their duration, the current weight,
-// and a gauge that alerts while a contract migration has failed.
+// a gauge that alerts while a contract migration has failed, and drift found.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Release, ReleaseStatus } from '../api/generated/index.js';
 import type { Evaluation } from '../rollback/types.js';
@@ -12,6 +12,7 @@ export class ReleaseMetrics {
   readonly rollbacks: Counter<'cause' | 'trigger'>;
   readonly evaluations: Counter<'result'>;
   readonly lateness: Histogram;
+  readonly drift: Counter<'kind' | 'mode'>;
 
   constructor(registry: Registry) {
     this.rollouts = new Counter({
@@ -57,6 +58,17 @@ export class ReleaseMetrics {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [registry],
     });
+    this.drift = new Counter({
+      name: 'cutover_drift_total',
+      help: 'Owned objects found changed by someone else (kind Deployment, Service, HTTPRoute), by the Environment drift mode (Report, Correct).',
+      labelNames: ['kind', 'mode'],
+      registers: [registry],
+    });
+  }
+
+  /** Counts each object found drifted anew, once its Drifted condition has landed. */
+  drifted(kinds: readonly string[] | undefined, mode: string): void {
+    for (const kind of kinds ?? []) this.drift.inc({ kind, mode });
   }
 
   evaluated(e: Evaluation, latenessMs: number | undefined): void {

@@ -27,6 +27,8 @@ import { jobName, previewServiceName, runOf, slotName, stableServiceName } from 
 import { selectedSlot } from './objects.js';
 import type { JobObservation, Observation, RolloutSpec, SlotObservation } from './plan/index.js';
 import { HTTPROUTES, previewWeight, type HTTPRoute } from './traffic/route.js';
+import { observeDrift } from './drift/observe.js';
+import type { ObservedRoute } from './drift/route.js';
 
 type Cached<T> = Pick<Informer<T & KubernetesObject>, 'get'>;
 
@@ -39,6 +41,8 @@ export interface Sources {
   jobs: Cached<V1Job>;
   rollbackPolicies: Cached<RollbackPolicy>;
   backupPolicies: Cached<BackupPolicy>;
+  /** Every HTTPRoute (drift of our weights); absent when the Gateway API is not installed. */
+  routes?: Cached<ObservedRoute>;
   analysis: AnalysisSources;
   promotion: PromotionSources;
 }
@@ -96,6 +100,8 @@ export async function observe(
     previewSelects: selectedSlot(src.services.get(previewServiceName(app), ns)) as Slot | undefined,
     gates: gateFacts(src, rel, env, policies, spec.revision),
   };
+  const drift = observeDrift(src, rel, spec);
+  if (drift) obs.drift = drift;
   const policyName = policies.rollback;
   const rbp = policyName === undefined ? undefined : src.rollbackPolicies.get(policyName, ns);
   if (current && rbp && !SETTLED.includes(phase ?? '')) {

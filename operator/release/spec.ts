@@ -29,5 +29,6 @@ export function resolveSpec(rel: Release, env: Environment | undefined): Rollout
     expandFiles: rel.spec.migrations?.expand?.configMapRef !== undefined,
     verify: rel.spec.verify !== undefined,
     contract: contract ? { afterMs: parseDuration(contract.after ?? DEFAULT_CONTRACT_AFTER) } : undefined,
+    driftMode: env?.spec.drift?.mode ?? 'Report',
   };
 }

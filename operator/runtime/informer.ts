@@ -12,7 +12,7 @@
 // one shares the client's pool, asks for bookmarks so a quiet watch stays
 // open until the server's timeout, and lists 500 objects a page so the burst
 // of a relist is one page of JSON, not the whole collection.
-import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesListObject, KubernetesObject, V1ManagedFieldsEntry } from '@kubernetes/client-node';
 import { ApiError, resourcePath, type KubeClient, type ResourceRef } from './client.js';
 import type { Logger } from './log.js';
 
@@ -29,7 +29,11 @@ export interface InformerOptions {
   onRestart?: (resource: string) => void;
   /** Objects per list page. */
   pageSize?: number;
+  /** managedFields entries to keep in the cache (all others are dropped); see trimForCache. */
+  keepManagedFields?: ManagedFieldsFilter;
 }
+
+export type ManagedFieldsFilter = (entry: V1ManagedFieldsEntry) => boolean;
 
 /** A watch with no byte for this long is presumed dead; bookmarks arrive about once a minute. */
 const WATCH_IDLE_MS = 90_000;
@@ -67,6 +71,15 @@ export class Informer<T extends KubernetesObject> {
     this.backoffMs = this.minBackoffMs;
   }
 
+  /** Keeps the managedFields entries `filter` selects from now on; set before start, it applies to every object. */
+  keepManagedFields(filter: ManagedFieldsFilter): void {
+    this.opts.keepManagedFields = filter;
+  }
+
+  private trim<O extends KubernetesObject>(obj: O): O {
+    return trimForCache(obj, this.opts.keepManagedFields) as O;
+  }
+
   get kind(): string | undefined {
     return this.ref.kind;
   }
@@ -101,7 +114,7 @@ export class Informer<T extends KubernetesObject> {
   remember(obj: T): void {
     const key = `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
     const cached = this.cached(obj.metadata?.name ?? '', obj.metadata?.namespace);
-    if (newer(obj, cached)) this.written.set(key, trimForCache(structuredClone(obj)) as T);
+    if (newer(obj, cached)) this.written.set(key, this.trim(structuredClone(obj)));
   }
 
   get(name: string, namespace?: string): T | undefined {
@@ -190,7 +203,7 @@ export class Informer<T extends KubernetesObject> {
       });
       if (run !== this.run) return;
       for (const o of page.items) {
-        trimForCache(o);
+        this.trim(o);
         const ns = o.metadata?.namespace ?? '';
         let m = fresh.get(ns);
         if (!m) fresh.set(ns, (m = new Map()));
@@ -270,7 +283,7 @@ export class Informer<T extends KubernetesObject> {
     }
     this.resourceVersion = obj.metadata?.resourceVersion ?? this.resourceVersion;
     if (e.type === 'BOOKMARK') return;
-    trimForCache(obj);
+    this.trim(obj);
     const ns = obj.metadata?.namespace ?? '';
     const name = obj.metadata?.name ?? '';
     let m = this.store.get(ns);
@@ -327,11 +340,15 @@ export class Informer<T extends KubernetesObject> {
  * Drops what no reconciler reads and what takes most of an object's memory:
  * managedFields (often half of it) and kubectl's last-applied copy of the spec.
  * Writes never send cached objects' metadata back except resourceVersion.
+ * `keep` selects the managedFields entries an informer's readers need (drift
+ * detection keeps other managers' spec entries, absent in the steady state).
  */
-export function trimForCache(obj: KubernetesObject): KubernetesObject {
+export function trimForCache(obj: KubernetesObject, keep?: ManagedFieldsFilter): KubernetesObject {
   const meta = obj.metadata;
   if (meta) {
-    delete meta.managedFields;
+    const kept = keep ? meta.managedFields?.filter(keep) : undefined;
+    if (kept?.length) meta.managedFields = kept;
+    else delete meta.managedFields;
     if (meta.annotations && LAST_APPLIED in meta.annotations) {
       const { [LAST_APPLIED]: _dropped, ...rest } = meta.annotations;
       meta.annotations = rest;

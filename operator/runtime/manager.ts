@@ -4,7 +4,7 @@
 // when it becomes leader so a standby picks up exactly where the leader was.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { KubeClient, type ResourceRef } from './client.js';
-import { Informer, describeError } from './informer.js';
+import { Informer, describeError, type EventType, type ManagedFieldsFilter } from './informer.js';
 import type { ClusterAccess } from './kubeconfig.js';
 import type { LeaderElector } from './leader.js';
 import type { Logger } from './log.js';
@@ -15,6 +15,11 @@ export type InformerRef = Omit<ResourceRef, 'name' | 'subresource' | 'namespace'
   kind: string;
   /** Cache only objects with these labels (what we own), not every object of the kind in the cluster. */
   labelSelector?: string;
+  /**
+   * managedFields entries the cache keeps (by default none). Informers are
+   * shared: the filter of any ref naming the resource applies to all of them.
+   */
+  keepManagedFields?: ManagedFieldsFilter;
 };
 
 export interface ObjectKey {
@@ -36,6 +41,8 @@ export interface Watch {
   map(obj: KubernetesObject): string[];
   /** A watch on an API that may be absent (a CRD not installed) is started only if it is served. */
   optional?: boolean;
+  /** Only these events map (all by default): a watch on the primary kind itself may want deletions only. */
+  events?: readonly EventType[];
 }
 
 export interface Controller {
@@ -113,6 +120,7 @@ export class Manager {
       });
       this.informers.set(id, inf);
     }
+    if (ref.keepManagedFields) inf.keepManagedFields(ref.keepManagedFields);
     return inf as unknown as Informer<T>;
   }
 
@@ -158,9 +166,9 @@ export class Manager {
       });
     }
     for (const w of controller.watches ?? []) {
-      this.informer(w.ref, { optional: w.optional }).on((_type, obj) =>
-        w.map(obj).forEach((k) => queue.add(k)),
-      );
+      this.informer(w.ref, { optional: w.optional }).on((type, obj) => {
+        if (!w.events || w.events.includes(type)) w.map(obj).forEach((k) => queue.add(k));
+      });
     }
     this.controllers.push({ controller, queue, informer: primary });
   }

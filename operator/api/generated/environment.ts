@@ -2,7 +2,7 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { Condition, LocalObjectReference } from './common.js';
 /**
- * An Environment is a stage (development, staging, production) with defaults for the Releases deployed into it. Its promotion gates, configuration rules and drift settings are not enforced yet (condition Enforced).
+ * An Environment is a stage (development, staging, production) with defaults for the Releases deployed into it. Its promotion gates and configuration rules are not enforced yet (condition Enforced); its drift mode is.
  */
 export interface Environment {
   apiVersion: 'cutover.dev/v1alpha1';
@@ -29,7 +29,7 @@ export interface EnvironmentSpec {
    */
   config?: EnvironmentSpecConfig;
   /**
-   * Detection of changes made to owned objects outside Cutover. Not implemented yet: nothing detects or corrects drift.
+   * Drift: changes others make to a settled Release's owned objects (slot Deployments, Services, the weights of its backendRefs in the HTTPRoute), found from the live objects' managedFields. Each Release reports it in its Drifted condition, an Event and cutover_drift_total.
    * @default {}
    */
   drift?: EnvironmentSpecDrift;
@@ -169,11 +169,11 @@ export interface ConfigRule {
 }
 
 /**
- * Detection of changes made to owned objects outside Cutover. Not implemented yet: nothing detects or corrects drift.
+ * Drift: changes others make to a settled Release's owned objects (slot Deployments, Services, the weights of its backendRefs in the HTTPRoute), found from the live objects' managedFields. Each Release reports it in its Drifted condition, an Event and cutover_drift_total.
  */
 export interface EnvironmentSpecDrift {
   /**
-   * Correct is to restore the declared state; Report only to set the Drifted condition. Neither is enforced yet.
+   * Report sets Drifted=True on the Release and leaves the objects as they are. Correct also restores them within seconds (re-apply with force, removal of fields only others added, the route weights put back) once the Release has Succeeded; while it waits at a gate, drift is reported only.
    * @default "Report"
    */
   mode?: 'Correct' | 'Report';
@@ -223,7 +223,7 @@ export interface EnvironmentStatus {
    */
   observedGeneration?: number;
   /**
-   * Latest observations of the object's state (Ready, Enforced (False while gates, config rules or drift are set but not enforced), Reconciling, Stalled; ConfigValid and Drifted are reserved and not set yet). Ready is the summary; Reconciling and Stalled follow kstatus.
+   * Latest observations of the object's state (Ready, Enforced (False while gates or config rules are set but not enforced), Reconciling, Stalled; ConfigValid and Drifted are reserved and not set yet). Ready is the summary; Reconciling and Stalled follow kstatus.
    */
   conditions?: Condition[];
   /**

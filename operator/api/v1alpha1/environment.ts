@@ -181,10 +181,10 @@ const spec = obj('Desired state of the Environment.', {
     ),
   }),
   drift: obj(
-    'Detection of changes made to owned objects outside Cutover. Not implemented yet: nothing detects or corrects drift.',
+    "Drift: changes others make to a settled Release's owned objects (slot Deployments, Services, the weights of its backendRefs in the HTTPRoute), found from the live objects' managedFields. Each Release reports it in its Drifted condition, an Event and cutover_drift_total.",
     {
       mode: enumOf(
-        'Correct is to restore the declared state; Report only to set the Drifted condition. Neither is enforced yet.',
+        'Report sets Drifted=True on the Release and leaves the objects as they are. Correct also restores them within seconds (re-apply with force, removal of fields only others added, the route weights put back) once the Release has Succeeded; while it waits at a gate, drift is reported only.',
         DRIFT_MODES,
         {
           default: 'Report',
@@ -217,7 +217,7 @@ const spec = obj('Desired state of the Environment.', {
 const status = obj('Observed state of the Environment, written by the operator.', {
   observedGeneration: observedGeneration(),
   conditions: conditions(
-    'Ready, Enforced (False while gates, config rules or drift are set but not enforced), Reconciling, Stalled; ConfigValid and Drifted are reserved and not set yet',
+    'Ready, Enforced (False while gates or config rules are set but not enforced), Reconciling, Stalled; ConfigValid and Drifted are reserved and not set yet',
   ),
   releases: list(
     'Releases deployed into this Environment.',
@@ -266,7 +266,7 @@ export const environment = customResourceDefinition({
   plural: 'environments',
   shortName: 'env',
   description:
-    'An Environment is a stage (development, staging, production) with defaults for the Releases deployed into it. Its promotion gates, configuration rules and drift settings are not enforced yet (condition Enforced).',
+    'An Environment is a stage (development, staging, production) with defaults for the Releases deployed into it. Its promotion gates and configuration rules are not enforced yet (condition Enforced); its drift mode is.',
   printerColumns: [
     { name: 'Tier', type: 'string', jsonPath: '.spec.tier', description: 'Kind of environment.' },
     {

@@ -12,6 +12,7 @@ import type {
 import { setCondition, setHealth, type Health } from '../../runtime/conditions.js';
 import { otherSlot, runOf } from '../names.js';
 import { providerFor, type TrafficProvider, type TrafficView } from '../traffic/index.js';
+import type { DriftKind } from '../drift/observe.js';
 import type { Action, MigrationPhase, Observation, Plan, RolloutSpec } from './types.js';
 
 export const TERMINAL: readonly ReleasePhase[] = ['Succeeded', 'Failed', 'RolledBack'];
@@ -23,6 +24,8 @@ export const iso = (d: Date): string => d.toISOString();
 
 export class Builder {
   readonly actions: Action[] = [];
+  /** Objects newly found drifted (see Plan.drifted). */
+  readonly drifted: DriftKind[] = [];
   requeueAfterMs: number | undefined;
   private evaluate = false;
   private commit = false;
@@ -174,6 +177,7 @@ export class Builder {
       requeueAfterMs: this.requeueAfterMs,
       ...(this.evaluate ? { evaluateNow: true } : {}),
       ...(this.commit ? { commitFirst: true } : {}),
+      ...(this.drifted.length > 0 ? { drifted: this.drifted } : {}),
     };
   }
 }

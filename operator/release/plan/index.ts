@@ -8,6 +8,7 @@ import type { ReleaseStatus } from '../../api/generated/index.js';
 import { analyse } from './analysis.js';
 import { Builder, TERMINAL } from './builder.js';
 import { enforcement, gate, shutGate } from './gate.js';
+import { drift, liveHealth } from './drift.js';
 import { migrate } from './migrate.js';
 import { backUp, bake, followContract, retryBackup, settleOldSlot } from './promote.js';
 import { abandon, finishRollback, rollBack } from './rollback.js';
@@ -72,7 +73,8 @@ export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Obse
     case 'Pending':
     case 'AwaitingApproval':
     case 'WaitingForWindow':
-      return gate(b).done();
+      // The serving slot runs the previous revision, whose template the Release no longer holds: reported only.
+      return drift(gate(b), { correct: false }).done();
     case 'Migrating':
       return migrate(b, 'expand').done();
     case 'Deploying':
@@ -94,7 +96,7 @@ export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Obse
     case 'RollingBack':
       return finishRollback(b).done();
     case 'Succeeded':
-      return settleOldSlot(b).done();
+      return drift(liveHealth(settleOldSlot(b)), { correct: true }).done();
     case 'Failed':
       return followContract(b).done();
     case 'RolledBack':

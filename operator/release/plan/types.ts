@@ -6,6 +6,7 @@ import type { GateFacts } from '../../environment/gates.js';
 import type { Evaluation } from '../../rollback/types.js';
 import type { TrafficAction } from '../traffic/index.js';
 import type { HTTPRoute } from '../traffic/route.js';
+import type { DriftKind, ObjectDrift } from '../drift/observe.js';
 
 export type MigrationPhase = 'expand' | 'contract';
 /** Every Job a rollout may run: the two migrations, the down migration of a rollback, the verification, the backup before the contract. */
@@ -30,6 +31,8 @@ export interface RolloutSpec {
   /** spec.verify is set: a verification Job runs before any traffic moves. */
   verify: boolean;
   contract: { afterMs: number } | undefined;
+  /** The Environment's spec.drift.mode: Report sets Drifted; Correct also restores what it can rebuild. */
+  driftMode: 'Report' | 'Correct';
 }
 
 export interface SlotObservation {
@@ -81,6 +84,8 @@ export interface Observation {
   contract?: { destructive: boolean; why: string };
   /** The BackupPolicy that applies (the Release's, else the Environment's), and whether the cache holds it. */
   backupPolicy?: { name: string; found: boolean };
+  /** Owned objects changed by others, in the phases that keep them still (see observeDrift); absent elsewhere. */
+  drift?: ObjectDrift[];
 }
 
 /** The RollbackPolicy as the plan needs it, and the evaluation this reconcile ran, if one was due. */
@@ -111,6 +116,14 @@ export type Action =
   /** A full backup with the BackupPolicy `policy`'s storage and database Secret. */
   | { type: 'CreateJob'; kind: 'backup'; name: string; policy: string }
   | { type: 'DeleteJob'; name: string }
+  /** Fields only others set (not ours to re-apply), removed by a JSON patch guarded by `resourceVersion`. */
+  | {
+      type: 'RemoveFields';
+      kind: 'Deployment' | 'Service';
+      name: string;
+      resourceVersion: string;
+      pointers: string[];
+    }
   | { type: 'ClearAnnotation'; key: ControlAnnotation }
   | { type: 'Event'; kind: 'Normal' | 'Warning'; reason: string; message: string };
 
@@ -123,6 +136,8 @@ export interface Plan {
   evaluateNow?: boolean;
   /** Write the status before acting: a rollback decision must survive a crash between the two. */
   commitFirst?: boolean;
+  /** Kinds of the objects found drifted anew in this call (one per object), for cutover_drift_total. */
+  drifted?: DriftKind[];
 }
 
 export interface RollbackRequest {

@@ -32,6 +32,7 @@ export function spec(over: Partial<RolloutSpec> = {}): RolloutSpec {
     expandFiles: true,
     verify: false,
     contract: undefined,
+    driftMode: 'Report',
     ...over,
   };
 }

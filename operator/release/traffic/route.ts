@@ -24,13 +24,14 @@ export interface HTTPRoute {
 export type JsonPatchOp =
   { op: 'test'; path: string; value: unknown } | { op: 'replace' | 'add'; path: string; value: unknown };
 
-const isService = (ref: BackendRef, name: string, namespace: string) =>
+export const isService = (ref: BackendRef, name: string, namespace: string) =>
   ref.name === name &&
   (ref.kind ?? 'Service') === 'Service' &&
   (ref.group ?? '') === '' &&
   (ref.namespace ?? namespace) === namespace;
 
-function ourRules(route: HTTPRoute, stable: string): number[] {
+/** Indices of the rules that route to our stable Service; every other rule is another team's. */
+export function ourRules(route: HTTPRoute, stable: string): number[] {
   const ns = route.metadata?.namespace ?? '';
   return (route.spec?.rules ?? []).flatMap((r, i) =>
     (r.backendRefs ?? []).some((b) => isService(b, stable, ns)) ? [i] : [],
