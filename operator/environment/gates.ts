@@ -6,6 +6,7 @@
 // → window. Each gate reads only facts gathered while observing.
 import type { Environment } from '../api/generated/index.js';
 import { firstBrokenRef, type RefCheck } from '../runtime/refs.js';
+import { summarizeViolations } from './config-rules.js';
 
 /** Where a blocked rollout waits, and why. */
 export interface GateResult {
@@ -89,7 +90,28 @@ const references: Gate = (f) => {
   return broken && { phase: 'Pending', reason: broken.reason, message: broken.message, stalled: true };
 };
 
-export const GATES: readonly Gate[] = [references];
+const config: Gate = (f) => {
+  const c = f.config;
+  if (!c) return undefined;
+  if (c.missing?.length) {
+    const list = c.missing.join(' and ');
+    return {
+      phase: 'Pending',
+      reason: 'ConfigNotFound',
+      message: `${list} not found in namespace "${f.namespace}"`,
+      stalled: true,
+    };
+  }
+  if (c.violations.length === 0) return undefined;
+  return {
+    phase: 'Pending',
+    reason: 'ConfigInvalid',
+    message: summarizeViolations(c.violations),
+    stalled: true,
+  };
+};
+
+export const GATES: readonly Gate[] = [references, config];
 
 /** The first gate that blocks the rollout, or undefined when every gate is open. */
 export function evaluateGates(facts: GateFacts, now: Date, gates = GATES): GateResult | undefined {
