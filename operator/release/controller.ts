@@ -6,6 +6,13 @@ import type { KubernetesObject, V1Deployment, V1Job, V1Service } from '@kubernet
 import type { BackupPolicy, Environment, Release, RollbackPolicy } from '../api/generated/index.js';
 import { resolvePolicies } from '../api/defaults.js';
 import { BACKUP_POLICIES, ENVIRONMENTS, RELEASES, ROLLBACK_POLICIES } from '../api/kinds.js';
+import {
+  CONFIGMAP_METADATA,
+  SECRET_METADATA,
+  environmentsReferencing,
+  type ConfigCache,
+  type ConfigKind,
+} from '../environment/config-source.js';
 import type { Logger } from '../runtime/log.js';
 import { keyOf, type Controller, type InformerRef, type Manager } from '../runtime/manager.js';
 import type { OperatorMetrics } from '../runtime/metrics.js';
@@ -32,7 +39,12 @@ export interface ReleaseControllerOptions {
   now?: () => Date;
   /** What evaluates RollbackPolicies: Prometheus and PostgreSQL, shared with the RollbackPolicy controller. */
   analyzer: Pick<Analyzer, 'evaluate'>;
+  /** The Environments' configuration, evaluated once for all their Releases (shared with the Environment controller). */
+  config: ConfigCache;
 }
+
+/** The phases in which a Release waits at a gate, and a configuration change may let it go. */
+const AT_GATE: ReadonlySet<string> = new Set(['Pending', 'AwaitingApproval', 'WaitingForWindow']);
 
 export function releaseController(
   m: Manager,
@@ -72,6 +84,22 @@ export function releaseController(
     migrateImage: opts.migrateImage ?? DEFAULT_MIGRATE_IMAGE,
   };
   const inNamespace = (o: KubernetesObject) => releases.list(o.metadata?.namespace ?? '').map(keyOf);
+  // A configuration change concerns the Releases waiting at a gate, or all of
+  // them when it starts a rollout (rolloutOnChange); a settled Release ignores it.
+  const onConfig =
+    (kind: ConfigKind) =>
+    (obj: KubernetesObject): string[] => {
+      const envs = environmentsReferencing(environments, kind, obj);
+      if (envs.length === 0) return [];
+      const rollsAll = new Map(envs.map((e) => [e.metadata?.name, e.spec.config?.rolloutOnChange === true]));
+      return releases
+        .list(obj.metadata?.namespace ?? '')
+        .filter((r) => {
+          const all = rollsAll.get(r.spec.environmentRef.name);
+          return all !== undefined && (all || AT_GATE.has(r.status?.phase ?? 'Pending'));
+        })
+        .map(keyOf);
+    };
 
   return {
     kind: 'Release',
@@ -101,6 +129,8 @@ export function releaseController(
         },
       },
       { ref: BACKUP_POLICIES, map: inNamespace },
+      { ref: CONFIGMAP_METADATA, map: onConfig('ConfigMap') },
+      { ref: SECRET_METADATA, map: onConfig('Secret') },
     ],
     async reconcile({ namespace, name }) {
       const rel = releases.get(name, namespace);
@@ -111,8 +141,9 @@ export function releaseController(
         return undefined;
       }
       const env = environments.get(rel.spec.environmentRef.name, namespace);
-      const spec = resolveSpec(rel, env);
-      const obs = await observe(sources, rel, spec, env);
+      const config = await opts.config.facts(env);
+      const spec = resolveSpec(rel, env, config?.hash);
+      const obs = await observe(sources, rel, spec, env, config);
       const plan = planRelease(spec, rel.status ?? {}, obs);
       const clears = plan.actions.filter((a) => a.type === 'ClearAnnotation');
       const effects = plan.actions.filter((a) => a.type !== 'ClearAnnotation');

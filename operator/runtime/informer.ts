@@ -29,7 +29,17 @@ export interface InformerOptions {
   onRestart?: (resource: string) => void;
   /** Objects per list page. */
   pageSize?: number;
+  /**
+   * Cache metadata only (PartialObjectMetadata): enough to know an object
+   * exists and when it changed, without holding its data. For kinds read by
+   * name when needed (ConfigMaps, Secrets), of which the cluster has many.
+   */
+  metadataOnly?: boolean;
 }
+
+// The apiserver's metadata-only representation (what client-go's metadata informers ask for).
+const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+const METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
 /** A watch with no byte for this long is presumed dead; bookmarks arrive about once a minute. */
 const WATCH_IDLE_MS = 90_000;
@@ -69,6 +79,11 @@ export class Informer<T extends KubernetesObject> {
 
   get kind(): string | undefined {
     return this.ref.kind;
+  }
+
+  /** Holds PartialObjectMetadata, not whole objects. */
+  get metadataOnly(): boolean {
+    return this.opts.metadataOnly === true;
   }
 
   get resource(): string {
@@ -187,10 +202,11 @@ export class Informer<T extends KubernetesObject> {
           limit: String(this.opts.pageSize ?? 500),
           continue: cont,
         },
+        accept: this.opts.metadataOnly ? METADATA_LIST : undefined,
       });
       if (run !== this.run) return;
       for (const o of page.items) {
-        trimForCache(o);
+        this.trim(o);
         const ns = o.metadata?.namespace ?? '';
         let m = fresh.get(ns);
         if (!m) fresh.set(ns, (m = new Map()));
@@ -232,6 +248,7 @@ export class Informer<T extends KubernetesObject> {
           labelSelector: this.opts.labelSelector,
         },
         abort.signal,
+        this.opts.metadataOnly ? METADATA_WATCH : undefined,
       );
       if (!res.body) return;
       const decoder = new TextDecoder();
@@ -270,7 +287,7 @@ export class Informer<T extends KubernetesObject> {
     }
     this.resourceVersion = obj.metadata?.resourceVersion ?? this.resourceVersion;
     if (e.type === 'BOOKMARK') return;
-    trimForCache(obj);
+    this.trim(obj);
     const ns = obj.metadata?.namespace ?? '';
     const name = obj.metadata?.name ?? '';
     let m = this.store.get(ns);
@@ -285,6 +302,15 @@ export class Informer<T extends KubernetesObject> {
     const before = m.get(name);
     m.set(name, obj);
     this.announce(obj, before);
+  }
+
+  /**
+   * A metadata-only cache keeps no annotations either: nothing reads them, and
+   * a Secret's may hold kubectl's last-applied copy of its data.
+   */
+  private trim(obj: T): void {
+    trimForCache(obj);
+    if (this.opts.metadataOnly && obj.metadata) delete obj.metadata.annotations;
   }
 
   /** add for a new object, update for a changed one, nothing for the same version. */

@@ -15,6 +15,8 @@ export type InformerRef = Omit<ResourceRef, 'name' | 'subresource' | 'namespace'
   kind: string;
   /** Cache only objects with these labels (what we own), not every object of the kind in the cluster. */
   labelSelector?: string;
+  /** Cache only metadata (PartialObjectMetadata), never the objects' data: see InformerOptions. */
+  metadataOnly?: boolean;
 };
 
 export interface ObjectKey {
@@ -88,7 +90,8 @@ export class Manager {
       },
       onWritten: (obj) => {
         for (const inf of this.informers.values())
-          if (inf.kind === obj.kind && inf.ref.apiVersion === obj.apiVersion) inf.remember(obj);
+          if (inf.kind === obj.kind && inf.ref.apiVersion === obj.apiVersion && !inf.metadataOnly)
+            inf.remember(obj);
       },
     });
   }
@@ -103,12 +106,14 @@ export class Manager {
 
   /** The shared informer for a resource, created on first use. */
   informer<T extends KubernetesObject>(ref: InformerRef, { optional = false } = {}): Informer<T> {
-    const id = `${ref.resource}.${ref.apiVersion}`;
+    // A metadata-only informer is another cache than the full one of the same resource.
+    const id = `${ref.resource}.${ref.apiVersion}${ref.metadataOnly ? '#metadata' : ''}`;
     let inf = this.informers.get(id);
     if (!inf) {
       inf = new Informer<KubernetesObject>(this.client, ref, this.log, {
         optional,
         labelSelector: ref.labelSelector,
+        metadataOnly: ref.metadataOnly,
         onRestart: (resource) => this.metrics.informerRestarts.inc({ resource }),
       });
       this.informers.set(id, inf);
