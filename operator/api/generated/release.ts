@@ -17,7 +17,7 @@ export interface Release {
  */
 export interface ReleaseSpec {
   /**
-   * Environment this Release deploys into; supplies defaults (traffic, policies). Its promotion gates and configuration rules are not enforced yet.
+   * Environment this Release deploys into; supplies defaults (traffic, policies) and the configuration rules a rollout must pass first. Its promotion gates are not enforced yet.
    */
   environmentRef: LocalObjectReference;
   /**
@@ -239,7 +239,7 @@ export interface ReleaseStatus {
    */
   revision?: string;
   /**
-   * Hash of the Environment's ConfigMap and Secret data the rollout in progress started with (never the data itself).
+   * Hash of the Environment's ConfigMap and Secret data the rollout in progress passed its gates with (never the data itself).
    */
   configHash?: string;
   /**

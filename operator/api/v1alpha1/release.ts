@@ -113,7 +113,7 @@ function migrationStep(which: 'expand' | 'contract', description: string): JSONS
 const spec = obj('Desired state of the Release.', {
   environmentRef: required(
     ref(
-      'Environment this Release deploys into; supplies defaults (traffic, policies). Its promotion gates and configuration rules are not enforced yet.',
+      'Environment this Release deploys into; supplies defaults (traffic, policies) and the configuration rules a rollout must pass first. Its promotion gates are not enforced yet.',
       'Environment',
     ),
   ),
@@ -277,7 +277,7 @@ const status = obj('Observed state of the Release, written by the operator.', {
     maxLength: 64,
   }),
   configHash: str(
-    "Hash of the Environment's ConfigMap and Secret data the rollout in progress started with (never the data itself).",
+    "Hash of the Environment's ConfigMap and Secret data the rollout in progress passed its gates with (never the data itself).",
     { maxLength: 64 },
   ),
   approvedBy: list(
