@@ -205,7 +205,8 @@ export class Informer<T extends KubernetesObject> {
         accept: this.opts.metadataOnly ? METADATA_LIST : undefined,
       });
       if (run !== this.run) return;
-      for (const o of page.items) {
+      // An empty PartialObjectMetadataList comes without items.
+      for (const o of page.items ?? []) {
         this.trim(o);
         const ns = o.metadata?.namespace ?? '';
         let m = fresh.get(ns);
