@@ -15,9 +15,10 @@
 // For each: seconds until re-evaluated, Release status writes, Event writes
 // and reads of the ConfigMap's data, from the operator's own metrics.
 //
-//   tsx bench/config.ts [--count 1000] [--settled 200]
+//   tsx bench/config.ts [--count 1000] [--settled 200] [--workers 16]
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Release } from '../operator/api/generated/index.js';
 import { createNamespace, deleteNamespace, installCrds, kubectl, objectApi } from '../test/harness/kube.js';
@@ -31,6 +32,7 @@ const { values } = parseArgs({
   options: {
     count: { type: 'string', default: '1000' },
     settled: { type: 'string', default: '200' },
+    workers: { type: 'string', default: '16' },
   },
 });
 const count = Number(values.count);
@@ -67,6 +69,7 @@ interface Counters {
   eventWrites: number;
   configReads: number;
   releaseReconciles: number;
+  operatorCpuSeconds: number;
 }
 
 async function counters(op: OperatorProcess): Promise<Counters> {
@@ -76,6 +79,7 @@ async function counters(op: OperatorProcess): Promise<Counters> {
     eventWrites: await op.metric('cutover_api_writes_total', { resource: 'events' }),
     configReads: await op.metric('cutover_config_reads_total', { kind: 'ConfigMap' }),
     releaseReconciles: await op.metric('cutover_reconcile_total', { kind: 'Release' }),
+    operatorCpuSeconds: await op.metric('process_cpu_seconds_total'),
   };
 }
 
@@ -85,13 +89,17 @@ const diff = (a: Counters, b: Counters): Counters => ({
   eventWrites: b.eventWrites - a.eventWrites,
   configReads: b.configReads - a.configReads,
   releaseReconciles: b.releaseReconciles - a.releaseReconciles,
+  operatorCpuSeconds: +(b.operatorCpuSeconds - a.operatorCpuSeconds).toFixed(2),
 });
 
 async function main(): Promise<void> {
   await installCrds();
   const api = objectApi();
   const ns = await createNamespace('bench-config', api);
-  const op = await startOperator({ leaseName: `bench-config-${process.pid}` });
+  const op = await startOperator({
+    leaseName: `bench-config-${process.pid}`,
+    args: ['--workers', values.workers],
+  });
   const watched = await watchCollection<Release>(`/apis/cutover.dev/v1alpha1/namespaces/${ns}/releases`);
   const all = () => [...watched.objects.values()];
   const held = () => all().filter((r) => r.status?.phase === 'Pending' && stalledMessage(r));
@@ -163,6 +171,8 @@ async function main(): Promise<void> {
     const round = (x: { seconds: number } & Counters) => ({ ...x, seconds: +x.seconds.toFixed(2) });
     const result = {
       releases: count,
+      workers: Number(values.workers),
+      loadAverage1m: +(loadavg()[0] ?? 0).toFixed(2),
       settled,
       heldAtGate: waiting,
       unrelatedChange: round(a),
