@@ -108,6 +108,8 @@ export function releaseController(
     watches: [
       {
         ref: ENVIRONMENTS,
+        // Its spec is what a Release reads; its status changes with every Release's and concerns none of them.
+        generationChangesOnly: true,
         map: (env) =>
           releases
             .list(env.metadata?.namespace ?? '')

@@ -4,7 +4,7 @@
 // when it becomes leader so a standby picks up exactly where the leader was.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { KubeClient, type ResourceRef } from './client.js';
-import { Informer, describeError } from './informer.js';
+import { Informer, describeError, type EventType } from './informer.js';
 import type { ClusterAccess } from './kubeconfig.js';
 import type { LeaderElector } from './leader.js';
 import type { Logger } from './log.js';
@@ -38,6 +38,12 @@ export interface Watch {
   map(obj: KubernetesObject): string[];
   /** A watch on an API that may be absent (a CRD not installed) is started only if it is served. */
   optional?: boolean;
+  /**
+   * Only a new generation (or a new or deleted object) maps to keys, not a
+   * write to its status or metadata alone: for a watched kind whose status
+   * changes often and concerns none of the keys.
+   */
+  generationChangesOnly?: boolean;
 }
 
 export interface Controller {
@@ -137,21 +143,10 @@ export class Manager {
       },
     });
     const primary = this.informer(controller.primary);
-    const generations = new Map<string, number | undefined>();
+    const seen = controller.generationChangesOnly ? new GenerationFilter() : undefined;
     primary.on((type, obj) => {
-      const key = keyOf(obj);
-      if (controller.generationChangesOnly) {
-        const generation = obj.metadata?.generation;
-        const unchanged =
-          type === 'update' &&
-          generations.has(key) &&
-          generations.get(key) === generation &&
-          !obj.metadata?.deletionTimestamp;
-        if (type === 'delete') generations.delete(key);
-        else generations.set(key, generation);
-        if (unchanged) return;
-      }
-      queue.add(key);
+      if (seen?.unchanged(type, obj)) return;
+      queue.add(keyOf(obj));
     });
     for (const owned of controller.owns ?? []) {
       this.informer(owned).on((_type, obj) => {
@@ -163,9 +158,11 @@ export class Manager {
       });
     }
     for (const w of controller.watches ?? []) {
-      this.informer(w.ref, { optional: w.optional }).on((_type, obj) =>
-        w.map(obj).forEach((k) => queue.add(k)),
-      );
+      const seen = w.generationChangesOnly ? new GenerationFilter() : undefined;
+      this.informer(w.ref, { optional: w.optional }).on((type, obj) => {
+        if (seen?.unchanged(type, obj)) return;
+        w.map(obj).forEach((k) => queue.add(k));
+      });
     }
     this.controllers.push({ controller, queue, informer: primary });
   }
@@ -218,6 +215,25 @@ export class Manager {
     } finally {
       end();
     }
+  }
+}
+
+/** Remembers each object's generation, to tell a spec change from a status or metadata write. */
+class GenerationFilter {
+  private readonly generations = new Map<string, number | undefined>();
+
+  /** True for an update that left the generation as it was (and is not a deletion starting). */
+  unchanged(type: EventType, obj: KubernetesObject): boolean {
+    const key = keyOf(obj);
+    const generation = obj.metadata?.generation;
+    const unchanged =
+      type === 'update' &&
+      this.generations.has(key) &&
+      this.generations.get(key) === generation &&
+      !obj.metadata?.deletionTimestamp;
+    if (type === 'delete') this.generations.delete(key);
+    else this.generations.set(key, generation);
+    return unchanged;
   }
 }
 
