@@ -1,5 +1,6 @@
 // Every reconciler the operator runs, in one place.
 import { backupPolicyController } from './backup/controller.js';
+import { CONFIGMAP_METADATA, ConfigCache, SECRET_METADATA } from './environment/config-source.js';
 import { environmentController } from './environment/controller.js';
 import { releaseController } from './release/controller.js';
 import { DEFAULT_MIGRATE_IMAGE } from './release/objects.js';
@@ -36,9 +37,13 @@ export function registerControllers(
       poolUsage,
       now: opts.now,
     });
+  // Shared: a Release and its Environment evaluate the same configuration once.
+  const config = new ConfigCache(m.client, m.informer(CONFIGMAP_METADATA), m.informer(SECRET_METADATA), {
+    onRead: (kind) => metrics.configReads.inc({ kind }),
+  });
   for (const c of [
-    releaseController(m, metrics, log, { ...opts, analyzer }),
-    environmentController(m, opts),
+    releaseController(m, metrics, log, { ...opts, analyzer, config }),
+    environmentController(m, { ...opts, config }),
     backupPolicyController(m, metrics, { now: opts.now, image: opts.migrateImage ?? DEFAULT_MIGRATE_IMAGE }),
     rollbackPolicyController(m, {
       now: opts.now,

@@ -1,21 +1,37 @@
-// Environment reconciler. Policies come from the cache; the ConfigMap and
-// Secret are read by name (the operator does not cache every Secret in the
-// cluster), so a missing one is rechecked on a timer.
-import type { Environment, RollbackPolicy, BackupPolicy } from '../api/generated/index.js';
-import { BACKUP_POLICIES, ENVIRONMENTS, ROLLBACK_POLICIES } from '../api/kinds.js';
-import { getOptional } from '../runtime/lookup.js';
+// Environment reconciler. Policies and Releases come from the cache; the
+// ConfigMap and Secret are known by their metadata (watched) and their data is
+// read through the configuration cache the Release controller shares, so a
+// change of either wakes the Environments that reference it.
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Environment, Release, RollbackPolicy, BackupPolicy } from '../api/generated/index.js';
+import { BACKUP_POLICIES, ENVIRONMENTS, RELEASES, ROLLBACK_POLICIES } from '../api/kinds.js';
 import { keyOf, type Clock, type Controller, type Manager } from '../runtime/manager.js';
 import { commitStatus } from '../runtime/reconcile.js';
+import {
+  CONFIGMAP_METADATA,
+  SECRET_METADATA,
+  environmentsReferencing,
+  type ConfigCache,
+  type ConfigKind,
+} from './config-source.js';
 import { planEnvironmentStatus, type EnvironmentObservation } from './plan.js';
 
-const RECHECK_MS = 30_000;
+export interface EnvironmentControllerOptions extends Clock {
+  /** The configuration cache shared with the Release controller. */
+  config: ConfigCache;
+}
 
-export function environmentController(m: Manager, { now = () => new Date() }: Clock = {}): Controller {
+export function environmentController(
+  m: Manager,
+  { now = () => new Date(), config }: EnvironmentControllerOptions,
+): Controller {
   const environments = m.informer<Environment>(ENVIRONMENTS);
   const rollbackPolicies = m.informer<RollbackPolicy>(ROLLBACK_POLICIES);
   const backupPolicies = m.informer<BackupPolicy>(BACKUP_POLICIES);
-  const inNamespace = (o: { metadata?: { namespace?: string } }) =>
-    environments.list(o.metadata?.namespace ?? '').map(keyOf);
+  const releases = m.informer<Release>(RELEASES);
+  const inNamespace = (o: KubernetesObject) => environments.list(o.metadata?.namespace ?? '').map(keyOf);
+  const referencing = (kind: ConfigKind) => (o: KubernetesObject) =>
+    environmentsReferencing(environments, kind, o).map(keyOf);
 
   return {
     kind: 'Environment',
@@ -23,13 +39,24 @@ export function environmentController(m: Manager, { now = () => new Date() }: Cl
     watches: [
       { ref: ROLLBACK_POLICIES, map: inNamespace },
       { ref: BACKUP_POLICIES, map: inNamespace },
+      {
+        ref: RELEASES,
+        map: (r) => [`${r.metadata?.namespace ?? ''}/${(r as Release).spec.environmentRef.name}`],
+      },
+      { ref: CONFIGMAP_METADATA, map: referencing('ConfigMap') },
+      { ref: SECRET_METADATA, map: referencing('Secret') },
     ],
     async reconcile({ namespace, name }) {
       const env = environments.get(name, namespace);
-      if (!env) return undefined;
-      const { defaults, config } = env.spec;
-      const exists = async (resource: string, ref: { name: string } | undefined) =>
-        ref ? (await getOptional(m.client, 'v1', resource, namespace, ref.name)) !== undefined : undefined;
+      if (!env) {
+        config.forget(namespace, name);
+        return undefined;
+      }
+      const { defaults } = env.spec;
+      const facts = await config.facts(env);
+      const missing = facts?.missing ?? [];
+      const found = (kind: string, ref: { name: string } | undefined) =>
+        ref ? !missing.includes(`${kind} "${ref.name}"`) : undefined;
       const obs: EnvironmentObservation = {
         rollbackPolicyFound: defaults?.rollbackPolicyRef
           ? rollbackPolicies.get(defaults.rollbackPolicyRef.name, namespace) !== undefined
@@ -37,12 +64,13 @@ export function environmentController(m: Manager, { now = () => new Date() }: Cl
         backupPolicyFound: defaults?.backupPolicyRef
           ? backupPolicies.get(defaults.backupPolicyRef.name, namespace) !== undefined
           : undefined,
-        configMapFound: await exists('configmaps', config?.configMapRef),
-        secretFound: await exists('secrets', config?.secretRef),
+        configMapFound: found('ConfigMap', env.spec.config?.configMapRef),
+        secretFound: found('Secret', env.spec.config?.secretRef),
+        config: facts,
+        releases: releases.list(namespace).filter((r) => r.spec.environmentRef.name === name),
       };
       await commitStatus(m.client, ENVIRONMENTS, env, planEnvironmentStatus(env, obs, now()));
-      const uncachedMissing = obs.configMapFound === false || obs.secretFound === false;
-      return uncachedMissing ? { requeueAfterMs: RECHECK_MS } : undefined;
+      return undefined;
     },
   };
 }

@@ -204,3 +204,45 @@ describe('windows', () => {
     expect(evaluateGates(f, NOW)?.reason).toBe('AwaitingApproval');
   });
 });
+
+describe('config gate', () => {
+  test('open without config facts, and open when every rule holds', () => {
+    expect(evaluateGates(facts(), NOW)).toBeUndefined();
+    expect(evaluateGates(facts({ config: { violations: [], hash: 'abc' } }), NOW)).toBeUndefined();
+  });
+
+  test('a missing ConfigMap or Secret stalls the rollout, naming both', () => {
+    const missing = ['ConfigMap "shop-config"', 'Secret "shop-secrets"'];
+    expect(evaluateGates(facts({ config: { missing, violations: [] } }), NOW)).toEqual({
+      phase: 'Pending',
+      reason: 'ConfigNotFound',
+      message: 'ConfigMap "shop-config" and Secret "shop-secrets" not found in namespace "shop"',
+      stalled: true,
+    });
+  });
+
+  test('violations stall the rollout, every key in the message', () => {
+    const violations = [
+      { key: 'DATABASE_URL', message: 'is required but set in neither the ConfigMap nor the Secret' },
+      { key: 'LOG_LEVEL', message: 'value "loud" is not one of "info"' },
+    ];
+    const g = evaluateGates(facts({ config: { violations } }), NOW);
+    expect(g).toMatchObject({ phase: 'Pending', reason: 'ConfigInvalid', stalled: true });
+    expect(g?.message).toContain('DATABASE_URL: is required');
+    expect(g?.message).toContain('LOG_LEVEL: value "loud"');
+  });
+
+  test('comes right after the references: a missing Environment is named first', () => {
+    const g = evaluateGates(
+      facts({
+        environment: { name: 'production', found: false },
+        config: { violations: [{ key: 'A', message: 'bad' }] },
+      }),
+      NOW,
+    );
+    expect(g?.reason).toBe('EnvironmentNotFound');
+    expect(GATES[1]?.(facts({ config: { violations: [{ key: 'A', message: 'bad' }] } }), NOW)?.reason).toBe(
+      'ConfigInvalid',
+    );
+  });
+});

@@ -8,6 +8,7 @@ import type { Environment } from '../api/generated/index.js';
 import { firstBrokenRef, type RefCheck } from '../runtime/refs.js';
 import { formatDuration } from '../runtime/duration.js';
 import { describeNextOpening, windowState } from './window.js';
+import { summarizeViolations } from './config-rules.js';
 
 /** Where a blocked rollout waits, and why. */
 export interface GateResult {
@@ -94,6 +95,27 @@ const references: Gate = (f) => {
   return broken && { phase: 'Pending', reason: broken.reason, message: broken.message, stalled: true };
 };
 
+const config: Gate = (f) => {
+  const c = f.config;
+  if (!c) return undefined;
+  if (c.missing?.length) {
+    const list = c.missing.join(' and ');
+    return {
+      phase: 'Pending',
+      reason: 'ConfigNotFound',
+      message: `${list} not found in namespace "${f.namespace}"`,
+      stalled: true,
+    };
+  }
+  if (c.violations.length === 0) return undefined;
+  return {
+    phase: 'Pending',
+    reason: 'ConfigInvalid',
+    message: summarizeViolations(c.violations),
+    stalled: true,
+  };
+};
+
 const where = (s: PromotionFacts['source']) => `${s.namespace}/${s.name}`;
 
 /** The same version (or revision) Succeeded in the source Environment, and has served there for the soak. */
@@ -172,7 +194,7 @@ const window: Gate = (f, now) => {
   };
 };
 
-export const GATES: readonly Gate[] = [references, promotion, approvals, window];
+export const GATES: readonly Gate[] = [references, config, promotion, approvals, window];
 
 /** The first gate that blocks the rollout, or undefined when every gate is open. */
 export function evaluateGates(facts: GateFacts, now: Date, gates = GATES): GateResult | undefined {

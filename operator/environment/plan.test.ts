@@ -19,8 +19,8 @@ const types = (e: Environment) => (e.status?.conditions ?? []).map((c) => `${c.t
 describe('planEnvironmentStatus', () => {
   test('a valid Environment with gates is Ready', () => {
     const e = env({ tier: 'production', config: { rules: [{ key: 'DATABASE_URL', required: true }] } });
-    const status = planEnvironmentStatus(e, {}, t0);
-    expect(types({ ...e, status })).toEqual(['Ready=True']);
+    const status = planEnvironmentStatus(e, { config: { violations: [], hash: 'h' } }, t0);
+    expect(types({ ...e, status })).toEqual(['Ready=True', 'ConfigValid=True']);
   });
 
   test('a missing reference stalls', () => {
@@ -52,5 +52,64 @@ describe('planEnvironmentStatus', () => {
       t1,
     );
     expect(types({ ...old, status: after })).toEqual(['Ready=True']);
+  });
+});
+
+describe('ConfigValid and configErrors', () => {
+  const rules = [
+    { key: 'DATABASE_URL', required: true },
+    { key: 'LOG_LEVEL', enum: ['info', 'debug'] },
+  ];
+  const e = env({ config: { configMapRef: { name: 'shop-config' }, rules } });
+  const valid = (x: Environment) => x.status?.conditions?.find((c) => c.type === 'ConfigValid');
+
+  test('every violation in status.configErrors and in the condition', () => {
+    const violations = [
+      { key: 'DATABASE_URL', message: 'is required but set in neither the ConfigMap nor the Secret' },
+      { key: 'LOG_LEVEL', message: 'value "loud" is not one of "info", "debug"' },
+    ];
+    const status = planEnvironmentStatus(e, { configMapFound: true, config: { violations } }, t0);
+    expect(status.configErrors).toEqual(violations);
+    expect(valid({ ...e, status })).toMatchObject({ status: 'False', reason: 'ConfigInvalid' });
+    expect(valid({ ...e, status })?.message).toContain('DATABASE_URL');
+    expect(valid({ ...e, status })?.message).toContain('LOG_LEVEL');
+    // The Environment itself is sound: Ready speaks of its references.
+    expect(types({ ...e, status })).toContain('Ready=True');
+  });
+
+  test('fixed: ConfigValid=True and no configErrors left behind', () => {
+    const bad = planEnvironmentStatus(e, { config: { violations: [{ key: 'A', message: 'x' }] } }, t0);
+    const good = planEnvironmentStatus({ ...e, status: bad }, { config: { violations: [], hash: 'h' } }, t1);
+    expect(good.configErrors).toBeUndefined();
+    expect(valid({ ...e, status: good })).toMatchObject({
+      status: 'True',
+      reason: 'ConfigValid',
+      message: 'all 2 configuration rules hold',
+      lastTransitionTime: '2026-03-02T09:05:00Z',
+    });
+  });
+
+  test('a missing ConfigMap: ConfigValid=False (ConfigNotFound), no configErrors', () => {
+    const status = planEnvironmentStatus(
+      e,
+      { configMapFound: false, config: { missing: ['ConfigMap "shop-config"'], violations: [] } },
+      t0,
+    );
+    expect(valid({ ...e, status })).toMatchObject({ status: 'False', reason: 'ConfigNotFound' });
+    expect(status.configErrors).toBeUndefined();
+  });
+
+  test('no rules: no ConfigValid condition at all, and one set earlier goes away', () => {
+    const bad = planEnvironmentStatus(e, { config: { violations: [{ key: 'A', message: 'x' }] } }, t0);
+    const plain = env({ config: { configMapRef: { name: 'shop-config' } } });
+    const status = planEnvironmentStatus({ ...plain, status: bad }, { config: { violations: [] } }, t1);
+    expect(valid({ ...plain, status })).toBeUndefined();
+    expect(status.configErrors).toBeUndefined();
+  });
+
+  test('unchanged facts give an equal status a minute later: nothing to write', () => {
+    const facts = { config: { violations: [{ key: 'A', message: 'x' }] } };
+    const first = planEnvironmentStatus(e, facts, t0);
+    expect(jsonEqual(planEnvironmentStatus({ ...e, status: first }, facts, t1), first)).toBe(true);
   });
 });

@@ -1,14 +1,31 @@
 // Environment status as a pure function of the spec and what was observed.
+// Nothing in it moves with the clock alone (no "last checked" time), so an
+// unchanged world gives an unchanged status and no write.
 import { ENFORCED } from '../api/conditions.js';
 import type { Environment, EnvironmentStatus } from '../api/generated/index.js';
-import { removeCondition, setHealth, type Health } from '../runtime/conditions.js';
+import {
+  removeCondition,
+  setCondition,
+  setHealth,
+  type Condition,
+  type Health,
+} from '../runtime/conditions.js';
 import { firstBrokenRef, type RefCheck } from '../runtime/refs.js';
+import { summarizeViolations } from './config-rules.js';
+import type { ConfigFacts } from './gates.js';
+import { releasesSummary, type ReleaseView } from './releases.js';
+
+export const CONFIG_VALID = 'ConfigValid';
 
 export interface EnvironmentObservation {
   rollbackPolicyFound?: boolean;
   backupPolicyFound?: boolean;
   configMapFound?: boolean;
   secretFound?: boolean;
+  /** The configuration as the config gate judges it; absent when the Environment sets none. */
+  config?: ConfigFacts;
+  /** The Releases whose environmentRef names this Environment, as the cache holds them. */
+  releases?: readonly ReleaseView[];
 }
 
 export function referenceChecks(env: Environment, obs: EnvironmentObservation): RefCheck[] {
@@ -37,9 +54,55 @@ export function planEnvironmentStatus(
   };
   const generation = env.metadata?.generation;
   const conditions = setHealth(prev.conditions, health, generation, now);
-  return {
+  const next: EnvironmentStatus = {
     ...prev,
     observedGeneration: generation,
     conditions: removeCondition(conditions, ENFORCED),
   };
+  const withConfig = configStatus(env, next, obs.config, now);
+  return obs.releases
+    ? { ...withConfig, ...releasesSummary(withConfig, obs.releases, generation, now) }
+    : withConfig;
+}
+
+/** ConfigValid and status.configErrors: only an Environment with rules has either. */
+function configStatus(
+  env: Environment,
+  status: EnvironmentStatus,
+  facts: ConfigFacts | undefined,
+  now: Date,
+): EnvironmentStatus {
+  const rules = env.spec.config?.rules ?? [];
+  const generation = env.metadata?.generation;
+  let conditions: Condition[] = removeCondition(status.conditions, CONFIG_VALID);
+  let configErrors: EnvironmentStatus['configErrors'];
+  if (rules.length > 0 && facts) {
+    const n = rules.length;
+    let valid: Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
+    if (facts.missing?.length) {
+      valid = {
+        type: CONFIG_VALID,
+        status: 'False',
+        reason: 'ConfigNotFound',
+        message: `${facts.missing.join(' and ')} not found, so ${n === 1 ? 'the rule' : `the ${n} rules`} cannot be checked`,
+      };
+    } else if (facts.violations.length > 0) {
+      valid = {
+        type: CONFIG_VALID,
+        status: 'False',
+        reason: 'ConfigInvalid',
+        message: summarizeViolations(facts.violations),
+      };
+      configErrors = facts.violations.map((v) => ({ key: v.key, message: v.message }));
+    } else {
+      valid = {
+        type: CONFIG_VALID,
+        status: 'True',
+        reason: 'ConfigValid',
+        message: n === 1 ? 'the configuration rule holds' : `all ${n} configuration rules hold`,
+      };
+    }
+    conditions = setCondition(status.conditions, valid, generation, now);
+  }
+  return { ...status, conditions, configErrors };
 }

@@ -37,7 +37,7 @@ export async function act(
   for (const a of actions) {
     switch (a.type) {
       case 'ApplySlot': {
-        const obj = slotDeployment(rel, a.slot, a.replicas, spec.revision);
+        const obj = slotDeployment(rel, a.slot, a.replicas, spec.revision, spec.configHash);
         await client.apply(deployment(slotName(spec.app, a.slot)), obj as KubernetesObject);
         break;
       }

@@ -12,6 +12,13 @@ import {
   ROLLBACK_POLICIES,
   TENANT_NAMESPACES,
 } from '../api/kinds.js';
+import {
+  CONFIGMAP_METADATA,
+  SECRET_METADATA,
+  environmentsReferencing,
+  type ConfigCache,
+  type ConfigKind,
+} from '../environment/config-source.js';
 import type { Logger } from '../runtime/log.js';
 import { keyOf, type Controller, type InformerRef, type Manager } from '../runtime/manager.js';
 import type { OperatorMetrics } from '../runtime/metrics.js';
@@ -51,7 +58,12 @@ export interface ReleaseControllerOptions {
   now?: () => Date;
   /** What evaluates RollbackPolicies: Prometheus and PostgreSQL, shared with the RollbackPolicy controller. */
   analyzer: Pick<Analyzer, 'evaluate'>;
+  /** The Environments' configuration, evaluated once for all their Releases (shared with the Environment controller). */
+  config: ConfigCache;
 }
+
+/** The phases in which a Release waits at a gate, and a configuration change may let it go. */
+const AT_GATE: ReadonlySet<string> = new Set(['Pending', 'AwaitingApproval', 'WaitingForWindow']);
 
 export function releaseController(
   m: Manager,
@@ -131,6 +143,22 @@ export function releaseController(
       sources.services.get(previewServiceName(app), ns),
     ];
   };
+  // A configuration change concerns the Releases waiting at a gate, or all of
+  // them when it starts a rollout (rolloutOnChange); a settled Release ignores it.
+  const onConfig =
+    (kind: ConfigKind) =>
+    (obj: KubernetesObject): string[] => {
+      const envs = environmentsReferencing(environments, kind, obj);
+      if (envs.length === 0) return [];
+      const rollsAll = new Map(envs.map((e) => [e.metadata?.name, e.spec.config?.rolloutOnChange === true]));
+      return releases
+        .list(obj.metadata?.namespace ?? '')
+        .filter((r) => {
+          const all = rollsAll.get(r.spec.environmentRef.name);
+          return all !== undefined && (all || AT_GATE.has(r.status?.phase ?? 'Pending'));
+        })
+        .map(keyOf);
+    };
 
   return {
     kind: 'Release',
@@ -139,6 +167,8 @@ export function releaseController(
     watches: [
       {
         ref: ENVIRONMENTS,
+        // Its spec is what a Release reads; its status changes with every Release's and concerns none of them.
+        generationChangesOnly: true,
         map: (env) =>
           releases
             .list(env.metadata?.namespace ?? '')
@@ -175,6 +205,8 @@ export function releaseController(
       },
       // An application's owner is gone: the next Release naming it may take it over.
       { ref: RELEASES, events: ['delete'], map: (gone) => sameApplication(gone as Release).map(keyOf) },
+      { ref: CONFIGMAP_METADATA, map: onConfig('ConfigMap') },
+      { ref: SECRET_METADATA, map: onConfig('Secret') },
     ],
     async reconcile({ namespace, name }) {
       const rel = releases.get(name, namespace);
@@ -198,8 +230,9 @@ export function releaseController(
         return { requeueAfterMs: claim.requeueAfterMs };
       }
       const env = environments.get(rel.spec.environmentRef.name, namespace);
-      const spec = resolveSpec(rel, env);
-      const obs = await observe(sources, rel, spec, env);
+      const config = await opts.config.facts(env);
+      const spec = resolveSpec(rel, env, config?.hash);
+      const obs = await observe(sources, rel, spec, env, config);
       const plan = planRelease(spec, rel.status ?? {}, obs);
       const clears = plan.actions.filter((a) => a.type === 'ClearAnnotation');
       const effects = plan.actions.filter((a) => a.type !== 'ClearAnnotation');

@@ -46,10 +46,21 @@ function canonical(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** Identifies a rollout: a change of version or pod template makes a new one. */
-export function revisionOf(app: string, version: string, template: unknown): string {
-  return createHash('sha256').update(canonical({ app, version, template })).digest('hex').slice(0, 10);
+/**
+ * Identifies a rollout: a change of version or pod template makes a new one,
+ * and so does a change of configuration when `configHash` is given (the
+ * Environment's config.rolloutOnChange). Without it the revision is what it
+ * always was.
+ */
+export function revisionOf(app: string, version: string, template: unknown, configHash?: string): string {
+  return createHash('sha256')
+    .update(canonical({ app, version, template, config: configHash }))
+    .digest('hex')
+    .slice(0, 10);
 }
+
+/** On the slot's pod template when config.rolloutOnChange: a new configuration restarts the pods. */
+export const CONFIG_HASH_ANNOTATION = 'cutover.dev/config-hash';
 
 export function podLabels(
   app: string,

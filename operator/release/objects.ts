@@ -4,7 +4,14 @@ import type { V1Container, V1Deployment, V1Job, V1Service, V1Volume } from '@kub
 import type { Release, Slot } from '../api/generated/index.js';
 import { ownerReference } from '../runtime/apply.js';
 import { parseDuration } from '../runtime/duration.js';
-import { MANAGED_BY, podLabels, previewServiceName, slotName, stableServiceName } from './names.js';
+import {
+  CONFIG_HASH_ANNOTATION,
+  MANAGED_BY,
+  podLabels,
+  previewServiceName,
+  slotName,
+  stableServiceName,
+} from './names.js';
 import type { MigrationPhase } from './plan/index.js';
 
 export const DEFAULT_MIGRATE_IMAGE = 'ghcr.io/cutover/cutover:0.1.0';
@@ -21,9 +28,20 @@ function meta(rel: Release, name: string, labels: Record<string, string> = {}) {
   };
 }
 
-export function slotDeployment(rel: Release, slot: Slot, replicas: number, revision: string): V1Deployment {
+/** `configHash`: rolled out with the configuration (config.rolloutOnChange), so new config restarts the pods. */
+export function slotDeployment(
+  rel: Release,
+  slot: Slot,
+  replicas: number,
+  revision: string,
+  configHash?: string,
+): V1Deployment {
   const app = rel.spec.application;
   const tpl = rel.spec.template;
+  const annotations =
+    configHash === undefined
+      ? tpl.metadata?.annotations
+      : { ...tpl.metadata?.annotations, [CONFIG_HASH_ANNOTATION]: configHash };
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -39,6 +57,7 @@ export function slotDeployment(rel: Release, slot: Slot, replicas: number, revis
         ...tpl,
         metadata: {
           ...tpl.metadata,
+          ...(annotations ? { annotations } : {}),
           labels: { ...tpl.metadata?.labels, ...podLabels(app, slot, rel.spec.version, revision) },
         },
       },

@@ -13,7 +13,7 @@ import type {
 import { ANNOTATIONS } from '../api/annotations.js';
 import { resolvePolicies } from '../api/defaults.js';
 import type { BackupPolicy, Environment, Release, RollbackPolicy, Slot } from '../api/generated/index.js';
-import type { GateFacts } from '../environment/gates.js';
+import type { ConfigFacts, GateFacts } from '../environment/gates.js';
 import { MigrationSetError, missingDownFiles, parseMigrationSet } from '../db/files.js';
 import { destructiveFindings, lintMigration } from '../db/lint.js';
 import { parseReport } from '../backup/report.js';
@@ -54,6 +54,8 @@ export async function observe(
   rel: Release,
   spec: RolloutSpec,
   env: Environment | undefined,
+  /** The Environment's configuration, when it references one (read through the shared cache). */
+  config?: ConfigFacts,
 ): Promise<Observation> {
   const ns = rel.metadata?.namespace ?? '';
   const app = spec.app;
@@ -98,7 +100,7 @@ export async function observe(
     },
     stableSelects: selectedSlot(src.services.get(stableServiceName(app), ns)),
     previewSelects: selectedSlot(src.services.get(previewServiceName(app), ns)) as Slot | undefined,
-    gates: gateFacts(src, rel, env, policies, spec.revision),
+    gates: gateFacts(src, rel, env, policies, spec.revision, config),
   };
   const drift = observeDrift(src, rel, spec);
   if (drift) obs.drift = drift;
@@ -146,6 +148,7 @@ function gateFacts(
   env: Environment | undefined,
   names: ReturnType<typeof resolvePolicies>,
   revision: string,
+  config: ConfigFacts | undefined,
 ): GateFacts {
   const namespace = rel.metadata?.namespace ?? '';
   const cached = (inf: Cached<KubernetesObject>, name: string | undefined) =>
@@ -155,6 +158,7 @@ function gateFacts(
     environment: { name: rel.spec.environmentRef.name, found: env !== undefined, object: env },
     rollbackPolicy: cached(src.rollbackPolicies, names.rollback),
     backupPolicy: cached(src.backupPolicies, names.backup),
+    ...(config ? { config } : {}),
   };
   // Only a rollout that has not started asks the later gates.
   if (!env || (!GATED.includes(rel.status?.phase ?? 'Pending') && rel.status?.revision === revision))

@@ -10,13 +10,17 @@ import { parseDuration } from '../runtime/duration.js';
 import { revisionOf } from './names.js';
 import type { RolloutSpec } from './plan/index.js';
 
-export function resolveSpec(rel: Release, env: Environment | undefined): RolloutSpec {
+/** `configHash`: of the Environment's configuration as observed, when it could be read. */
+export function resolveSpec(rel: Release, env: Environment | undefined, configHash?: string): RolloutSpec {
   const traffic = resolveTraffic(rel, env?.spec.defaults?.traffic);
   const contract = rel.spec.migrations?.contract;
+  // Only then is the configuration part of what is rolled out; otherwise a change of it rolls nothing.
+  const rolledConfig = env?.spec.config?.rolloutOnChange ? configHash : undefined;
   return {
     app: rel.spec.application,
     version: rel.spec.version,
-    revision: revisionOf(rel.spec.application, rel.spec.version, rel.spec.template),
+    revision: revisionOf(rel.spec.application, rel.spec.version, rel.spec.template, rolledConfig),
+    ...(rolledConfig !== undefined ? { configHash: rolledConfig } : {}),
     generation: rel.metadata?.generation ?? 0,
     replicas: rel.spec.replicas ?? 1,
     mode: traffic.mode,

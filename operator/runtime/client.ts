@@ -115,12 +115,13 @@ export class KubeClient {
     path: string,
     query: Record<string, string | undefined>,
     signal: AbortSignal,
+    accept = 'application/json',
   ): Promise<Response> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, v);
     const { headers, dispatcher } = await this.connection();
     const res = await fetch(url, {
-      headers: { ...headers, accept: 'application/json', 'user-agent': USER_AGENT },
+      headers: { ...headers, accept, 'user-agent': USER_AGENT },
       dispatcher,
       signal,
     });
@@ -131,14 +132,20 @@ export class KubeClient {
   async request<T>(
     method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
     path: string,
-    opts: { body?: unknown; contentType?: string; query?: Record<string, string | undefined> } = {},
+    opts: {
+      body?: unknown;
+      contentType?: string;
+      query?: Record<string, string | undefined>;
+      /** Another representation than the object itself (PartialObjectMetadata). */
+      accept?: string;
+    } = {},
   ): Promise<T> {
     const url = new URL(this.server + path);
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const conn = await this.connection();
     const headers: Record<string, string> = {
       ...conn.headers,
-      accept: 'application/json',
+      accept: opts.accept ?? 'application/json',
       'user-agent': USER_AGENT,
     };
     let body: string | undefined;

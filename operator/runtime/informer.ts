@@ -31,9 +31,19 @@ export interface InformerOptions {
   pageSize?: number;
   /** managedFields entries to keep in the cache (all others are dropped); see trimForCache. */
   keepManagedFields?: ManagedFieldsFilter;
+  /**
+   * Cache metadata only (PartialObjectMetadata): enough to know an object
+   * exists and when it changed, without holding its data. For kinds read by
+   * name when needed (ConfigMaps, Secrets), of which the cluster has many.
+   */
+  metadataOnly?: boolean;
 }
 
 export type ManagedFieldsFilter = (entry: V1ManagedFieldsEntry) => boolean;
+
+// The apiserver's metadata-only representation (what client-go's metadata informers ask for).
+const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
+const METADATA_WATCH = 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1';
 
 /** A watch with no byte for this long is presumed dead; bookmarks arrive about once a minute. */
 const WATCH_IDLE_MS = 90_000;
@@ -76,12 +86,23 @@ export class Informer<T extends KubernetesObject> {
     this.opts.keepManagedFields = filter;
   }
 
+  /**
+   * A metadata-only cache keeps no annotations either: nothing reads them, and
+   * a Secret's may hold kubectl's last-applied copy of its data.
+   */
   private trim<O extends KubernetesObject>(obj: O): O {
-    return trimForCache(obj, this.opts.keepManagedFields) as O;
+    trimForCache(obj, this.opts.keepManagedFields);
+    if (this.opts.metadataOnly && obj.metadata) delete obj.metadata.annotations;
+    return obj;
   }
 
   get kind(): string | undefined {
     return this.ref.kind;
+  }
+
+  /** Holds PartialObjectMetadata, not whole objects. */
+  get metadataOnly(): boolean {
+    return this.opts.metadataOnly === true;
   }
 
   get resource(): string {
@@ -200,9 +221,11 @@ export class Informer<T extends KubernetesObject> {
           limit: String(this.opts.pageSize ?? 500),
           continue: cont,
         },
+        accept: this.opts.metadataOnly ? METADATA_LIST : undefined,
       });
       if (run !== this.run) return;
-      for (const o of page.items) {
+      // An empty PartialObjectMetadataList comes without items.
+      for (const o of page.items ?? []) {
         this.trim(o);
         const ns = o.metadata?.namespace ?? '';
         let m = fresh.get(ns);
@@ -245,6 +268,7 @@ export class Informer<T extends KubernetesObject> {
           labelSelector: this.opts.labelSelector,
         },
         abort.signal,
+        this.opts.metadataOnly ? METADATA_WATCH : undefined,
       );
       if (!res.body) return;
       const decoder = new TextDecoder();

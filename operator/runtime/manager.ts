@@ -20,6 +20,8 @@ export type InformerRef = Omit<ResourceRef, 'name' | 'subresource' | 'namespace'
    * shared: the filter of any ref naming the resource applies to all of them.
    */
   keepManagedFields?: ManagedFieldsFilter;
+  /** Cache only metadata (PartialObjectMetadata), never the objects' data: see InformerOptions. */
+  metadataOnly?: boolean;
 };
 
 export interface ObjectKey {
@@ -43,6 +45,12 @@ export interface Watch {
   optional?: boolean;
   /** Only these events map (all by default): a watch on the primary kind itself may want deletions only. */
   events?: readonly EventType[];
+  /**
+   * Only a new generation (or a new or deleted object) maps to keys, not a
+   * write to its status or metadata alone: for a watched kind whose status
+   * changes often and concerns none of the keys.
+   */
+  generationChangesOnly?: boolean;
 }
 
 export interface Controller {
@@ -95,7 +103,8 @@ export class Manager {
       },
       onWritten: (obj) => {
         for (const inf of this.informers.values())
-          if (inf.kind === obj.kind && inf.ref.apiVersion === obj.apiVersion) inf.remember(obj);
+          if (inf.kind === obj.kind && inf.ref.apiVersion === obj.apiVersion && !inf.metadataOnly)
+            inf.remember(obj);
       },
     });
   }
@@ -110,12 +119,14 @@ export class Manager {
 
   /** The shared informer for a resource, created on first use. */
   informer<T extends KubernetesObject>(ref: InformerRef, { optional = false } = {}): Informer<T> {
-    const id = `${ref.resource}.${ref.apiVersion}`;
+    // A metadata-only informer is another cache than the full one of the same resource.
+    const id = `${ref.resource}.${ref.apiVersion}${ref.metadataOnly ? '#metadata' : ''}`;
     let inf = this.informers.get(id);
     if (!inf) {
       inf = new Informer<KubernetesObject>(this.client, ref, this.log, {
         optional,
         labelSelector: ref.labelSelector,
+        metadataOnly: ref.metadataOnly,
         onRestart: (resource) => this.metrics.informerRestarts.inc({ resource }),
       });
       this.informers.set(id, inf);
@@ -140,21 +151,10 @@ export class Manager {
       },
     });
     const primary = this.informer(controller.primary);
-    const generations = new Map<string, number | undefined>();
+    const seen = controller.generationChangesOnly ? new GenerationFilter() : undefined;
     primary.on((type, obj) => {
-      const key = keyOf(obj);
-      if (controller.generationChangesOnly) {
-        const generation = obj.metadata?.generation;
-        const unchanged =
-          type === 'update' &&
-          generations.has(key) &&
-          generations.get(key) === generation &&
-          !obj.metadata?.deletionTimestamp;
-        if (type === 'delete') generations.delete(key);
-        else generations.set(key, generation);
-        if (unchanged) return;
-      }
-      queue.add(key);
+      if (seen?.unchanged(type, obj)) return;
+      queue.add(keyOf(obj));
     });
     for (const owned of controller.owns ?? []) {
       this.informer(owned).on((_type, obj) => {
@@ -166,7 +166,9 @@ export class Manager {
       });
     }
     for (const w of controller.watches ?? []) {
+      const seen = w.generationChangesOnly ? new GenerationFilter() : undefined;
       this.informer(w.ref, { optional: w.optional }).on((type, obj) => {
+        if (seen?.unchanged(type, obj)) return;
         if (!w.events || w.events.includes(type)) w.map(obj).forEach((k) => queue.add(k));
       });
     }
@@ -221,6 +223,25 @@ export class Manager {
     } finally {
       end();
     }
+  }
+}
+
+/** Remembers each object's generation, to tell a spec change from a status or metadata write. */
+class GenerationFilter {
+  private readonly generations = new Map<string, number | undefined>();
+
+  /** True for an update that left the generation as it was (and is not a deletion starting). */
+  unchanged(type: EventType, obj: KubernetesObject): boolean {
+    const key = keyOf(obj);
+    const generation = obj.metadata?.generation;
+    const unchanged =
+      type === 'update' &&
+      this.generations.has(key) &&
+      this.generations.get(key) === generation &&
+      !obj.metadata?.deletionTimestamp;
+    if (type === 'delete') this.generations.delete(key);
+    else this.generations.set(key, generation);
+    return unchanged;
   }
 }
 

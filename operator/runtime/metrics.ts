@@ -54,6 +54,13 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly configReads = new Counter({
+    name: 'cutover_config_reads_total',
+    help: "Reads of an Environment's ConfigMap or Secret data (only when its resourceVersion moved), by kind.",
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   constructor({ processMetrics = true } = {}) {
     if (processMetrics) collectDefaultMetrics({ register: this.registry });
   }

@@ -2,7 +2,7 @@
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { Condition, LocalObjectReference } from './common.js';
 /**
- * An Environment is a stage (development, staging, production) with defaults for the Releases deployed into it. Its promotion gates and configuration rules are not enforced yet (condition Enforced); its drift mode is.
+ * An Environment is a stage (development, staging, production): defaults for the Releases deployed into it, and the gates their rollouts pass first (configuration rules, promotion from another Environment with a soak, approvals, deployment windows), and what happens to drift.
  */
 export interface Environment {
   apiVersion: 'cutover.dev/v1alpha1';
@@ -25,7 +25,7 @@ export interface EnvironmentSpec {
    */
   promotion?: EnvironmentSpecPromotion;
   /**
-   * Application configuration and the rules it must satisfy.
+   * Application configuration and the rules it must satisfy. The ConfigMap and Secret are watched: a change re-evaluates the rules at once, and a missing one or a failing rule holds new rollouts at the config gate (Pending, reason ConfigNotFound or ConfigInvalid).
    */
   config?: EnvironmentSpecConfig;
   /**
@@ -67,7 +67,7 @@ export interface EnvironmentSpecPromotion {
    */
   approvals?: number;
   /**
-   * Time windows in which rollouts may start; any time when empty. Not enforced yet: rollouts start at any time.
+   * Time windows in which rollouts may start (a rollout that started may finish after the close); any time when empty. Outside them a Release waits in WaitingForWindow, its message naming the next opening.
    */
   windows?: PromotionWindow[];
 }
@@ -87,7 +87,7 @@ export interface EnvironmentSpecPromotionFrom {
 }
 
 /**
- * A recurring time window in which rollouts may start (not enforced yet).
+ * A recurring time window in which rollouts may start.
  */
 export interface PromotionWindow {
   /**
@@ -110,7 +110,7 @@ export interface PromotionWindow {
 }
 
 /**
- * Application configuration and the rules it must satisfy.
+ * Application configuration and the rules it must satisfy. The ConfigMap and Secret are watched: a change re-evaluates the rules at once, and a missing one or a failing rule holds new rollouts at the config gate (Pending, reason ConfigNotFound or ConfigInvalid).
  */
 export interface EnvironmentSpecConfig {
   /**
@@ -118,7 +118,7 @@ export interface EnvironmentSpecConfig {
    */
   configMapRef?: LocalObjectReference;
   /**
-   * Whether a change of the ConfigMap or Secret alone starts a new rollout of every Release here, so a configuration change goes through the same steps, analysis and rollback as a new version (not enforced yet).
+   * Whether a change of the ConfigMap or Secret data alone starts a new rollout of every Release here: the configuration hash becomes part of the revision and of the pod template (annotation cutover.dev/config-hash), so pods restart with the new configuration through the same steps, analysis and rollback as a new version, and restoring the previous data is a rollback like any other. When false, a configuration change rolls nothing; it only re-evaluates the rules.
    * @default false
    */
   rolloutOnChange?: boolean;
@@ -127,13 +127,13 @@ export interface EnvironmentSpecConfig {
    */
   secretRef?: LocalObjectReference;
   /**
-   * Checks on configuration keys; a failing rule is to block rollouts and set ConfigValid=False. Not enforced yet: the rules are validated on admission but never evaluated.
+   * Checks on configuration keys. Every failing rule is listed at once in status.configErrors and ConfigValid=False, and holds new rollouts at the config gate; a value from the Secret is never shown.
    */
   rules?: ConfigRule[];
 }
 
 /**
- * A check on one configuration key, to be evaluated before a rollout starts (not enforced yet).
+ * A check on one configuration key, evaluated before a rollout starts. The key is looked up in the ConfigMap, then in the Secret. An absent key passes every check but required.
  */
 export interface ConfigRule {
   /**
@@ -146,12 +146,12 @@ export interface ConfigRule {
    */
   required?: boolean;
   /**
-   * Type the value must parse as.
+   * Type the value must parse as: integer (digits, optional sign), number (decimal, optional exponent), boolean (true or false), url (scheme://...), duration (500ms, 30s, 10m, 2h, 1h30m, 3d).
    * @default "string"
    */
   type?: 'string' | 'integer' | 'number' | 'boolean' | 'url' | 'duration';
   /**
-   * RE2 regular expression the value must match.
+   * Regular expression the value must match anywhere (anchor it with ^ and $). Written as RE2, run as a JavaScript RegExp (u flag): RE2-only syntax such as (?P<name>...) is reported as a violation of the rule.
    */
   pattern?: string;
   /**
@@ -223,19 +223,19 @@ export interface EnvironmentStatus {
    */
   observedGeneration?: number;
   /**
-   * Latest observations of the object's state (Ready, Enforced (False while gates or config rules are set but not enforced), Reconciling, Stalled; ConfigValid and Drifted are reserved and not set yet). Ready is the summary; Reconciling and Stalled follow kstatus.
+   * Latest observations of the object's state (Ready, Reconciling, Stalled, ConfigValid (when config.rules are set), Drifted (True while one of its Releases has Drifted=True)). Ready is the summary; Reconciling and Stalled follow kstatus.
    */
   conditions?: Condition[];
   /**
-   * Releases deployed into this Environment.
+   * Releases deployed into this Environment, by name (at most 100), from their own status.
    */
   releases?: EnvironmentRelease[];
   /**
-   * Configuration rules that failed at the last check.
+   * Every configuration rule that fails now, in rule order; never a value from the Secret.
    */
   configErrors?: ConfigError[];
   /**
-   * Releases held by a gate of this Environment, and what would let them go.
+   * Releases held by a gate of this Environment (phase Pending, AwaitingApproval or WaitingForWindow), by name (at most 100), with the reason and message of their Ready condition.
    */
   waiting?: EnvironmentWait[];
 }
@@ -275,7 +275,7 @@ export interface EnvironmentRelease {
     | 'RolledBack'
     | 'Failed';
   /**
-   * When this version Succeeded here; the soak of downstream environments counts from it.
+   * When this version Succeeded here (the end of its newest Succeeded rollout); the soak of downstream environments counts from it.
    */
   succeededAt?: string;
 }

@@ -239,7 +239,7 @@ export interface ReleaseStatus {
    */
   revision?: string;
   /**
-   * Hash of the Environment's ConfigMap and Secret data the rollout in progress started with (never the data itself).
+   * Hash of the Environment's ConfigMap and Secret data the rollout in progress passed its gates with (never the data itself).
    */
   configHash?: string;
   /**

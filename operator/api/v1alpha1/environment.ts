@@ -37,7 +37,7 @@ const CLOCK = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
 const window = named(
   'PromotionWindow',
   obj(
-    'A recurring time window in which rollouts may start (not enforced yet).',
+    'A recurring time window in which rollouts may start.',
     {
       days: required(
         list('Days of the week the window opens.', enumOf('Day of the week.', WEEKDAYS), {
@@ -74,14 +74,21 @@ const window = named(
 const configRule = named(
   'ConfigRule',
   obj(
-    'A check on one configuration key, to be evaluated before a rollout starts (not enforced yet).',
+    'A check on one configuration key, evaluated before a rollout starts. The key is looked up in the ConfigMap, then in the Secret. An absent key passes every check but required.',
     {
       key: required(
         str('Key in the ConfigMap or Secret.', { pattern: CONFIG_KEY, minLength: 1, maxLength: 253 }),
       ),
       required: bool('The key must be present.', false),
-      type: enumOf('Type the value must parse as.', CONFIG_VALUE_TYPES, { default: 'string' }),
-      pattern: str('RE2 regular expression the value must match.', { minLength: 1, maxLength: 1024 }),
+      type: enumOf(
+        'Type the value must parse as: integer (digits, optional sign), number (decimal, optional exponent), boolean (true or false), url (scheme://...), duration (500ms, 30s, 10m, 2h, 1h30m, 3d).',
+        CONFIG_VALUE_TYPES,
+        { default: 'string' },
+      ),
+      pattern: str(
+        'Regular expression the value must match anywhere (anchor it with ^ and $). Written as RE2, run as a JavaScript RegExp (u flag): RE2-only syntax such as (?P<name>...) is reported as a violation of the rule.',
+        { minLength: 1, maxLength: 1024 },
+      ),
       enum: list('Allowed values.', str('One allowed value.', { maxLength: 1024 }), {
         minItems: 1,
         maxItems: 100,
@@ -157,29 +164,32 @@ const spec = obj('Desired state of the Environment.', {
         { minimum: 0, maximum: 10 },
       ),
       windows: list(
-        'Time windows in which rollouts may start; any time when empty. Not enforced yet: rollouts start at any time.',
+        'Time windows in which rollouts may start (a rollout that started may finish after the close); any time when empty. Outside them a Release waits in WaitingForWindow, its message naming the next opening.',
         window,
         { maxItems: 20 },
       ),
     },
   ),
-  config: obj('Application configuration and the rules it must satisfy.', {
-    configMapRef: ref('ConfigMap with the application configuration.', 'ConfigMap'),
-    rolloutOnChange: bool(
-      'Whether a change of the ConfigMap or Secret alone starts a new rollout of every Release here, so a configuration change goes through the same steps, analysis and rollback as a new version (not enforced yet).',
-      false,
-    ),
-    secretRef: ref('Secret with the application secrets.', 'Secret'),
-    rules: list(
-      'Checks on configuration keys; a failing rule is to block rollouts and set ConfigValid=False. Not enforced yet: the rules are validated on admission but never evaluated.',
-      configRule,
-      {
-        maxItems: 100,
-        listType: 'map',
-        mapKeys: ['key'],
-      },
-    ),
-  }),
+  config: obj(
+    'Application configuration and the rules it must satisfy. The ConfigMap and Secret are watched: a change re-evaluates the rules at once, and a missing one or a failing rule holds new rollouts at the config gate (Pending, reason ConfigNotFound or ConfigInvalid).',
+    {
+      configMapRef: ref('ConfigMap with the application configuration.', 'ConfigMap'),
+      rolloutOnChange: bool(
+        'Whether a change of the ConfigMap or Secret data alone starts a new rollout of every Release here: the configuration hash becomes part of the revision and of the pod template (annotation cutover.dev/config-hash), so pods restart with the new configuration through the same steps, analysis and rollback as a new version, and restoring the previous data is a rollback like any other. When false, a configuration change rolls nothing; it only re-evaluates the rules.',
+        false,
+      ),
+      secretRef: ref('Secret with the application secrets.', 'Secret'),
+      rules: list(
+        'Checks on configuration keys. Every failing rule is listed at once in status.configErrors and ConfigValid=False, and holds new rollouts at the config gate; a value from the Secret is never shown.',
+        configRule,
+        {
+          maxItems: 100,
+          listType: 'map',
+          mapKeys: ['key'],
+        },
+      ),
+    },
+  ),
   drift: obj(
     "Drift: changes others make to a settled Release's owned objects (slot Deployments, Services, the weights of its backendRefs in the HTTPRoute), found from the live objects' managedFields. Each Release reports it in its Drifted condition, an Event and cutover_drift_total.",
     {
@@ -217,10 +227,10 @@ const spec = obj('Desired state of the Environment.', {
 const status = obj('Observed state of the Environment, written by the operator.', {
   observedGeneration: observedGeneration(),
   conditions: conditions(
-    'Ready, Enforced (False while gates or config rules are set but not enforced), Reconciling, Stalled; ConfigValid and Drifted are reserved and not set yet',
+    'Ready, Reconciling, Stalled, ConfigValid (when config.rules are set), Drifted (True while one of its Releases has Drifted=True)',
   ),
   releases: list(
-    'Releases deployed into this Environment.',
+    'Releases deployed into this Environment, by name (at most 100), from their own status.',
     named(
       'EnvironmentRelease',
       obj('One Release in this Environment.', {
@@ -229,14 +239,14 @@ const status = obj('Observed state of the Environment, written by the operator.'
         version: str('Version it is releasing.', { maxLength: 63 }),
         phase: enumOf('Its phase.', RELEASE_PHASES),
         succeededAt: timestamp(
-          'When this version Succeeded here; the soak of downstream environments counts from it.',
+          'When this version Succeeded here (the end of its newest Succeeded rollout); the soak of downstream environments counts from it.',
         ),
       }),
     ),
     { maxItems: 100 },
   ),
   configErrors: list(
-    'Configuration rules that failed at the last check.',
+    'Every configuration rule that fails now, in rule order; never a value from the Secret.',
     named(
       'ConfigError',
       obj('One failing configuration rule.', {
@@ -247,7 +257,7 @@ const status = obj('Observed state of the Environment, written by the operator.'
     { maxItems: 100 },
   ),
   waiting: list(
-    'Releases held by a gate of this Environment, and what would let them go.',
+    'Releases held by a gate of this Environment (phase Pending, AwaitingApproval or WaitingForWindow), by name (at most 100), with the reason and message of their Ready condition.',
     named(
       'EnvironmentWait',
       obj('One Release held by a gate.', {
@@ -266,7 +276,7 @@ export const environment = customResourceDefinition({
   plural: 'environments',
   shortName: 'env',
   description:
-    'An Environment is a stage (development, staging, production) with defaults for the Releases deployed into it. Its promotion gates and configuration rules are not enforced yet (condition Enforced); its drift mode is.',
+    'An Environment is a stage (development, staging, production): defaults for the Releases deployed into it, and the gates their rollouts pass first (configuration rules, promotion from another Environment with a soak, approvals, deployment windows), and what happens to drift.',
   printerColumns: [
     { name: 'Tier', type: 'string', jsonPath: '.spec.tier', description: 'Kind of environment.' },
     {
@@ -280,13 +290,13 @@ export const environment = customResourceDefinition({
       name: 'Config',
       type: 'string',
       jsonPath: '.status.conditions[?(@.type=="ConfigValid")].status',
-      description: 'Status of the ConfigValid condition (not set yet).',
+      description: 'Status of the ConfigValid condition (set when config.rules are).',
     },
     {
       name: 'Drifted',
       type: 'string',
       jsonPath: '.status.conditions[?(@.type=="Drifted")].status',
-      description: 'Status of the Drifted condition (not set yet).',
+      description: 'Status of the Drifted condition (True while one of its Releases drifted).',
     },
     ageColumn(),
   ],

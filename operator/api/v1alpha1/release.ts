@@ -277,7 +277,7 @@ const status = obj('Observed state of the Release, written by the operator.', {
     maxLength: 64,
   }),
   configHash: str(
-    "Hash of the Environment's ConfigMap and Secret data the rollout in progress started with (never the data itself).",
+    "Hash of the Environment's ConfigMap and Secret data the rollout in progress passed its gates with (never the data itself).",
     { maxLength: 64 },
   ),
   approvedBy: list(

@@ -120,8 +120,16 @@ export class Builder {
     return this;
   }
 
-  /** Moves to `phase`; `quiet` when an Event of this same call already says it. */
-  phase(phase: ReleasePhase, reason: string, message: string, { quiet = false } = {}): this {
+  /**
+   * Moves to `phase`; `quiet` when an Event of this same call already says it;
+   * `health` when the phase's usual one is not the truth (a gate that stalls).
+   */
+  phase(
+    phase: ReleasePhase,
+    reason: string,
+    message: string,
+    { quiet = false, health }: { quiet?: boolean; health?: Health } = {},
+  ): this {
     if (this.current.phase !== phase) {
       this.set({ phase, phaseStartedAt: iso(this.now) });
       const warning = phase === 'Failed' || phase === 'RolledBack' || phase === 'RollingBack';
@@ -129,7 +137,7 @@ export class Builder {
       // Each transition is a boundary: run again at once from the persisted status.
       this.after(0);
     }
-    return this.health(healthOf(phase, reason, message));
+    return this.health(health ?? healthOf(phase, reason, message));
   }
 
   health(h: Health): this {
@@ -161,6 +169,9 @@ export class Builder {
     const entry: RolloutRecord = {
       version: this.spec.version,
       outcome,
+      // The rollout's own: a superseded one is recorded before the status names its successor.
+      ...(this.current.revision ? { revision: this.current.revision } : {}),
+      ...(this.current.configHash ? { configHash: this.current.configHash } : {}),
       startedAt: this.current.startedAt,
       finishedAt: iso(this.now),
       // status.backup belongs to this rollout: a new one or a retry clears it.

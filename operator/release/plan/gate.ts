@@ -20,9 +20,15 @@ export function gate(
   b.set({ approvedBy: approvedBy.length > 0 ? approvedBy : undefined });
   if (g) {
     if (g.recheckAfterMs !== undefined) b.after(g.recheckAfterMs);
-    b.phase(g.phase, g.reason, g.message);
-    return g.stalled ? b.health({ state: 'Stalled', reason: g.reason, message: g.message }) : b;
+    // Stalled set at once, not after a Progressing that would move its transition time on every call.
+    const health = g.stalled
+      ? { state: 'Stalled' as const, reason: g.reason, message: g.message }
+      : undefined;
+    return b.phase(g.phase, g.reason, g.message, { health });
   }
+  // The configuration this rollout goes with is the one its gates passed.
+  const hash = b.obs.gates?.config?.hash;
+  if (hash !== undefined) b.set({ configHash: hash });
   // Entered in the call that started the rollout: its RolloutStarted Event already says where it goes.
   const quiet = { quiet: starting };
   if (!b.spec.expand) return deploying(b, quiet);

@@ -28,6 +28,8 @@ export function startRollout(b: Builder, opts: { quiet?: boolean } = {}): Builde
     backup: undefined,
     approvedBy: undefined,
     phase: undefined,
+    // What the gates see now; the gate that opens records the configuration the rollout goes with.
+    configHash: b.obs.gates?.config?.hash,
   });
   b.set({ migrations: migrationsFor(b, 0) });
   if (spec.revision === prev.stableRevision) {

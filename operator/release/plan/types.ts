@@ -17,6 +17,8 @@ export interface RolloutSpec {
   app: string;
   version: string;
   revision: string;
+  /** The configuration hash that is part of the revision (config.rolloutOnChange), stamped on the slot's pods. */
+  configHash?: string;
   generation: number;
   replicas: number;
   mode: TrafficMode;
