@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Release } from '../api/generated/index.js';
 import { revisionOf } from '../release/names.js';
-import { approverProblem, planApproval, renderApproval } from './approval.js';
+import { approverProblem, planApproval, renderApproval, revisionToApprove } from './approval.js';
 
 const TEMPLATE = { spec: { containers: [{ name: 'app', image: 'example.com/web:2' }] } };
 const REV = revisionOf('web', '2.0.0', TEMPLATE);
@@ -67,5 +67,26 @@ describe('approverProblem', () => {
     expect(approverProblem('')).toMatch(/empty user name/);
     expect(approverProblem('doe, jane')).toMatch(/holds a comma/);
     expect(approverProblem(' alice')).toMatch(/surrounding spaces/);
+  });
+});
+
+describe('revisionToApprove', () => {
+  const base = {
+    apiVersion: 'cutover.dev/v1alpha1',
+    kind: 'Release',
+    metadata: { name: 'web', namespace: 'shop', generation: 4 },
+    spec: { environmentRef: { name: 'p' }, application: 'web', version: '2.0.0', template: {} },
+  } as const;
+
+  it("the operator's revision once it has seen this spec (it may cover the configuration too)", () => {
+    expect(revisionToApprove({ ...base, status: { observedGeneration: 4, revision: 'withconfig1' } })).toBe(
+      'withconfig1',
+    );
+  });
+
+  it("the spec's own revision before the operator has seen it", () => {
+    const stale = revisionToApprove({ ...base, status: { observedGeneration: 3, revision: 'old' } });
+    expect(stale).not.toBe('old');
+    expect(stale).toBe(revisionToApprove(base));
   });
 });

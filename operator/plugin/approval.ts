@@ -25,9 +25,22 @@ export function approverProblem(user: string): string | undefined {
   return undefined;
 }
 
-export function planApproval(release: Release, user: string): ApprovalPlan {
+/**
+ * The revision to approve: the one the operator gates, once it has seen this
+ * spec. With config.rolloutOnChange the revision also covers the
+ * configuration, which an approver need not be able to read (a Secret), so
+ * the operator's own status.revision is the authority; before the operator
+ * has seen the spec, the spec's own revision (the same unless rolloutOnChange).
+ */
+export function revisionToApprove(release: Release): string {
   const { application, version, template } = release.spec;
-  const revision = revisionOf(application, version, template);
+  const seen = release.status?.observedGeneration === release.metadata?.generation;
+  return (seen && release.status?.revision) || revisionOf(application, version, template);
+}
+
+export function planApproval(release: Release, user: string): ApprovalPlan {
+  const { version } = release.spec;
+  const revision = revisionToApprove(release);
   const current = release.metadata?.annotations?.[ANNOTATIONS.approvedBy];
   const annotation = addApproval(current, { revision, user });
   const approvers = approversOf(annotation ?? current, revision);
