@@ -87,8 +87,13 @@ beforeAll(async () => {
     environment(production, 'production', {
       tier: 'production',
       promotion: { from: { namespace: staging, name: 'staging' }, soak: '4s', approvals: 2 },
+      config: {
+        configMapRef: { name: 'shop-config' },
+        rules: [{ key: 'LOG_LEVEL', enum: ['info', 'debug'] }],
+      },
     }),
   );
+  await kubectl('-n', production, 'create', 'configmap', 'shop-config', '--from-literal=LOG_LEVEL=loud');
   await api.create(
     environment(foreign, 'production', {
       tier: 'staging',
@@ -104,9 +109,23 @@ afterAll(async () => {
   for (const ns of [staging, production, foreign]) if (ns) await deleteNamespace(ns, api);
 });
 
-test('promotion.from, soak and approvals hold production in order, then let it go', async () => {
-  // Production first: nothing has Succeeded in staging yet.
+test('config, promotion.from, soak and approvals hold production in that order, then let it go', async () => {
+  // Production first. The config gate comes before promotion.from: its ConfigMap is wrong.
   await api.create(shop(production, 'production', '1.0.0'));
+  const invalid = await waitPhase(production, 'Pending', 'ConfigInvalid');
+  expect(ready(invalid)?.message).toContain('LOG_LEVEL');
+  await kubectl(
+    '-n',
+    production,
+    'patch',
+    'configmap',
+    'shop-config',
+    '--type',
+    'merge',
+    '-p',
+    '{"data":{"LOG_LEVEL":"info"}}',
+  );
+  // Nothing has Succeeded in staging yet.
   const held = await waitPhase(production, 'Pending', 'NotPromoted');
   expect(ready(held)?.message).toBe(
     `version 1.0.0 with this pod template has not Succeeded in Environment ${staging}/staging`,
