@@ -129,6 +129,18 @@ describe('promotionFacts', () => {
     });
   });
 
+  test('a source whose spec moved on before its status caught up proves nothing (one commit bumps both)', () => {
+    const ahead = release('shop', 'staging', '2.0.0', {
+      ...succeeded('2.0.0', '2026-12-02T09:00:00Z'),
+      observedGeneration: 2,
+    });
+    ahead.metadata = { ...ahead.metadata, generation: 3 };
+    const src = sources({ envs: [staging], releases: [ahead] });
+    expect(
+      promotionFacts(src, release('shop', 'production', '2.0.0'), prod({ name: 'staging' }))?.succeededAt,
+    ).toBeUndefined();
+  });
+
   test('a missing source Environment is a problem, not a crash', () => {
     const f = promotionFacts(sources({}), release('shop', 'production', '2.0.0'), prod({ name: 'staging' }));
     expect(f?.problem).toEqual({

@@ -54,8 +54,12 @@ export function promotionFacts(
     .filter((r) => r.spec.environmentRef.name === source.name && r.spec.application === app);
   for (const r of candidates) {
     const st = r.status ?? {};
-    // Serving its current spec: a Release mid-rollout there has not proved anything yet.
-    const serving = st.phase === 'Succeeded' && st.stableRevision === st.revision;
+    // Serving its current spec: a Release mid-rollout there has not proved
+    // anything yet, nor one whose spec moved on before its status caught up.
+    const serving =
+      st.phase === 'Succeeded' &&
+      st.stableRevision === st.revision &&
+      st.observedGeneration === r.metadata?.generation;
     const same =
       r.spec.version === version &&
       (!byRevision || revisionOf(app, r.spec.version, r.spec.template) === wanted);

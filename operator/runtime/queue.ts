@@ -97,6 +97,9 @@ export class WorkQueue {
       this.add(key);
       return;
     }
+    // Timers take at most 2^31-1 ms (about 24.8 days) and fire at once beyond
+    // that: a longer wait (a long soak) comes back then and waits again.
+    ms = Math.min(ms, MAX_TIMER_MS);
     const at = this.clock.now() + ms;
     const pending = this.timers.get(key);
     if (pending && pending.at <= at) return;
@@ -180,3 +183,5 @@ export class WorkQueue {
     for (const waiter of this.waiters.splice(0)) waiter(undefined);
   }
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1;

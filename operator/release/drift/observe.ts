@@ -71,7 +71,9 @@ export function observeDrift(src: DriftSources, rel: Release, spec: RolloutSpec)
   const wantSlot = settled ? slotDeployment(rel, active, spec.replicas, spec.revision) : undefined;
   const activeDrift = objectDrift('Deployment', slotName(app, active), 'active', slotObj, wantSlot);
   const replicas = slotObj?.spec?.replicas;
-  const shrunk = settled ? replicas !== spec.replicas : replicas === 0;
+  // Only zero: any other value either has a manager to name (kubectl scale,
+  // an edit) or is spec.replicas changing, which the plan applies itself.
+  const shrunk = replicas === 0 && spec.replicas > 0;
   if (slotObj && shrunk && !activeDrift.changes.some((c) => c.path === 'spec.replicas')) {
     // A scale to 0 through the scale subresource leaves no owner for
     // spec.replicas (0 is omitted from the Scale object the apiserver derives

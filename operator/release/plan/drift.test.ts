@@ -207,10 +207,20 @@ describe('live health of a settled Release', () => {
     const p = planRelease(
       spec({ driftMode: 'Correct' }),
       settled,
-      obs({ slots: { green: { ...serving, replicas: 0, available: 0 } } }),
+      // As drift/observe reports a scale to zero: by value, no manager to name.
+      obs({ slots: { green: { ...serving, replicas: 0, available: 0 } }, drift: [scaled] }),
     );
     expect(ready(p.status)?.message).toContain('is scaled to 0 of 4 replicas');
     expect(cond(p.status, 'Reconciling')?.status).toBe('True');
+  });
+
+  test('spec.replicas changed after the rollout: the serving slot is resized, not reported as drift', () => {
+    const p = planRelease(spec({ replicas: 6 }), settled, obs());
+    expect(p.actions).toContainEqual({ type: 'ScaleSlot', slot: 'green', replicas: 6 });
+    // Until the new pods are available, as after any scale-up.
+    expect(ready(p.status)?.message).toContain('has 4 of 6 replicas available');
+    expect(cond(p.status, 'Reconciling')?.status).toBe('True');
+    expect(cond(p.status, 'Drifted')).toBeUndefined();
   });
 
   test('pods not available: Ready=False, Reconciling (they come back by themselves)', () => {

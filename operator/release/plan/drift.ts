@@ -25,7 +25,8 @@ export function liveHealth(b: Builder): Builder {
   let problem: string | undefined;
   let heals = false;
   if (!live) problem = `${name} is gone`;
-  else if (live.replicas < spec.replicas)
+  // Being resized in this very plan (spec.replicas changed): judged once it is.
+  else if (live.replicas < spec.replicas && !b.actions.some((a) => a.type === 'ScaleSlot' && a.slot === slot))
     problem = `${name} is scaled to ${live.replicas} of ${spec.replicas} replicas`;
   else if (live.available < spec.replicas) {
     problem = `${name} has ${live.available} of ${spec.replicas} replicas available`;

@@ -10,7 +10,7 @@ import { Builder, TERMINAL } from './builder.js';
 import { enforcement, gate, shutGate } from './gate.js';
 import { drift, liveHealth } from './drift.js';
 import { migrate } from './migrate.js';
-import { backUp, bake, followContract, retryBackup, settleOldSlot } from './promote.js';
+import { backUp, bake, followContract, resize, retryBackup, settleOldSlot } from './promote.js';
 import { abandon, finishRollback, rollBack } from './rollback.js';
 import { deploy, shift } from './shift.js';
 import { retry, startRollout } from './start.js';
@@ -96,7 +96,7 @@ export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Obse
     case 'RollingBack':
       return finishRollback(b).done();
     case 'Succeeded':
-      return drift(liveHealth(settleOldSlot(b)), { correct: true }).done();
+      return drift(liveHealth(resize(settleOldSlot(b))), { correct: true }).done();
     case 'Failed':
       return followContract(b).done();
     case 'RolledBack':

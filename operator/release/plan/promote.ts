@@ -186,6 +186,25 @@ export function settleOldSlot(b: Builder): Builder {
 }
 
 /**
+ * spec.replicas changed after the rollout: not a new revision, so the serving
+ * slot is resized here. A size someone else set is drift, not this: it names
+ * a manager, and a scale to zero is caught by value (drift/observe.ts).
+ */
+export function resize(b: Builder): Builder {
+  const live = b.obs.slots[b.stable];
+  const foreign = b.obs.drift?.some(
+    (d) => d.role === 'active' && d.changes.some((c) => c.path === 'spec.replicas'),
+  );
+  if (!live || foreign || live.replicas === b.spec.replicas) return b;
+  b.act({ type: 'ScaleSlot', slot: b.stable, replicas: b.spec.replicas });
+  return b.event(
+    'Normal',
+    'Resized',
+    `the ${b.stable} slot is scaled to ${b.spec.replicas} replicas (spec.replicas)`,
+  );
+}
+
+/**
  * Failed with the contract Job still running (a breach froze the rollout
  * mid-contract): the Job is left to finish, and status says how it ended.
  */
