@@ -10,6 +10,12 @@ import { formatDuration } from '../runtime/duration.js';
 import { describeNextOpening, windowState } from './window.js';
 import { summarizeViolations } from './config-rules.js';
 
+/** The phases in which the gates hold a rollout that has touched nothing yet. */
+export const GATE_PHASES: readonly string[] = ['Pending', 'AwaitingApproval', 'WaitingForWindow'];
+
+/** Whether a Release waits at a gate: only then do the gates' inputs concern it. */
+export const atGate = (phase: string | undefined): boolean => GATE_PHASES.includes(phase ?? 'Pending');
+
 /** Where a blocked rollout waits, and why. */
 export interface GateResult {
   phase: 'AwaitingApproval' | 'WaitingForWindow' | 'Pending';

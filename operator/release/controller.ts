@@ -31,13 +31,13 @@ import { DEFAULT_MIGRATE_IMAGE } from './objects.js';
 import { observe, type Sources } from './observe.js';
 import { planRelease } from './plan/index.js';
 import { resolveSpec } from './spec.js';
+import { Downstream } from './downstream.js';
+import { atGate } from '../environment/gates.js';
 import { isForeignSpecEntry } from './drift/fields.js';
 import type { ObservedRoute } from './drift/route.js';
 import { previewServiceName, slotName, stableServiceName } from './names.js';
 import { APPLICATION_TAKEN, claimApplication, heldStatus } from './ownership.js';
 import { HTTPROUTES } from './traffic/route.js';
-
-const GATED_PHASES = ['Pending', 'AwaitingApproval', 'WaitingForWindow'];
 
 const owned = (apiVersion: string, resource: string, kind: string): InformerRef => ({
   apiVersion,
@@ -61,9 +61,6 @@ export interface ReleaseControllerOptions {
   /** The Environments' configuration, evaluated once for all their Releases (shared with the Environment controller). */
   config: ConfigCache;
 }
-
-/** The phases in which a Release waits at a gate, and a configuration change may let it go. */
-const AT_GATE: ReadonlySet<string> = new Set(['Pending', 'AwaitingApproval', 'WaitingForWindow']);
 
 export function releaseController(
   m: Manager,
@@ -112,25 +109,7 @@ export function releaseController(
     migrateImage: opts.migrateImage ?? DEFAULT_MIGRATE_IMAGE,
   };
   const inNamespace = (o: KubernetesObject) => releases.list(o.metadata?.namespace ?? '').map(keyOf);
-  const waiting = (r: Release) => GATED_PHASES.includes(r.status?.phase ?? 'Pending');
-  const gated = (ns: string) => releases.list(ns).filter(waiting).map(keyOf);
-  /** Releases held in Environments that promote from the one `r` runs in. */
-  const downstreamOf = (r: Release): string[] => {
-    const ns = r.metadata?.namespace ?? '';
-    const source = r.spec.environmentRef.name;
-    return environments
-      .list()
-      .filter((e) => {
-        const from = e.spec.promotion?.from;
-        return from?.name === source && (from.namespace ?? e.metadata?.namespace) === ns;
-      })
-      .flatMap((e) =>
-        releases
-          .list(e.metadata?.namespace ?? '')
-          .filter((d) => d.spec.environmentRef.name === e.metadata?.name && waiting(d)),
-      )
-      .map(keyOf);
-  };
+  const downstream = new Downstream(releases, environments);
   const sameApplication = (rel: Release) =>
     releases.list(rel.metadata?.namespace ?? '').filter((r) => r.spec.application === rel.spec.application);
   const ownedObjects = (rel: Release): Array<KubernetesObject | undefined> => {
@@ -155,7 +134,7 @@ export function releaseController(
         .list(obj.metadata?.namespace ?? '')
         .filter((r) => {
           const all = rollsAll.get(r.spec.environmentRef.name);
-          return all !== undefined && (all || AT_GATE.has(r.status?.phase ?? 'Pending'));
+          return all !== undefined && (all || atGate(r.status?.phase));
         })
         .map(keyOf);
     };
@@ -190,9 +169,10 @@ export function releaseController(
         },
       },
       { ref: BACKUP_POLICIES, map: inNamespace },
-      // A Release that Succeeds (or moves on) in an Environment others promote from opens their gate.
-      { ref: RELEASES, map: (r) => downstreamOf(r as Release) },
-      { ref: TENANT_NAMESPACES, map: (n) => gated(n.metadata?.name ?? '') },
+      // What promotion.from waits on: a Release there, the Environment itself, a tenant label.
+      { ref: RELEASES, map: downstream.ofRelease },
+      { ref: ENVIRONMENTS, generationChangesOnly: true, map: downstream.ofEnvironment },
+      { ref: TENANT_NAMESPACES, map: downstream.ofNamespace },
       // A changed route wakes the Releases weighting it (drift of our weights).
       {
         ref: refs.routes,

@@ -13,7 +13,7 @@ import type {
 import { ANNOTATIONS } from '../api/annotations.js';
 import { resolvePolicies } from '../api/defaults.js';
 import type { BackupPolicy, Environment, Release, RollbackPolicy, Slot } from '../api/generated/index.js';
-import type { ConfigFacts, GateFacts } from '../environment/gates.js';
+import { atGate, type ConfigFacts, type GateFacts } from '../environment/gates.js';
 import { MigrationSetError, missingDownFiles, parseMigrationSet } from '../db/files.js';
 import { destructiveFindings, lintMigration } from '../db/lint.js';
 import { parseReport } from '../backup/report.js';
@@ -161,14 +161,11 @@ function gateFacts(
     ...(config ? { config } : {}),
   };
   // Only a rollout that has not started asks the later gates.
-  if (!env || (!GATED.includes(rel.status?.phase ?? 'Pending') && rel.status?.revision === revision))
-    return facts;
+  if (!env || (!atGate(rel.status?.phase) && rel.status?.revision === revision)) return facts;
   facts.promotion = promotionFacts(src.promotion, rel, env);
   facts.approvals = approvalFacts(rel, env, revision);
   return facts;
 }
-
-const GATED = ['Pending', 'AwaitingApproval', 'WaitingForWindow'];
 
 function slotObservation(d: V1Deployment): SlotObservation {
   const replicas = d.spec?.replicas ?? 1;

@@ -8,6 +8,7 @@
 // status entries), so the cache costs nothing more; an object someone
 // changed carries the entry that names them. No read by name is needed, and
 // a change reaches the check with the watch event that reports it.
+import { atGate } from '../../environment/gates.js';
 import type { KubernetesObject, V1Deployment, V1Service } from '@kubernetes/client-node';
 import type { Release, Slot } from '../../api/generated/index.js';
 import { ownedBy } from '../../runtime/apply.js';
@@ -43,8 +44,6 @@ export interface DriftSources {
   routes?: Cached<ObservedRoute>;
 }
 
-const GATES = ['Pending', 'AwaitingApproval', 'WaitingForWindow'];
-
 /**
  * Drift of what the plan wants now, or undefined in the phases where the plan
  * itself moves these objects (a rollout in flight, a rollback) or where there
@@ -57,7 +56,7 @@ export function observeDrift(src: DriftSources, rel: Release, spec: RolloutSpec)
   const status = rel.status ?? {};
   const active = status.activeSlot;
   const settled = status.phase === 'Succeeded' && status.stableRevision === spec.revision;
-  const waiting = GATES.includes(status.phase ?? 'Pending') && status.stableRevision !== undefined;
+  const waiting = atGate(status.phase) && status.stableRevision !== undefined;
   if (!active || (!settled && !waiting)) return undefined;
   const ns = rel.metadata?.namespace ?? '';
   const app = spec.app;

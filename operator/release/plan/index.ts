@@ -4,6 +4,7 @@
 // transition, so every phase boundary is a point where a crash can happen and
 // the next call, from the persisted status and fresh observation, carries on.
 import { ANNOTATIONS } from '../../api/annotations.js';
+import { GATE_PHASES, atGate } from '../../environment/gates.js';
 import type { ReleaseStatus } from '../../api/generated/index.js';
 import { analyse } from './analysis.js';
 import { Builder, TERMINAL } from './builder.js';
@@ -20,10 +21,13 @@ import type { Observation, Plan, RolloutSpec } from './types.js';
 export type * from './types.js';
 export { canaryReplicas, stableReplicas } from '../traffic/index.js';
 
-/** Where the gates hold a rollout that has touched nothing yet. */
-const GATED: readonly string[] = ['Pending', 'AwaitingApproval', 'WaitingForWindow'];
-
-const BEFORE_PROMOTION: readonly string[] = [...GATED, 'Migrating', 'Deploying', 'Verifying', 'Shifting'];
+const BEFORE_PROMOTION: readonly string[] = [
+  ...GATE_PHASES,
+  'Migrating',
+  'Deploying',
+  'Verifying',
+  'Shifting',
+];
 
 /** The next status and actions for a Release. Pure: no I/O, no clock but `obs.now`. */
 export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Observation): Plan {
@@ -54,7 +58,7 @@ export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Obse
   if (obs.annotations.abort) {
     b.act({ type: 'ClearAnnotation', key: ANNOTATIONS.abort });
     const request = { cause: 'Aborted' as const, reason: `rollout of ${spec.version} aborted on request` };
-    if (GATED.includes(phase)) return abandon(b, request).done();
+    if (atGate(phase)) return abandon(b, request).done();
     if (!TERMINAL.includes(phase) && phase !== 'RollingBack') {
       return rollBack(b, {
         cause: 'Aborted',
