@@ -4,6 +4,7 @@
 // the write fails, the next reconcile sees the request again.
 import type { KubernetesObject, V1Deployment, V1Job, V1Namespace, V1Service } from '@kubernetes/client-node';
 import type { BackupPolicy, Environment, Release, RollbackPolicy } from '../api/generated/index.js';
+import { ANNOTATIONS } from '../api/annotations.js';
 import { resolvePolicies } from '../api/defaults.js';
 import {
   BACKUP_POLICIES,
@@ -207,6 +208,19 @@ export function releaseController(
             reason: APPLICATION_TAKEN,
             message: claim.event,
           });
+        // Nothing of this Release runs: an abort has nothing to stop, and must not linger to stop its first rollout.
+        if (rel.metadata?.annotations?.[ANNOTATIONS.abort] !== undefined) {
+          await recordEvent(m.client, rel, {
+            type: 'Normal',
+            reason: 'AbortIgnored',
+            message: `nothing to abort: ${claim.health.message}`,
+          });
+          await m.client.patch(
+            { ...RELEASES, namespace, name },
+            { metadata: { annotations: { [ANNOTATIONS.abort]: null } } },
+            'merge',
+          );
+        }
         return { requeueAfterMs: claim.requeueAfterMs };
       }
       const env = environments.get(rel.spec.environmentRef.name, namespace);

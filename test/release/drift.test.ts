@@ -313,6 +313,13 @@ describe('one owner per application', () => {
     expect(await deployment('own-green')).toBeUndefined();
     const jobs = await kubectl('-n', ns, 'get', 'jobs', '-o', 'name');
     expect(jobs).not.toContain('own');
+    // An abort of the held Release has nothing to stop: answered and cleared, not kept for later.
+    await kubectl('-n', ns, 'annotate', 'release', 'own-second', 'cutover.dev/abort=true');
+    await waitFor(
+      async () =>
+        (await readRelease(api, ns, 'own-second')).metadata?.annotations?.['cutover.dev/abort'] === undefined,
+      { timeoutMs: 10_000, description: 'the abort of a held Release cleared' },
+    );
 
     await api.delete({ apiVersion: API, kind: 'Release', metadata: { name: 'own', namespace: ns } });
     await waitFor(
