@@ -1,13 +1,29 @@
 // Approvals as the cluster recorded them. The annotation cutover.dev/approved-by
-// holds comma-separated entries `<revision>:<user>`; a ValidatingAdmissionPolicy
+// holds comma-separated entries `<key>:<user>`; a ValidatingAdmissionPolicy
 // (config/admission) admits a new entry only when its user is the one making
-// the request, so a name here is an identity, not a claim. The revision comes
+// the request, so a name here is an identity, not a claim. The key comes
 // first because it never holds a colon, while user names often do
 // (system:serviceaccount:ns:name).
+import { createHash } from 'node:crypto';
+import { canonical } from '../runtime/canonical.js';
 
-/** One approval: who, for which revision. */
+/**
+ * What an approval binds to: the rollout's revision and the whole spec, so
+ * nothing can change after an approval and keep it (a migration image, the
+ * verification, a policy reference), only `paused`, which holds a rollout
+ * and runs nothing. Sixteen hex digits: no second preimage within reach.
+ */
+export function approvalKey(revision: string, spec: object): string {
+  const { paused: _paused, ...rest } = spec as Record<string, unknown>;
+  return createHash('sha256')
+    .update(canonical({ revision, spec: rest }))
+    .digest('hex')
+    .slice(0, 16);
+}
+
+/** One approval: who, for which approval key. */
 export interface Approval {
-  revision: string;
+  key: string;
   user: string;
 }
 
@@ -17,28 +33,28 @@ export function parseApprovals(annotation: string | undefined): Approval[] {
     const entry = raw.trim();
     const colon = entry.indexOf(':');
     if (colon <= 0 || colon === entry.length - 1) continue;
-    out.push({ revision: entry.slice(0, colon), user: entry.slice(colon + 1) });
+    out.push({ key: entry.slice(0, colon), user: entry.slice(colon + 1) });
   }
   return out;
 }
 
-export const formatApproval = (a: Approval): string => `${a.revision}:${a.user}`;
+export const formatApproval = (a: Approval): string => `${a.key}:${a.user}`;
 
-/** Distinct users who approved `revision`, in the order they approved it. */
-export function approversOf(annotation: string | undefined, revision: string): string[] {
+/** Distinct users who approved `key`, in the order they approved it. */
+export function approversOf(annotation: string | undefined, key: string): string[] {
   const users = parseApprovals(annotation)
-    .filter((a) => a.revision === revision)
+    .filter((a) => a.key === key)
     .map((a) => a.user);
   return [...new Set(users)];
 }
 
 /**
- * The annotation with `user`'s approval of `revision` added, or undefined when
- * it is already there. Entries for other revisions are dropped: they can never
- * count again, and the list stays short.
+ * The annotation with `user`'s approval of `key` added, or undefined when it
+ * is already there. Entries for other keys are dropped: they can never count
+ * again, and the list stays short.
  */
 export function addApproval(annotation: string | undefined, approval: Approval): string | undefined {
-  const current = parseApprovals(annotation).filter((a) => a.revision === approval.revision);
+  const current = parseApprovals(annotation).filter((a) => a.key === approval.key);
   if (current.some((a) => a.user === approval.user)) return undefined;
   return [...current, approval].map(formatApproval).join(',');
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import type { Release } from '../api/generated/index.js';
+import { approvalKey } from '../environment/approvals.js';
 import { revisionOf } from '../release/names.js';
 import { approverProblem, planApproval, renderApproval, revisionToApprove } from './approval.js';
 
@@ -19,33 +20,45 @@ function release(approvedBy?: string, version = '2.0.0'): Release {
   };
 }
 
+const KEY = approvalKey(REV, release().spec);
+
 describe('planApproval', () => {
   it('approves the revision of the spec it was given, as the operator computes it', () => {
     expect(planApproval(release(), 'alice')).toEqual({
       revision: REV,
+      key: KEY,
       version: '2.0.0',
       user: 'alice',
-      annotation: `${REV}:alice`,
+      annotation: `${KEY}:alice`,
       approvers: ['alice'],
     });
   });
 
   it('adds to the approvals of the same revision and drops other revisions', () => {
-    const plan = planApproval(release(`0123456789:carol, ${REV}:bob`), 'system:serviceaccount:ci:deployer');
-    expect(plan.annotation).toBe(`${REV}:bob,${REV}:system:serviceaccount:ci:deployer`);
+    const plan = planApproval(release(`0123456789:carol, ${KEY}:bob`), 'system:serviceaccount:ci:deployer');
+    expect(plan.annotation).toBe(`${KEY}:bob,${KEY}:system:serviceaccount:ci:deployer`);
     expect(plan.approvers).toEqual(['bob', 'system:serviceaccount:ci:deployer']);
   });
 
   it('changes nothing when the user already approved this revision, and counts each person once', () => {
-    const plan = planApproval(release(`${REV}:alice,${REV}:bob,${REV}:alice`), 'alice');
+    const plan = planApproval(release(`${KEY}:alice,${KEY}:bob,${KEY}:alice`), 'alice');
     expect(plan.annotation).toBeUndefined();
     expect(plan.approvers).toEqual(['alice', 'bob']);
   });
 
   it('does not carry an approval of one version to the next', () => {
-    const plan = planApproval(release(`${REV}:alice`, '3.0.0'), 'alice');
+    const plan = planApproval(release(`${KEY}:alice`, '3.0.0'), 'alice');
     expect(plan.revision).toBe(revisionOf('web', '3.0.0', TEMPLATE));
-    expect(plan.annotation).toBe(`${plan.revision}:alice`);
+    expect(plan.annotation).toBe(`${plan.key}:alice`);
+  });
+
+  it('binds to the whole spec: a migration image changed after the approval needs a new one; pausing does not', () => {
+    const changed = release();
+    changed.spec.migrations = { databaseSecretRef: { name: 'db', key: 'url' }, expand: { image: 'evil:1' } };
+    expect(planApproval(changed, 'alice').key).not.toBe(KEY);
+    const paused = release();
+    paused.spec.paused = true;
+    expect(planApproval(paused, 'alice').key).toBe(KEY);
   });
 });
 
@@ -54,7 +67,7 @@ describe('renderApproval', () => {
     expect(renderApproval(planApproval(release(), 'alice'), 'shop/web')).toBe(
       `Approved revision ${REV} (version 2.0.0) of release shop/web as alice; 1 approval(s) of this revision: alice.\n`,
     );
-    expect(renderApproval(planApproval(release(`${REV}:alice,${REV}:bob`), 'bob'), 'shop/web')).toBe(
+    expect(renderApproval(planApproval(release(`${KEY}:alice,${KEY}:bob`), 'bob'), 'shop/web')).toBe(
       `Already approved revision ${REV} (version 2.0.0) of release shop/web as bob; nothing to change. 2 approval(s) of this revision: alice, bob.\n`,
     );
   });

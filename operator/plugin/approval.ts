@@ -3,12 +3,14 @@
 // command line: config/admission refuses an entry under anyone else's name.
 import type { Release } from '../api/generated/index.js';
 import { ANNOTATIONS } from '../api/annotations.js';
-import { addApproval, approversOf } from '../environment/approvals.js';
+import { addApproval, approvalKey, approversOf } from '../environment/approvals.js';
 import { revisionOf } from '../release/names.js';
 
 export interface ApprovalPlan {
   /** The revision approved: the one of the spec that was read. */
   revision: string;
+  /** What the entry binds to: the revision and the whole spec that was read. */
+  key: string;
   version: string;
   user: string;
   /** The new cutover.dev/approved-by value; undefined when `user` already approved this revision. */
@@ -41,10 +43,11 @@ export function revisionToApprove(release: Release): string {
 export function planApproval(release: Release, user: string): ApprovalPlan {
   const { version } = release.spec;
   const revision = revisionToApprove(release);
+  const key = approvalKey(revision, release.spec);
   const current = release.metadata?.annotations?.[ANNOTATIONS.approvedBy];
-  const annotation = addApproval(current, { revision, user });
-  const approvers = approversOf(annotation ?? current, revision);
-  return { revision, version, user, annotation, approvers };
+  const annotation = addApproval(current, { key, user });
+  const approvers = approversOf(annotation ?? current, key);
+  return { revision, key, version, user, annotation, approvers };
 }
 
 /**

@@ -1,6 +1,7 @@
 // Names and labels of everything a Release owns. Deterministic, so a restarted
 // operator finds (and never duplicates) what an earlier run created.
 import { createHash } from 'node:crypto';
+import { canonical } from '../runtime/canonical.js';
 import type { Slot } from '../api/generated/index.js';
 
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'cutover' } as const;
@@ -30,20 +31,6 @@ export function jobName(
   attempt: number,
 ): string {
   return `${app.slice(0, 28)}-${kind}-${run}${attempt > 0 ? `-r${attempt}` : ''}`;
-}
-
-/** Key order must not change the hash: JSON with sorted keys. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (value && typeof value === 'object') {
-    const o = value as Record<string, unknown>;
-    return `{${Object.keys(o)
-      .filter((k) => o[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /**

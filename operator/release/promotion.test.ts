@@ -1,5 +1,6 @@
 import type { KubernetesObject, V1Namespace } from '@kubernetes/client-node';
 import type { Environment, Release, ReleaseStatus } from '../api/generated/index.js';
+import { approvalKey } from '../environment/approvals.js';
 import { approvalFacts, promotionFacts, type PromotionSources } from './promotion.js';
 import { revisionOf } from './names.js';
 
@@ -177,10 +178,12 @@ describe('promotionFacts', () => {
 describe('approvalFacts', () => {
   test('production requires one by default; entries of other revisions and repeats do not count', () => {
     const rel = release('shop', 'production', '2.0.0');
+    const k2 = approvalKey('r2', rel.spec);
+    const k1 = approvalKey('r1', rel.spec);
     rel.metadata = {
       ...rel.metadata,
       annotations: {
-        'cutover.dev/approved-by': 'r2:alice,r1:bob,r2:alice, r2:carol',
+        'cutover.dev/approved-by': `${k2}:alice,${k1}:bob,${k2}:alice, ${k2}:carol`,
         'cutover.dev/changed-by': 'dave',
       },
     };

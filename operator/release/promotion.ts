@@ -5,7 +5,7 @@ import type { KubernetesObject, V1Namespace } from '@kubernetes/client-node';
 import { ANNOTATIONS } from '../api/annotations.js';
 import { requiredApprovals } from '../api/defaults.js';
 import type { Environment, Release } from '../api/generated/index.js';
-import { approversOf, authorOf } from '../environment/approvals.js';
+import { approvalKey, approversOf, authorOf } from '../environment/approvals.js';
 import type { ApprovalFacts, PromotionFacts } from '../environment/gates.js';
 import type { Informer } from '../runtime/informer.js';
 import { parseDuration } from '../runtime/duration.js';
@@ -94,7 +94,7 @@ export function approvalFacts(rel: Release, env: Environment, revision: string):
   const annotations = rel.metadata?.annotations ?? {};
   return {
     required,
-    approvers: approversOf(annotations[ANNOTATIONS.approvedBy], revision),
+    approvers: approversOf(annotations[ANNOTATIONS.approvedBy], approvalKey(revision, rel.spec)),
     author: authorOf(annotations[ANNOTATIONS.changedBy]),
     forbidSelfApproval: env.spec.promotion?.forbidSelfApproval ?? false,
   };

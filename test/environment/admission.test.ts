@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Release } from '../../operator/api/generated/index.js';
 import { revisionOf } from '../../operator/release/names.js';
+import { approvalKey } from '../../operator/environment/approvals.js';
+import { revisionToApprove } from '../../operator/plugin/approval.js';
 import {
   clusterEndpoint,
   createNamespace,
@@ -108,10 +110,17 @@ afterAll(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
+/** What the plugin binds an approval of the Release, as read now, to. */
+async function keyOf(name: string): Promise<string> {
+  const rel = await readRelease(name);
+  return approvalKey(revisionToApprove(rel), rel.spec);
+}
+
 describe('approved-by', () => {
   it('records the approval of the plugin user for the revision it read, once per person', async () => {
     await createRelease('web');
     const rev = revisionOf('web', '1.0.0', TEMPLATE);
+    const key = await keyOf('web');
 
     const alice = await approveAs('alice', 'web');
     expect(alice).toEqual({
@@ -119,18 +128,18 @@ describe('approved-by', () => {
       stderr: '',
       stdout: `Approved revision ${rev} (version 1.0.0) of release ${ns}/web as alice; 1 approval(s) of this revision: alice.\n`,
     });
-    expect((await annotations('web'))[APPROVED_BY]).toBe(`${rev}:alice`);
+    expect((await annotations('web'))[APPROVED_BY]).toBe(`${key}:alice`);
 
     const bob = await approveAs('bob', 'web');
     expect(bob.stdout).toContain('as bob; 2 approval(s) of this revision: alice, bob.');
-    expect((await annotations('web'))[APPROVED_BY]).toBe(`${rev}:alice,${rev}:bob`);
+    expect((await annotations('web'))[APPROVED_BY]).toBe(`${key}:alice,${key}:bob`);
 
     const again = await approveAs('alice', 'web');
     expect(again.code).toBe(0);
     expect(again.stdout).toBe(
       `Already approved revision ${rev} (version 1.0.0) of release ${ns}/web as alice; nothing to change. 2 approval(s) of this revision: alice, bob.\n`,
     );
-    expect((await annotations('web'))[APPROVED_BY]).toBe(`${rev}:alice,${rev}:bob`);
+    expect((await annotations('web'))[APPROVED_BY]).toBe(`${key}:alice,${key}:bob`);
   });
 
   it("refuses, at admission, an approval under another user's name", async () => {
@@ -139,7 +148,7 @@ describe('approved-by', () => {
 
     const claim = kubectlAs('bob', 'annotate', 'release', 'claim', `${APPROVED_BY}=${rev}:alice`);
     await expect(claim).rejects.toThrow(
-      `cutover.dev/approved-by: bob may only add approvals of the form <revision>:bob, not ${rev}:alice`,
+      `cutover.dev/approved-by: bob may only add approvals of the form <key>:bob, not ${rev}:alice`,
     );
     // Slipped in beside his own, it is refused all the same.
     const mixed = patchAs('bob', 'claim', {
@@ -170,7 +179,7 @@ describe('approved-by', () => {
     expect(run.stdout).toBe(
       `Approved revision ${v2} (version 2.0.0) of release ${ns}/bump as bob; 1 approval(s) of this revision: bob.\n`,
     );
-    expect((await annotations('bump'))[APPROVED_BY]).toBe(`${v2}:bob`);
+    expect((await annotations('bump'))[APPROVED_BY]).toBe(`${await keyOf('bump')}:bob`);
   });
 
   it('takes no --as, and says where identity comes from', async () => {
@@ -202,7 +211,7 @@ describe('GitOps and the operator', () => {
     await applyFromGit('synced', '1.0.0');
     await approveAs('alice', 'synced');
     const before = (await annotations('synced'))[APPROVED_BY];
-    expect(before).toBe(`${revisionOf('synced', '1.0.0', TEMPLATE)}:alice`);
+    expect(before).toBe(`${await keyOf('synced')}:alice`);
     await applyFromGit('synced', '2.0.0');
     const after = await readRelease('synced');
     expect(after.spec.version).toBe('2.0.0');
@@ -238,10 +247,20 @@ describe('changed-by', () => {
 
     // Bob's change would otherwise be credited to alice.
     await expect(patchAs('bob', 'authored', { spec: { version: '2.1.0' } })).rejects.toThrow(
-      'cutover.dev/changed-by: bob changes spec.version or spec.template, so cutover.dev/changed-by must be bob or absent, not "alice"',
+      'cutover.dev/changed-by: bob changes the spec, so cutover.dev/changed-by must be bob or absent, not "alice"',
     );
     const template = { spec: { containers: [{ name: 'app', image: 'example.com/web:2' }] } };
     await expect(patchAs('bob', 'authored', { spec: { template } })).rejects.toThrow('must be bob or absent');
+    // Not only the version and template: anything an approval covers, such as what a migration runs.
+    const migrations = {
+      databaseSecretRef: { name: 'db', key: 'url' },
+      expand: { image: 'example.com/m:1' },
+    };
+    await expect(patchAs('bob', 'authored', { spec: { migrations } })).rejects.toThrow(
+      'must be bob or absent',
+    );
+    // Pausing runs nothing and needs no author.
+    await patchAs('bob', 'authored', { spec: { paused: true } });
     await expect(
       patchAs('bob', 'authored', {
         metadata: { annotations: { [CHANGED_BY]: 'carol' } },
@@ -265,7 +284,7 @@ describe('changed-by', () => {
   it('is neither added nor changed without a change of version or template; removing it is allowed', async () => {
     await createRelease('later');
     await expect(kubectlAs('alice', 'annotate', 'release', 'later', `${CHANGED_BY}=alice`)).rejects.toThrow(
-      'cutover.dev/changed-by: alice may set the author only together with a change of spec.version or spec.template',
+      'cutover.dev/changed-by: alice may set the author only together with a change of the spec (anything but paused)',
     );
     await patchAs('alice', 'later', {
       metadata: { annotations: { [CHANGED_BY]: 'alice' } },
