@@ -189,6 +189,12 @@ describe('configHash', () => {
   test('never contains the data', () => {
     expect(configHash({ secret: { S: 'abcdef0123' } })).not.toContain('abcdef0123');
   });
+
+  test("salted by the Secret's uid: the same short secret in another Secret hashes differently", () => {
+    const a = configHash({ secret: { PIN: '1234' }, secretUid: 'uid-a' });
+    expect(configHash({ secret: { PIN: '1234' }, secretUid: 'uid-b' })).not.toBe(a);
+    expect(configHash({ secret: { PIN: '1234' } })).not.toBe(a);
+  });
 });
 
 describe('summarizeViolations', () => {

@@ -22,6 +22,13 @@ import type { ConfigViolation } from './gates.js';
 export interface ConfigSources {
   configMap?: Record<string, string>;
   secret?: Record<string, string>;
+  /**
+   * The Secret's uid, which salts the hash: status, history and a pod
+   * annotation carry it, and a bare hash of a short secret value could be
+   * found by trying values offline. Who cannot read the Secret cannot read
+   * its uid either.
+   */
+  secretUid?: string;
 }
 
 /** How long a quoted ConfigMap value may be in a message. */
@@ -150,6 +157,7 @@ export function configHash(sources: ConfigSources): string {
   const canonical = JSON.stringify({
     configMap: sortedEntries(sources.configMap),
     secret: sortedEntries(sources.secret),
+    salt: sources.secretUid,
   });
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
 }

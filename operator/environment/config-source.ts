@@ -107,7 +107,10 @@ export class ConfigCache {
     }
     if (secretName !== undefined) {
       const s = this.secrets.get(secretName, ns) && (await this.read<V1Secret>('Secret', ns, secretName));
-      if (s) sources.secret = decode(s.data);
+      if (s) {
+        sources.secret = decode(s.data);
+        sources.secretUid = s.metadata?.uid;
+      }
       else missing.push(`Secret "${secretName}"`);
     }
     if (missing.length > 0) return { missing, violations: [] };
