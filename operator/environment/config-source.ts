@@ -110,8 +110,7 @@ export class ConfigCache {
       if (s) {
         sources.secret = decode(s.data);
         sources.secretUid = s.metadata?.uid;
-      }
-      else missing.push(`Secret "${secretName}"`);
+      } else missing.push(`Secret "${secretName}"`);
     }
     if (missing.length > 0) return { missing, violations: [] };
     return { violations: checkConfig(env.spec.config?.rules ?? [], sources), hash: configHash(sources) };
