@@ -96,7 +96,7 @@ cluster-down: ## stop every process of the local cluster
 run: build cluster-up ## run the operator against the local cluster (V8 flags as in config/manager)
 	node --max-semi-space-size=2 dist/operator/cli.js operator
 
-demo: node_modules/.install-stamp prometheus cluster-up build ## the release story on the local cluster: samples, v1, then v2 with migrations and live steps
+demo: node_modules/.install-stamp prometheus cluster-up build ## the release story on the local cluster: samples, v1, v2 with migrations and live steps, v3 rolled back, a promotion through gates
 	@tsx test/demo.ts
 
 bench: node_modules/.install-stamp cluster-up ## benchmarks under bench/
