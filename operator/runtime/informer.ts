@@ -232,7 +232,9 @@ export class Informer<T extends KubernetesObject> {
         if (!m) fresh.set(ns, (m = new Map()));
         m.set(o.metadata?.name ?? '', o);
       }
-      cont = page.metadata?._continue || undefined;
+      // Raw JSON, not client-node's model: the field is `continue` on the wire
+      // (the model's `_continue` is its own renaming, and never set here).
+      cont = (page.metadata as { continue?: string } | undefined)?.continue || undefined;
       // The list's resourceVersion is the snapshot every page belongs to (the first page's).
       rv ||= page.metadata?.resourceVersion ?? '';
     } while (cont);
