@@ -274,9 +274,12 @@ describe('kubectl-cutover requests', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     const recorded = (await annotation('web', 'cutover.dev/approved-by')) ?? '';
-    expect(recorded).toMatch(new RegExp(`^[0-9a-f]{10}:${user}$`));
-    expect(run.stdout).toBe(
-      `Approved revision ${recorded.split(':')[0]} (version 1.0.0) of release ${ns}/web as ${user}; 1 approval(s) of this revision: ${user}.\n`,
+    // The approval key: 16 hex digits over the revision and the whole spec.
+    expect(recorded).toMatch(new RegExp(`^[0-9a-f]{16}:${user}$`));
+    expect(run.stdout).toMatch(
+      new RegExp(
+        `^Approved revision [0-9a-f]{10} \\(version 1\\.0\\.0\\) of release ${ns}/web as ${user}; 1 approval\\(s\\) of this revision: ${user}\\.\n$`,
+      ),
     );
   });
 
