@@ -9,6 +9,9 @@ export class BackupMetrics {
   readonly bytes: Gauge<'namespace' | 'policy' | 'kind'>;
   readonly walLag: Gauge<'namespace' | 'policy'>;
   readonly replicationLag: Gauge<'namespace' | 'policy' | 'replica'>;
+  readonly condition: Gauge<'namespace' | 'policy' | 'type' | 'status' | 'reason'>;
+  /** Per policy and condition type, the labels of the one series it has, to remove it when they change. */
+  private readonly conditions = new Map<string, Map<string, { status: string; reason: string }>>();
 
   constructor(registry: Registry) {
     const labelNames = ['namespace', 'policy', 'kind'] as const;
@@ -40,6 +43,12 @@ export class BackupMetrics {
       name: 'cutover_backup_replication_lag_seconds',
       help: 'Age of the oldest sealed object not yet copied to a replica bucket.',
       labelNames: ['namespace', 'policy', 'replica'],
+      registers: [registry],
+    });
+    this.condition = new Gauge({
+      name: 'cutover_backup_condition',
+      help: "1 for each condition of a BackupPolicy's status, with its status and reason (e.g. type LastBackupSucceeded, status False, reason BackupFailed).",
+      labelNames: ['namespace', 'policy', 'type', 'status', 'reason'],
       registers: [registry],
     });
   }
@@ -82,6 +91,24 @@ export class BackupMetrics {
       if (r.lagSeconds !== undefined) this.replicationLag.set(labels, r.lagSeconds);
       else this.replicationLag.remove(labels);
     }
+    this.observeConditions(namespace, policy, status.conditions ?? []);
+  }
+
+  private observeConditions(
+    namespace: string,
+    policy: string,
+    conditions: ReadonlyArray<{ type: string; status: string; reason?: string }>,
+  ): void {
+    const key = `${namespace}/${policy}`;
+    const before = this.conditions.get(key) ?? new Map<string, { status: string; reason: string }>();
+    const after = new Map(conditions.map((c) => [c.type, { status: c.status, reason: c.reason ?? '' }]));
+    for (const [type, was] of before) {
+      const now = after.get(type);
+      if (now?.status !== was.status || now.reason !== was.reason)
+        this.condition.remove({ namespace, policy, type, ...was });
+    }
+    for (const [type, now] of after) this.condition.set({ namespace, policy, type, ...now }, 1);
+    this.conditions.set(key, after);
   }
 
   /** A deleted policy's series go with it. */
@@ -89,5 +116,7 @@ export class BackupMetrics {
     for (const g of [this.lastSuccess, this.duration, this.bytes])
       for (const kind of ['full', 'dump', 'prune', 'verify']) g.remove({ namespace, policy, kind });
     this.walLag.remove({ namespace, policy });
+    this.observeConditions(namespace, policy, []);
+    this.conditions.delete(`${namespace}/${policy}`);
   }
 }

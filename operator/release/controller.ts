@@ -195,6 +195,7 @@ export function releaseController(
       // Being deleted: the garbage collector removes what it owns; nothing to roll out.
       if (!rel || rel.metadata?.deletionTimestamp) {
         schedule.forget(key);
+        rm.forget(namespace, name);
         return undefined;
       }
       const claim = claimApplication(rel, ownedObjects(rel), () => sameApplication(rel));

@@ -1,8 +1,14 @@
 // Release metrics: rollouts by outcome, their duration, the current weight,
 // a gauge that alerts while a contract migration has failed, and drift found.
+// The per-Release gauges restate status (phase, Ready, verdict, approvers), so
+// alert rules (config/prometheus/rules.yaml) read what kubectl shows.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Release, ReleaseStatus } from '../api/generated/index.js';
 import type { Evaluation } from '../rollback/types.js';
+import { SLOT_UNAVAILABLE } from './plan/drift.js';
+
+/** Phases in which the RollbackPolicy is evaluated, so a standing Inconclusive verdict holds the rollout. */
+const ANALYSING = new Set(['Shifting', 'Baking', 'BackingUp', 'Contracting']);
 
 export class ReleaseMetrics {
   readonly rollouts: Counter<'outcome'>;
@@ -13,6 +19,12 @@ export class ReleaseMetrics {
   readonly evaluations: Counter<'result'>;
   readonly lateness: Histogram;
   readonly drift: Counter<'kind' | 'mode'>;
+  readonly phase: Gauge<'namespace' | 'release' | 'phase'>;
+  readonly slotUnavailable: Gauge<'namespace' | 'release'>;
+  readonly inconclusive: Gauge<'namespace' | 'release'>;
+  readonly approvals: Counter<'namespace' | 'release'>;
+  /** The phase each Release's series carries, to remove it when the phase moves on. */
+  private readonly phases = new Map<string, string>();
 
   constructor(registry: Registry) {
     this.rollouts = new Counter({
@@ -64,6 +76,40 @@ export class ReleaseMetrics {
       labelNames: ['kind', 'mode'],
       registers: [registry],
     });
+    this.phase = new Gauge({
+      name: 'cutover_release_phase',
+      help: "1 for each Release's current phase (one series per Release).",
+      labelNames: ['namespace', 'release', 'phase'],
+      registers: [registry],
+    });
+    this.slotUnavailable = new Gauge({
+      name: 'cutover_release_slot_unavailable',
+      help: "1 while a settled Release's active slot is gone, scaled down or short of available pods (Ready reason SlotUnavailable).",
+      labelNames: ['namespace', 'release'],
+      registers: [registry],
+    });
+    this.inconclusive = new Gauge({
+      name: 'cutover_release_analysis_inconclusive',
+      help: '1 while the analysis verdict of a Release in an analysed phase (Shifting, Baking, BackingUp, Contracting) is Inconclusive.',
+      labelNames: ['namespace', 'release'],
+      registers: [registry],
+    });
+    this.approvals = new Counter({
+      name: 'cutover_approvals_total',
+      help: 'Approvers newly counted for the revision a Release rolls out (status.approvedBy).',
+      labelNames: ['namespace', 'release'],
+      registers: [registry],
+    });
+  }
+
+  /** A deleted Release's series go with it. */
+  forget(namespace: string, release: string): void {
+    const labels = { namespace, release };
+    for (const g of [this.weight, this.degraded, this.slotUnavailable, this.inconclusive]) g.remove(labels);
+    const key = `${namespace}/${release}`;
+    const phase = this.phases.get(key);
+    if (phase !== undefined) this.phase.remove({ ...labels, phase });
+    this.phases.delete(key);
   }
 
   /** Counts each object found drifted anew, once its Drifted condition has landed. */
@@ -101,5 +147,27 @@ export class ReleaseMetrics {
     if (next.canaryWeight !== undefined) this.weight.set(labels, next.canaryWeight);
     const degraded = next.conditions?.some((c) => c.type === 'Degraded' && c.status === 'True') ? 1 : 0;
     this.degraded.set(labels, degraded);
+    this.observePhase(labels, next.phase);
+    const ready = next.conditions?.find((c) => c.type === 'Ready');
+    this.slotUnavailable.set(labels, ready?.status !== 'True' && ready?.reason === SLOT_UNAVAILABLE ? 1 : 0);
+    const held = ANALYSING.has(next.phase ?? '') && next.analysis?.verdict === 'Inconclusive';
+    this.inconclusive.set(labels, held ? 1 : 0);
+    // A new revision starts a new list: every approver in it is new.
+    const sameRevision = next.revision === rel.status?.revision;
+    const counted = new Set(sameRevision ? (rel.status?.approvedBy ?? []) : []);
+    const added = (next.approvedBy ?? []).filter((a) => !counted.has(a)).length;
+    if (added > 0) this.approvals.inc(labels, added);
+  }
+
+  private observePhase(labels: { namespace: string; release: string }, phase: string | undefined): void {
+    const key = `${labels.namespace}/${labels.release}`;
+    const before = this.phases.get(key);
+    if (before !== undefined && before !== phase) this.phase.remove({ ...labels, phase: before });
+    if (phase === undefined) {
+      this.phases.delete(key);
+      return;
+    }
+    this.phase.set({ ...labels, phase }, 1);
+    this.phases.set(key, phase);
   }
 }
