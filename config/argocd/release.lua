@@ -67,8 +67,9 @@ if phase == "Succeeded" then
   end
   return hs
 end
--- spec.paused holds traffic at the current step until someone resumes it.
-if obj.spec.paused == true then
+-- spec.paused holds traffic at the current step until someone resumes it; the
+-- other phases (a gate, deploying, a rollback) go on regardless of it.
+if obj.spec.paused == true and phase == "Shifting" then
   hs.status = "Suspended"
   hs.message = "paused at " .. (status.canaryWeight or 0) .. "% in " .. phase .. " (spec.paused)"
   return hs
