@@ -28,7 +28,8 @@ export function normalize(obj: object, namespace: string): StatusFixture['object
   const text = JSON.stringify(obj).replaceAll(namespace, 'shop');
   const o = JSON.parse(text) as StatusFixture['object'] & { metadata?: Record<string, JsonValue> };
   if (o.metadata) {
-    for (const k of ['managedFields', 'uid', 'resourceVersion', 'creationTimestamp']) delete o.metadata[k];
+    const { managedFields: _f, uid: _u, resourceVersion: _r, creationTimestamp: _c, ...kept } = o.metadata;
+    o.metadata = kept;
   }
   return o;
 }
