@@ -1,0 +1,47 @@
+// config/argocd/argocd-cm-patch.yaml is made from the Lua health scripts
+// beside it, so the patch users merge into Argo CD's argocd-cm can never say
+// something the tested scripts do not. `tsx test/gitops/argocd-cm.ts` rewrites
+// it; `--check` fails when it is stale (test/gitops/argocd.test.ts runs that).
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ARGOCD_DIR, HEALTH_SCRIPTS, type HealthKind } from '../harness/gitops.js';
+
+export const PATCH_PATH = join(ARGOCD_DIR, 'argocd-cm-patch.yaml');
+
+export function healthKey(kind: HealthKind): string {
+  return `resource.customizations.health.cutover.dev_${kind}`;
+}
+
+export function renderArgocdCmPatch(): string {
+  const kinds = (Object.keys(HEALTH_SCRIPTS) as HealthKind[]).sort();
+  const entries = kinds.map((kind) => {
+    const lua = readFileSync(join(ARGOCD_DIR, HEALTH_SCRIPTS[kind]), 'utf8').trimEnd();
+    const body = lua
+      .split('\n')
+      .map((line) => (line === '' ? '' : `    ${line}`))
+      .join('\n');
+    return `  ${healthKey(kind)}: |\n${body}\n`;
+  });
+  return [
+    '# Generated from config/argocd/*.lua by `tsx test/gitops/argocd-cm.ts`; edit the .lua files.',
+    "# Argo CD health checks for Cutover's kinds: merge into argocd-cm (docs/gitops.md).",
+    'apiVersion: v1',
+    'kind: ConfigMap',
+    'metadata:',
+    '  name: argocd-cm',
+    'data:',
+    ...entries,
+  ].join('\n');
+}
+
+if (process.argv[1] && import.meta.filename === process.argv[1]) {
+  const want = renderArgocdCmPatch();
+  if (process.argv.includes('--check')) {
+    if (readFileSync(PATCH_PATH, 'utf8') !== want) {
+      console.error(`${PATCH_PATH} is stale: run \`tsx test/gitops/argocd-cm.ts\``);
+      process.exit(1);
+    }
+  } else {
+    writeFileSync(PATCH_PATH, want);
+  }
+}
