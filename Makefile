@@ -23,7 +23,8 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 JEST := node --experimental-vm-modules --no-warnings node_modules/jest/bin/jest.js
 
-.PHONY: help deps node prometheus postgres build lint verify crds generate test-unit test-integration test \
+
+.PHONY: help deps node prometheus postgres lua kstatus build lint verify crds generate test-unit test-integration test \
         cluster-up cluster-down cluster-binaries run demo bench clean
 
 help: ## list targets
@@ -61,7 +62,17 @@ postgres: ## install Debian's PostgreSQL 15 server when it is missing (integrati
 cluster-binaries: ## build kube-apiserver, controller-manager, scheduler, etcd and KWOK into $(CACHE)
 	@bash test/cluster/build.sh all
 
-deps: node node_modules/.install-stamp prometheus postgres cluster-binaries ## install everything the tests need
+lua: ## install Debian's lua5.4 when it is missing (the Argo CD health scripts are tested with it)
+	@if ! command -v lua5.4 >/dev/null && [ -z "$${LUA_BIN:-}" ]; then \
+	  echo "installing lua5.4 (apt)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends lua5.4 >/dev/null) \
+	    || { echo "make: apt-get install lua5.4 failed; install it by hand (needs root) or set LUA_BIN" >&2; exit 1; }; \
+	fi
+
+kstatus: ## build the kstatus checker (sigs.k8s.io/cli-utils) into $(CACHE), for the Flux health tests
+	@bash test/kstatus/build.sh >/dev/null
+
+deps: node node_modules/.install-stamp prometheus postgres lua cluster-binaries kstatus ## install everything the tests need
 
 build: node_modules/.install-stamp ## compile TypeScript to dist/
 	tsc -p tsconfig.build.json
@@ -76,12 +87,13 @@ generate crds: node_modules/.install-stamp ## regenerate crds/*.yaml and the API
 
 verify: node_modules/.install-stamp ## fail when generated files are stale
 	tsx operator/api/generate.ts --check
+	tsx test/gitops/argocd-cm.ts --check
 
 test-unit: node_modules/.install-stamp ## unit tests (no cluster)
 	@mkdir -p $(REPORTS)
 	$(JEST) --selectProjects unit --json --outputFile $(REPORTS)/unit.json
 
-test-integration: node_modules/.install-stamp prometheus postgres cluster-up build ## integration tests against the local cluster, PostgreSQL and Prometheus
+test-integration: node_modules/.install-stamp prometheus postgres lua cluster-up build ## integration tests against the local cluster, PostgreSQL and Prometheus
 	@mkdir -p $(REPORTS)
 	$(JEST) --selectProjects integration --runInBand --json --outputFile $(REPORTS)/integration.json
 
