@@ -165,10 +165,13 @@ class LeanAccess implements ClusterAccess {
     if (this.cluster.tlsServerName) tls.servername = this.cluster.tlsServerName;
     const old = this.pool?.agent;
     // keepAliveInitialDelay 30 s as client-go and client-node: undici's 60 s races load-balancer idle timeouts.
+    // HTTP/1.1 only: undici 8 offers h2 by default, and the apiserver takes it;
+    // an idle h2 session is then destroyed with an error nothing listens for,
+    // which ended a process under test (CI, test/release/analysis.test.ts).
     const agent =
       Object.keys(tls).length === 0
         ? undefined
-        : new Agent({ connect: { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 } });
+        : new Agent({ allowH2: false, connect: { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 } });
     this.pool = { agent, tlsKey };
     void old?.close().catch(() => undefined);
     return agent;
