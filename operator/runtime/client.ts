@@ -4,6 +4,7 @@
 // sets the field manager, counts writes and maps errors.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { fetch, type Response } from 'undici';
+import type { Decision } from './journal.js';
 import type { ClusterAccess, Connection } from './kubeconfig.js';
 
 export const FIELD_MANAGER = 'cutover';
@@ -70,6 +71,8 @@ export interface WriteObserver {
   onWrite?(verb: string, resource: string): void;
   /** Called with the object a successful write returned. */
   onWritten?(obj: KubernetesObject): void;
+  /** Called with every decision recorded through this client, before its Event is written. */
+  onDecision?(d: Decision): void;
 }
 
 const AUTH_TTL_MS = 30_000;
@@ -84,6 +87,11 @@ export class KubeClient {
     private readonly observer: WriteObserver = {},
     private readonly timeoutMs = 30_000,
   ) {}
+
+  /** Hands a decision to the audit trail and notifications (see runtime/journal.ts). */
+  decided(d: Decision): void {
+    this.observer.onDecision?.(d);
+  }
 
   get server(): string {
     return this.access.server;

@@ -5,6 +5,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { KubeClient, type ResourceRef } from './client.js';
 import { Informer, describeError, type EventType, type ManagedFieldsFilter } from './informer.js';
+import type { DecisionSink } from './journal.js';
 import type { ClusterAccess } from './kubeconfig.js';
 import type { LeaderElector } from './leader.js';
 import type { Logger } from './log.js';
@@ -89,6 +90,7 @@ export class Manager {
   private leader: LeaderElector | undefined;
   private running: Promise<void>[] = [];
   private started = false;
+  private readonly sinks: DecisionSink[] = [];
 
   constructor(
     access: ClusterAccess,
@@ -101,12 +103,28 @@ export class Manager {
         if (this.leader && !this.leader.isLeader()) throw new NotLeaderError();
         this.metrics.apiWrites.inc({ verb, resource });
       },
+      // Only the leader decides; a standby's reconciles never reach here with a write.
+      onDecision: (d) => {
+        if (!this.isLeader()) return;
+        for (const sink of this.sinks) {
+          try {
+            sink(d);
+          } catch (err) {
+            this.log.error({ err: String(err), reason: d.reason }, 'a decision sink failed');
+          }
+        }
+      },
       onWritten: (obj) => {
         for (const inf of this.informers.values())
           if (inf.kind === obj.kind && inf.ref.apiVersion === obj.apiVersion && !inf.metadataOnly)
             inf.remember(obj);
       },
     });
+  }
+
+  /** Subscribes to every decision recorded through the client (audit trail, notifications). */
+  onDecision(sink: DecisionSink): void {
+    this.sinks.push(sink);
   }
 
   setLeaderElector(leader: LeaderElector): void {

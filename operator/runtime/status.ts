@@ -5,6 +5,7 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { KubeClient } from './client.js';
 import { jsonEqual, type Condition } from './conditions.js';
+import { decisionOf, type Decision } from './journal.js';
 
 export interface StatusObject<S> extends KubernetesObject {
   status?: S;
@@ -35,9 +36,15 @@ export interface EventInput {
   reason: string;
   message: string;
   action?: string;
+  /** Facts for the audit trail and notifications only; the Event carries the message. */
+  details?: Decision['details'];
 }
 
-/** Records a core/v1 Event on `obj`; a failure to record is not worth failing the reconcile for. */
+/**
+ * Records a decision: first to the journal (audit, notifications), then as a
+ * core/v1 Event on `obj`. A failure to write the Event is not worth failing the
+ * reconcile for.
+ */
 export async function recordEvent(
   client: KubeClient,
   obj: KubernetesObject,
@@ -46,6 +53,7 @@ export async function recordEvent(
 ): Promise<void> {
   const ns = obj.metadata?.namespace ?? 'default';
   const time = now.toISOString();
+  client.decided(decisionOf(obj, e, now));
   try {
     await client.create({ apiVersion: 'v1', resource: 'events', namespace: ns }, {
       apiVersion: 'v1',
