@@ -24,7 +24,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 JEST := node --experimental-vm-modules --no-warnings node_modules/jest/bin/jest.js
 
 
-.PHONY: help deps node prometheus postgres lua kstatus build lint verify crds generate test-unit test-integration test \
+.PHONY: help deps node prometheus postgres lua kstatus helm build lint verify crds generate test-unit test-integration test \
         cluster-up cluster-down cluster-binaries run demo bench clean
 
 help: ## list targets
@@ -72,7 +72,10 @@ lua: ## install Debian's lua5.4 when it is missing (the Argo CD health scripts a
 kstatus: ## build the kstatus checker (sigs.k8s.io/cli-utils) into $(CACHE), for the Flux health tests
 	@bash test/kstatus/build.sh >/dev/null
 
-deps: node node_modules/.install-stamp prometheus postgres lua cluster-binaries kstatus ## install everything the tests need
+helm: ## build helm (helm.sh/helm/v3) into $(CACHE), for the chart tests
+	@bash test/helm/build.sh >/dev/null
+
+deps: node node_modules/.install-stamp prometheus postgres lua cluster-binaries kstatus helm ## install everything the tests need
 
 build: node_modules/.install-stamp ## compile TypeScript to dist/
 	tsc -p tsconfig.build.json
@@ -82,12 +85,14 @@ lint: node_modules/.install-stamp ## ESLint, Prettier and the type checker
 	prettier --check --log-level warn .
 	tsc -p tsconfig.json --noEmit
 
-generate crds: node_modules/.install-stamp ## regenerate crds/*.yaml and the API types from operator/api
+generate crds: node_modules/.install-stamp ## regenerate crds/*.yaml and the API types from operator/api (and the chart's copies)
 	tsx operator/api/generate.ts
+	tsx test/install/chart-files.ts
 
 verify: node_modules/.install-stamp ## fail when generated files are stale
 	tsx operator/api/generate.ts --check
 	tsx test/gitops/argocd-cm.ts --check
+	tsx test/install/chart-files.ts --check
 
 test-unit: node_modules/.install-stamp ## unit tests (no cluster)
 	@mkdir -p $(REPORTS)
