@@ -92,13 +92,19 @@ const EMOJI: Readonly<Record<Severity, string>> = {
 /** Slack reads &, < and > as markup (links, mentions); everything else is literal enough. */
 const escape = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
+/** Escaped, then clipped without cutting an entity in half. */
+function escapeWithin(s: string, max: number): string {
+  const e = escape(s);
+  return e.length <= max ? e : `${e.slice(0, max - 1).replace(/&[a-z]{0,3}$/, '')}…`;
+}
+
 export function slackBody(n: Notification): SlackBody {
   const d = n.decision;
   const o = d.object;
   const subject = `${o.kind} ${o.namespace}/${o.name}`;
   const version = typeof d.details?.version === 'string' ? ` (version ${d.details.version})` : '';
   const env = n.environment;
-  const message = escape(clip(d.message, SLACK_MESSAGE_MAX));
+  const message = escapeWithin(d.message, SLACK_MESSAGE_MAX);
   return {
     text: `${EMOJI[n.severity]} [${n.severity}] ${escape(d.reason)}: ${escape(subject)}${escape(version)}: ${message}`,
     blocks: [

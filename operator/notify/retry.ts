@@ -66,9 +66,10 @@ const NETWORK_ERRORS: Readonly<Record<string, string>> = {
  * messages of network errors carry the address, and the URL is a secret.
  */
 export function describeNetworkError(err: unknown, timeoutMs: number): string {
-  if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'))
-    return `no answer within ${timeoutMs / 1000} s`;
-  const code = codeOf(err) ?? codeOf(err instanceof Error ? err.cause : undefined);
+  // DOMException is not an Error in every realm: its name is what counts.
+  const name = (err as { name?: unknown } | undefined)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') return `no answer within ${timeoutMs / 1000} s`;
+  const code = codeOf(err) ?? codeOf((err as { cause?: unknown } | undefined)?.cause);
   if (code === undefined) return 'network error';
   return (
     NETWORK_ERRORS[code] ?? (/^[A-Z][A-Z0-9_]*$/.test(code) ? `network error (${code})` : 'network error')
