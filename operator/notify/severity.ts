@@ -31,7 +31,6 @@ const TABLE: Readonly<Record<string, Severity>> = {
   ConfigInvalid: 'warning',
   ConfigNotFound: 'warning',
   // info: news, nothing to do (CutoverRolloutSucceeded, CutoverConfigurationChanged, CutoverApprovalGiven).
-  RolloutStarted: 'info',
   RolloutSucceeded: 'info',
   Promoted: 'info',
   DriftCorrected: 'info',
