@@ -2,6 +2,7 @@
 import { backupPolicyController } from './backup/controller.js';
 import { CONFIGMAP_METADATA, ConfigCache, SECRET_METADATA } from './environment/config-source.js';
 import { environmentController } from './environment/controller.js';
+import { startNotifications } from './notify/index.js';
 import { releaseController } from './release/controller.js';
 import { DEFAULT_MIGRATE_IMAGE } from './release/objects.js';
 import { createAnalyzer, type Analyzer } from './rollback/analyze.js';
@@ -41,9 +42,11 @@ export function registerControllers(
   const config = new ConfigCache(m.client, m.informer(CONFIGMAP_METADATA), m.informer(SECRET_METADATA), {
     onRead: (kind) => metrics.configReads.inc({ kind }),
   });
+  // Webhooks hear of decisions through a sink; the Environment status shows how delivery goes.
+  const notifications = startNotifications(m, log, metrics);
   for (const c of [
     releaseController(m, metrics, log, { ...opts, analyzer, config }),
-    environmentController(m, { ...opts, config }),
+    environmentController(m, { ...opts, config, notifications }),
     backupPolicyController(m, metrics, { now: opts.now, image: opts.migrateImage ?? DEFAULT_MIGRATE_IMAGE }),
     rollbackPolicyController(m, {
       now: opts.now,

@@ -23,6 +23,8 @@ import { getOptional } from '../runtime/lookup.js';
 import type { Clock, Controller, InformerRef, Manager } from '../runtime/manager.js';
 import type { OperatorMetrics } from '../runtime/metrics.js';
 import { commitStatus } from '../runtime/reconcile.js';
+import { recordEvent } from '../runtime/status.js';
+import { backupEvents } from './events.js';
 import { BackupMetrics } from './metrics.js';
 import {
   POLICY_LABEL,
@@ -201,7 +203,9 @@ export function backupPolicyController(
         );
       }
       const status = planBackupPolicyStatus(bkp, obs, now());
-      await commitStatus(m.client, BACKUP_POLICIES, bkp, status);
+      if (await commitStatus(m.client, BACKUP_POLICIES, bkp, status))
+        for (const e of backupEvents(bkp.status?.conditions, status.conditions ?? []))
+          await recordEvent(m.client, bkp, e, now());
       const view = obs.storage && !('error' in obs.storage) ? obs.storage : undefined;
       bm.observe(bkp, status, obs.jobs, {
         ...(view?.walShippedAt

@@ -3,7 +3,13 @@
 // read through the configuration cache the Release controller shares, so a
 // change of either wakes the Environments that reference it.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import type { Environment, Release, RollbackPolicy, BackupPolicy } from '../api/generated/index.js';
+import type {
+  BackupPolicy,
+  Environment,
+  NotificationHealth,
+  Release,
+  RollbackPolicy,
+} from '../api/generated/index.js';
 import { BACKUP_POLICIES, ENVIRONMENTS, RELEASES, ROLLBACK_POLICIES } from '../api/kinds.js';
 import { keyOf, type Clock, type Controller, type Manager } from '../runtime/manager.js';
 import { commitStatus } from '../runtime/reconcile.js';
@@ -19,11 +25,13 @@ import { planEnvironmentStatus, type EnvironmentObservation } from './plan.js';
 export interface EnvironmentControllerOptions extends Clock {
   /** The configuration cache shared with the Release controller. */
   config: ConfigCache;
+  /** Health of the notification targets (status.notifications); it wakes us when it changes. */
+  notifications?: { health(namespace: string, environment: string): ReadonlyMap<string, NotificationHealth> };
 }
 
 export function environmentController(
   m: Manager,
-  { now = () => new Date(), config }: EnvironmentControllerOptions,
+  { now = () => new Date(), config, notifications }: EnvironmentControllerOptions,
 ): Controller {
   const environments = m.informer<Environment>(ENVIRONMENTS);
   const rollbackPolicies = m.informer<RollbackPolicy>(ROLLBACK_POLICIES);
@@ -68,6 +76,7 @@ export function environmentController(
         secretFound: found('Secret', env.spec.config?.secretRef),
         config: facts,
         releases: releases.list(namespace).filter((r) => r.spec.environmentRef.name === name),
+        notifications: notifications?.health(namespace, name),
       };
       await commitStatus(m.client, ENVIRONMENTS, env, planEnvironmentStatus(env, obs, now()));
       return undefined;

@@ -1,4 +1,4 @@
-import type { Environment } from '../api/generated/index.js';
+import type { Environment, NotificationHealth } from '../api/generated/index.js';
 import { jsonEqual } from '../runtime/conditions.js';
 import { planEnvironmentStatus } from './plan.js';
 
@@ -111,5 +111,48 @@ describe('ConfigValid and configErrors', () => {
     const facts = { config: { violations: [{ key: 'A', message: 'x' }] } };
     const first = planEnvironmentStatus(e, facts, t0);
     expect(jsonEqual(planEnvironmentStatus({ ...e, status: first }, facts, t1), first)).toBe(true);
+  });
+});
+
+describe('status.notifications', () => {
+  const hooks = (...names: string[]) => ({
+    notify: names.map((name) => ({ name, urlSecretRef: { name: 'hooks', key: name } })),
+  });
+  const failing = {
+    name: 'ops',
+    state: 'Failing' as const,
+    since: '2026-03-02T09:00:00.000Z',
+    lastError: 'HTTP 503',
+  };
+
+  test('none until a target has been sent to', () => {
+    expect(
+      planEnvironmentStatus(env(hooks('ops')), { notifications: new Map() }, t0).notifications,
+    ).toBeUndefined();
+  });
+
+  test("each target's health as the delivery queue saw it, in spec order", () => {
+    const delivering = { name: 'chat', state: 'Delivering' as const, since: '2026-03-02T09:01:00.000Z' };
+    const live = new Map<string, NotificationHealth>([
+      ['chat', delivering],
+      ['ops', failing],
+    ]);
+    expect(
+      planEnvironmentStatus(env(hooks('ops', 'chat')), { notifications: live }, t0).notifications,
+    ).toEqual([failing, delivering]);
+  });
+
+  test('after a restart, what status said stays until a new attempt; a removed target goes', () => {
+    const before = planEnvironmentStatus(
+      env(hooks('ops')),
+      { notifications: new Map([['ops', failing]]) },
+      t0,
+    );
+    const restarted = planEnvironmentStatus({ ...env(hooks('ops')), status: before }, {}, t1);
+    expect(restarted.notifications).toEqual([failing]);
+    expect(jsonEqual(restarted, before)).toBe(true);
+    expect(
+      planEnvironmentStatus({ ...env(hooks('chat')), status: before }, {}, t1).notifications,
+    ).toBeUndefined();
   });
 });

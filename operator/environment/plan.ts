@@ -2,7 +2,7 @@
 // Nothing in it moves with the clock alone (no "last checked" time), so an
 // unchanged world gives an unchanged status and no write.
 import { ENFORCED } from '../api/conditions.js';
-import type { Environment, EnvironmentStatus } from '../api/generated/index.js';
+import type { Environment, EnvironmentStatus, NotificationHealth } from '../api/generated/index.js';
 import {
   removeCondition,
   setCondition,
@@ -26,6 +26,8 @@ export interface EnvironmentObservation {
   config?: ConfigFacts;
   /** The Releases whose environmentRef names this Environment, as the cache holds them. */
   releases?: readonly ReleaseView[];
+  /** Delivery health of the notification targets sent to since the operator started, by name. */
+  notifications?: ReadonlyMap<string, NotificationHealth>;
 }
 
 export function referenceChecks(env: Environment, obs: EnvironmentObservation): RefCheck[] {
@@ -58,11 +60,29 @@ export function planEnvironmentStatus(
     ...prev,
     observedGeneration: generation,
     conditions: removeCondition(conditions, ENFORCED),
+    notifications: notificationStatus(env, obs.notifications),
   };
   const withConfig = configStatus(env, next, obs.config, now);
   return obs.releases
     ? { ...withConfig, ...releasesSummary(withConfig, obs.releases, generation, now) }
     : withConfig;
+}
+
+/**
+ * One entry per target in spec.notify that has been sent to: as the delivery
+ * queue last saw it, or, before this operator's first attempt, as status said
+ * (a restart does not forget a failing target).
+ */
+function notificationStatus(
+  env: Environment,
+  live: ReadonlyMap<string, NotificationHealth> | undefined,
+): NotificationHealth[] | undefined {
+  const before = env.status?.notifications ?? [];
+  const out = (env.spec.notify ?? []).flatMap((t) => {
+    const h = live?.get(t.name) ?? before.find((b) => b.name === t.name);
+    return h ? [h] : [];
+  });
+  return out.length > 0 ? out : undefined;
 }
 
 /** ConfigValid and status.configErrors: only an Environment with rules has either. */

@@ -91,6 +91,7 @@ export class Manager {
   private running: Promise<void>[] = [];
   private started = false;
   private readonly sinks: DecisionSink[] = [];
+  private readonly stopHooks: Array<() => Promise<void>> = [];
 
   constructor(
     access: ClusterAccess,
@@ -125,6 +126,16 @@ export class Manager {
   /** Subscribes to every decision recorded through the client (audit trail, notifications). */
   onDecision(sink: DecisionSink): void {
     this.sinks.push(sink);
+  }
+
+  /** Runs at stop, after the reconciles in flight finished (a delivery queue winding down). */
+  onStop(hook: () => Promise<void>): void {
+    this.stopHooks.push(hook);
+  }
+
+  /** Wakes a controller for a key no informer event would bring (a notification target's health). */
+  enqueue(kind: string, key: string): void {
+    for (const { controller, queue } of this.controllers) if (controller.kind === kind) queue.add(key);
   }
 
   setLeaderElector(leader: LeaderElector): void {
@@ -222,6 +233,7 @@ export class Manager {
   async stop(): Promise<void> {
     for (const { queue } of this.controllers) queue.shutdown();
     await Promise.all(this.running);
+    await Promise.all(this.stopHooks.map((hook) => hook()));
     await Promise.all([...this.informers.values()].map((i) => i.stop()));
   }
 

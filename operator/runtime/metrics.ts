@@ -61,6 +61,24 @@ export class OperatorMetrics {
     registers: [this.registry],
   });
 
+  readonly notifications = new Counter({
+    name: 'cutover_notifications_total',
+    help: 'Webhook notification attempts by body format and result: delivered, failed (retried later), rejected (a 4xx, not retried), expired (undelivered for an hour), dropped (queue full, target removed, operator stopping).',
+    labelNames: ['format', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly notificationQueue = new Gauge({
+    name: 'cutover_notification_queue',
+    help: 'Webhook notifications waiting to be sent (or retried), by body format.',
+    labelNames: ['format'] as const,
+    registers: [this.registry],
+  });
+  readonly notificationTargetsFailing = new Gauge({
+    name: 'cutover_notification_targets_failing',
+    help: 'Webhook targets whose last attempt failed.',
+    registers: [this.registry],
+  });
+
   constructor({ processMetrics = true } = {}) {
     if (processMetrics) collectDefaultMetrics({ register: this.registry });
   }

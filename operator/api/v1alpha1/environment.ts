@@ -24,6 +24,7 @@ import {
 } from '../schema.js';
 import { DEFAULT_STEPS, DEFAULT_STEP_DURATION } from '../defaults.js';
 import { stepDuration, trafficSteps } from './common.js';
+import { notificationHealth, notifyTargets } from './notify.js';
 import { RELEASE_PHASES } from './release.js';
 
 export const TIERS = ['development', 'staging', 'production'] as const;
@@ -222,6 +223,7 @@ const spec = obj('Desired state of the Environment.', {
     },
     { default: {} },
   ),
+  notify: notifyTargets(),
 });
 
 const status = obj('Observed state of the Environment, written by the operator.', {
@@ -269,6 +271,7 @@ const status = obj('Observed state of the Environment, written by the operator.'
     ),
     { maxItems: 100 },
   ),
+  notifications: notificationHealth(),
 });
 
 export const environment = customResourceDefinition({

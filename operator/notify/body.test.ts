@@ -1,0 +1,83 @@
+import type { Decision } from '../runtime/journal.js';
+import { SCHEMA, jsonBody, notificationOf, render, slackBody } from './body.js';
+
+const d: Decision = {
+  at: '2026-12-03T10:00:00.000Z',
+  type: 'Warning',
+  reason: 'AnalysisFailed',
+  message: 'p95 600ms > 500ms <@here> & co; traffic is going back to the blue slot',
+  object: { apiVersion: 'cutover.dev/v1alpha1', kind: 'Release', namespace: 'shop', name: 'web', uid: 'u1' },
+  details: { version: '2.0.0', revision: 'abc' },
+};
+const env = { namespace: 'shop', name: 'production', tier: 'production' };
+
+describe('notificationOf', () => {
+  test('the id is stable for a decision and differs between decisions', () => {
+    const a = notificationOf(d, 'warning', env);
+    expect(notificationOf(d, 'warning', env).id).toBe(a.id);
+    expect(a.id).toMatch(/^[0-9a-f]{32}$/);
+    expect(notificationOf({ ...d, at: '2026-12-03T10:00:01.000Z' }, 'warning', env).id).not.toBe(a.id);
+  });
+});
+
+describe('jsonBody', () => {
+  test('the documented v1 document: the decision fields, severity and environment', () => {
+    const n = notificationOf(d, 'warning', env);
+    expect(jsonBody(n)).toEqual({
+      schema: SCHEMA,
+      id: n.id,
+      severity: 'warning',
+      environment: env,
+      at: d.at,
+      type: 'Warning',
+      reason: 'AnalysisFailed',
+      message: d.message,
+      object: d.object,
+      details: d.details,
+    });
+    expect(JSON.parse(render('json', n))).toEqual(jsonBody(n));
+  });
+
+  test('a long message is clipped', () => {
+    const body = jsonBody(notificationOf({ ...d, message: 'x'.repeat(10_000) }, 'info', env));
+    expect(body.message.length).toBeLessThanOrEqual(4000);
+    expect(body.message.endsWith('…')).toBe(true);
+  });
+});
+
+describe('slackBody', () => {
+  const s = slackBody(notificationOf(d, 'critical', env));
+
+  test('text for the notification, escaped so nothing turns into a mention or a link', () => {
+    expect(s.text).toBe(
+      ':rotating_light: [critical] AnalysisFailed: Release shop/web (version 2.0.0): p95 600ms &gt; 500ms &lt;@here&gt; &amp; co; traffic is going back to the blue slot',
+    );
+  });
+
+  test('a section with the reason and the message, and a context line with severity, Environment and time', () => {
+    expect(s.blocks).toEqual([
+      {
+        type: 'section',
+        text: {
+          type: 'mrkdwn',
+          text: ':rotating_light: *AnalysisFailed* on Release `shop/web` (version 2.0.0)\np95 600ms &gt; 500ms &lt;@here&gt; &amp; co; traffic is going back to the blue slot',
+        },
+      },
+      {
+        type: 'context',
+        elements: [
+          {
+            type: 'mrkdwn',
+            text: 'critical · Environment shop/production (production) · 2026-12-03T10:00:00.000Z',
+          },
+        ],
+      },
+    ]);
+  });
+
+  test('within what Slack takes in a section (3000 characters)', () => {
+    const long = slackBody(notificationOf({ ...d, message: '<'.repeat(5000) }, 'info', env));
+    const section = long.blocks[0];
+    expect(section?.type === 'section' && section.text.text.length).toBeLessThanOrEqual(3000);
+  });
+});

@@ -1,0 +1,268 @@
+import { Writable } from 'node:stream';
+import type { NotificationTarget } from '../api/generated/index.js';
+import { FakeClock } from '../runtime/fake-clock.js';
+import { createLogger } from '../runtime/log.js';
+import {
+  IN_FLIGHT,
+  Notifier,
+  QUEUE_LIMIT,
+  type NotifierDeps,
+  type Outgoing,
+  type Result,
+} from './deliver.js';
+import type { Attempt } from './retry.js';
+import { SecretProblem } from './secrets.js';
+
+const flush = async () => {
+  for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+};
+
+const URL = 'https://hooks.example/services/T0/B0/s3cr3t';
+const target: NotificationTarget = {
+  name: 'ops',
+  urlSecretRef: { name: 'hooks', key: 'ops' },
+  format: 'json',
+};
+const ref = { namespace: 'shop', environment: 'production', name: 'ops' };
+
+function outgoing(i: number, extra: Partial<Outgoing> = {}): Outgoing {
+  return {
+    target: ref,
+    format: 'json',
+    body: `{"n":${i}}`,
+    reason: 'AnalysisFailed',
+    id: `id-${i}`,
+    ...extra,
+  };
+}
+
+/** A receiver the test answers by hand: each POST waits until answered. */
+class Receiver {
+  readonly calls: Array<{ url: string; body: string; answer(a: Attempt): void }> = [];
+  post = (url: string, body: string) =>
+    new Promise<Attempt>((resolve) => this.calls.push({ url, body, answer: resolve }));
+  bodies = () => this.calls.map((c) => c.body);
+}
+
+function setup(over: Partial<NotifierDeps> = {}) {
+  const clock = new FakeClock();
+  const receiver = new Receiver();
+  const results: Array<[string, Result]> = [];
+  const depth = new Map<string, number>();
+  const lines: string[] = [];
+  const failing: number[] = [];
+  const woken: string[] = [];
+  const log = createLogger(
+    'info',
+    new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    }),
+  );
+  const notifier = new Notifier({
+    post: receiver.post,
+    target: () => target,
+    url: () => Promise.resolve(URL),
+    log,
+    clock,
+    random: () => 0,
+    onResult: (format, result) => results.push([format, result]),
+    onDepth: (format, d) => depth.set(format, d),
+    onFailingTargets: (n) => failing.push(n),
+    onHealth: (ns, env) => woken.push(`${ns}/${env}`),
+    ...over,
+  });
+  return { clock, receiver, results, depth, lines, failing, woken, notifier };
+}
+
+describe('Notifier', () => {
+  test('enqueue returns before anything is sent; a timer sends', async () => {
+    const s = setup();
+    s.notifier.enqueue(outgoing(1));
+    expect(s.receiver.calls).toHaveLength(0);
+    expect(s.depth.get('json')).toBe(1);
+    s.clock.advance(0);
+    await flush();
+    expect(s.receiver.calls.map((c) => c.url)).toEqual([URL]);
+    s.receiver.calls[0]?.answer({ kind: 'response', status: 204 });
+    await flush();
+    expect(s.results).toEqual([['json', 'delivered']]);
+    expect(s.depth.get('json')).toBe(0);
+    expect(s.notifier.health('shop', 'production').get('ops')).toMatchObject({ state: 'Delivering' });
+    expect(s.woken).toEqual(['shop/production']);
+  });
+
+  test('a healthy target has a few POSTs in flight, no more', async () => {
+    const s = setup();
+    for (let i = 0; i < 10; i++) s.notifier.enqueue(outgoing(i));
+    s.clock.advance(0);
+    await flush();
+    expect(s.receiver.calls).toHaveLength(IN_FLIGHT);
+    s.receiver.calls[0]?.answer({ kind: 'response', status: 200 });
+    await flush();
+    s.clock.advance(0);
+    await flush();
+    expect(s.receiver.calls).toHaveLength(IN_FLIGHT + 1);
+  });
+
+  test('a receiver that is down: backoff 1 s, 2 s, 4 s, one probe at a time, order kept, then delivered', async () => {
+    const s = setup();
+    for (let i = 0; i < 3; i++) s.notifier.enqueue(outgoing(i));
+    s.clock.advance(0);
+    await flush();
+    for (const c of s.receiver.calls.splice(0)) c.answer({ kind: 'error', error: 'connection refused' });
+    await flush();
+    expect(s.notifier.health('shop', 'production').get('ops')).toEqual({
+      name: 'ops',
+      state: 'Failing',
+      since: new Date(0).toISOString(),
+      lastError: 'connection refused',
+    });
+    expect(s.failing).toEqual([1]);
+    // Three failures in a row: the next attempt waits 4 s, and is one probe.
+    s.clock.advance(3999);
+    await flush();
+    expect(s.receiver.calls).toHaveLength(0);
+    s.clock.advance(1);
+    await flush();
+    expect(s.receiver.bodies()).toEqual(['{"n":0}']);
+    s.receiver.calls.splice(0)[0]?.answer({ kind: 'response', status: 503 });
+    await flush();
+    s.clock.advance(8000);
+    await flush();
+    expect(s.receiver.bodies()).toEqual(['{"n":0}']);
+    s.receiver.calls.splice(0)[0]?.answer({ kind: 'response', status: 200 });
+    await flush();
+    s.clock.advance(0);
+    await flush();
+    expect(s.receiver.bodies()).toEqual(['{"n":1}', '{"n":2}']);
+    for (const c of s.receiver.calls) c.answer({ kind: 'response', status: 200 });
+    await flush();
+    expect(s.results.filter(([, r]) => r === 'failed')).toHaveLength(4);
+    expect(s.results.filter(([, r]) => r === 'delivered')).toHaveLength(3);
+    expect(s.notifier.health('shop', 'production').get('ops')).toMatchObject({
+      state: 'Delivering',
+      lastError: 'HTTP 503',
+    });
+    expect(s.failing).toEqual([1, 0]);
+    expect(s.notifier.pending).toBe(0);
+  });
+
+  test('Retry-After is honoured', async () => {
+    const s = setup();
+    s.notifier.enqueue(outgoing(1));
+    s.clock.advance(0);
+    await flush();
+    s.receiver.calls.splice(0)[0]?.answer({ kind: 'response', status: 429, retryAfterMs: 30_000 });
+    await flush();
+    s.clock.advance(29_999);
+    await flush();
+    expect(s.receiver.calls).toHaveLength(0);
+    s.clock.advance(1);
+    await flush();
+    expect(s.receiver.calls).toHaveLength(1);
+  });
+
+  test('a 4xx is not retried; the next notification goes at once', async () => {
+    const s = setup();
+    s.notifier.enqueue(outgoing(1));
+    s.notifier.enqueue(outgoing(2));
+    s.clock.advance(0);
+    await flush();
+    s.receiver.calls[0]?.answer({ kind: 'response', status: 404 });
+    s.receiver.calls[1]?.answer({ kind: 'response', status: 200 });
+    await flush();
+    s.clock.advance(60_000);
+    await flush();
+    expect(s.receiver.calls).toHaveLength(2);
+    expect(s.results).toEqual([
+      ['json', 'rejected'],
+      ['json', 'delivered'],
+    ]);
+  });
+
+  test('given up after an hour, counted and logged, without the URL', async () => {
+    const s = setup();
+    s.notifier.enqueue(outgoing(1));
+    s.clock.advance(0);
+    await flush();
+    // Failing for over an hour: 1 s, 2 s, … then every 5 min.
+    for (let i = 0; i < 40 && s.receiver.calls.length > 0; i++) {
+      s.receiver.calls.splice(0)[0]?.answer({ kind: 'response', status: 502 });
+      await flush();
+      s.clock.advance(300_000);
+      await flush();
+    }
+    expect(s.results.at(-1)).toEqual(['json', 'expired']);
+    expect(s.notifier.pending).toBe(0);
+    const log = s.lines.join('');
+    expect(log).toContain('notification given up');
+    expect(log).toContain('"target":"ops"');
+    expect(log).not.toContain('s3cr3t');
+    expect(log).not.toContain('hooks.example');
+  });
+
+  test('the queue is bounded: the oldest is dropped', async () => {
+    const s = setup();
+    for (let i = 0; i < QUEUE_LIMIT + 3; i++) s.notifier.enqueue(outgoing(i));
+    expect(s.results).toEqual(Array(3).fill(['json', 'dropped']));
+    expect(s.depth.get('json')).toBe(QUEUE_LIMIT);
+    s.clock.advance(0);
+    await flush();
+    expect(s.receiver.bodies()[0]).toBe('{"n":3}');
+  });
+
+  test('a Secret without the key: retried, said in health by name only', async () => {
+    const s = setup({ url: () => Promise.reject(new SecretProblem('Secret "hooks" has no key "ops"')) });
+    s.notifier.enqueue(outgoing(1));
+    s.clock.advance(0);
+    await flush();
+    expect(s.notifier.health('shop', 'production').get('ops')).toMatchObject({
+      state: 'Failing',
+      lastError: 'Secret "hooks" has no key "ops"',
+    });
+    expect(s.results).toEqual([['json', 'failed']]);
+  });
+
+  test('any other error reading the URL is not repeated (it could quote the value)', async () => {
+    const s = setup({ url: () => Promise.reject(new Error(`bad ${URL}`)) });
+    s.notifier.enqueue(outgoing(1));
+    s.clock.advance(0);
+    await flush();
+    expect(s.notifier.health('shop', 'production').get('ops')?.lastError).toBe('reading the URL failed');
+  });
+
+  test('a target removed from its Environment: its queue is dropped', async () => {
+    let present = true;
+    const s = setup({ target: () => (present ? target : undefined) });
+    s.notifier.enqueue(outgoing(1));
+    s.notifier.enqueue(outgoing(2));
+    present = false;
+    s.clock.advance(0);
+    await flush();
+    expect(s.receiver.calls).toHaveLength(0);
+    expect(s.results).toEqual([
+      ['json', 'dropped'],
+      ['json', 'dropped'],
+    ]);
+    expect(s.notifier.pending).toBe(0);
+  });
+
+  test('stop: waits for the POSTs in flight, drops and counts the rest, sends nothing more', async () => {
+    const s = setup();
+    for (let i = 0; i < IN_FLIGHT + 2; i++) s.notifier.enqueue(outgoing(i));
+    s.clock.advance(0);
+    await flush();
+    const stopped = s.notifier.stop();
+    for (const c of s.receiver.calls) c.answer({ kind: 'response', status: 200 });
+    await stopped;
+    expect(s.results.filter(([, r]) => r === 'dropped')).toHaveLength(2);
+    expect(s.results.filter(([, r]) => r === 'delivered')).toHaveLength(IN_FLIGHT);
+    s.notifier.enqueue(outgoing(99));
+    s.clock.advance(1000);
+    await flush();
+    expect(s.receiver.calls).toHaveLength(IN_FLIGHT);
+  });
+});

@@ -1,0 +1,96 @@
+// The POST against a real HTTP server on 127.0.0.1.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createPost } from './http.js';
+
+let server: Server;
+let base = '';
+const seen: Array<{ url?: string; headers: IncomingMessage['headers']; body: string }> = [];
+let respond: (res: ServerResponse) => void = (res) => res.writeHead(204).end();
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      seen.push({ url: req.url, headers: req.headers, body });
+      respond(res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+beforeEach(() => {
+  seen.length = 0;
+  respond = (res) => res.writeHead(204).end();
+});
+
+test('POSTs the body as JSON and returns the status', async () => {
+  const post = createPost();
+  expect(await post(`${base}/hook/abc?token=t`, '{"a":1}')).toEqual({ kind: 'response', status: 204 });
+  expect(seen).toEqual([
+    {
+      url: '/hook/abc?token=t',
+      headers: expect.objectContaining({
+        'content-type': 'application/json',
+        'user-agent': 'cutover',
+      }) as unknown,
+      body: '{"a":1}',
+    },
+  ]);
+});
+
+test('user-info in the URL becomes Basic authorization', async () => {
+  await createPost()(`http://user:p%40ss@127.0.0.1:${new globalThis.URL(base).port}/x`, '{}');
+  expect(seen[0]?.headers.authorization).toBe(`Basic ${Buffer.from('user:p@ss').toString('base64')}`);
+});
+
+test('a redirect is returned, not followed', async () => {
+  respond = (res) => res.writeHead(302, { location: `${base}/elsewhere` }).end();
+  expect(await createPost()(`${base}/hook`, '{}')).toEqual({ kind: 'response', status: 302 });
+  expect(seen.map((s) => s.url)).toEqual(['/hook']);
+});
+
+test('503 with Retry-After', async () => {
+  respond = (res) => res.writeHead(503, { 'retry-after': '7' }).end('busy');
+  expect(await createPost()(`${base}/hook`, '{}')).toEqual({
+    kind: 'response',
+    status: 503,
+    retryAfterMs: 7000,
+  });
+});
+
+test('no answer in time: a timeout, said without the URL', async () => {
+  respond = () => undefined;
+  const a = await createPost({ timeoutMs: 200 })(`${base}/hook/secret-path`, '{}');
+  expect(a).toEqual({ kind: 'error', error: 'no answer within 0.2 s' });
+});
+
+test('nothing listening: connection refused, said without the URL', async () => {
+  // A port just bound and released: nothing listens there now.
+  const probe = createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const port = (probe.address() as AddressInfo).port;
+  await new Promise((resolve) => probe.close(resolve));
+  expect(await createPost()(`http://127.0.0.1:${port}/hook/secret-path`, '{}')).toEqual({
+    kind: 'error',
+    error: 'connection refused',
+  });
+});
+
+test('a Secret that does not hold an http(s) URL', async () => {
+  expect(await createPost()('not a url', '{}')).toEqual({
+    kind: 'error',
+    error: 'the Secret does not hold a URL',
+  });
+  expect(await createPost()('ftp://x/y', '{}')).toEqual({
+    kind: 'error',
+    error: 'the URL is not http or https',
+  });
+});
