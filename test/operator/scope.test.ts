@@ -138,17 +138,20 @@ afterAll(async () => {
   for (const o of clusterObjects) await api.delete(o).catch(() => undefined);
 });
 
-test('the namespaced Role carries the cluster-wide rules, but for reading its own Namespace', () => {
-  const rules = (file: string) =>
-    (parseAllDocuments(readFileSync(join(root, file), 'utf8'))[0]?.toJS() as { rules: unknown[] }).rules;
+test('the namespaced Role carries the cluster-wide rules, but for reading its own Namespace; docs/runtime.md shows it', () => {
+  const role = (text: string) => parseAllDocuments(text)[0]?.toJS() as { rules: unknown[] };
+  const file = (path: string) => readFileSync(join(root, path), 'utf8');
   const namespaceRule = (verbs: string[]) => ({ apiGroups: [''], resources: ['namespaces'], verbs });
-  expect(rules('config/rbac-namespaced/role.yaml')).toEqual(
-    rules('config/rbac/role.yaml').map((r) =>
+  expect(role(file('config/rbac-namespaced/role.yaml')).rules).toEqual(
+    role(file('config/rbac/role.yaml')).rules.map((r) =>
       JSON.stringify(r) === JSON.stringify(namespaceRule(['list', 'watch']))
         ? namespaceRule(['get', 'watch'])
         : r,
     ),
   );
+  const section = file('docs/runtime.md').split('## Watch scope')[1] ?? '';
+  const shown = /```yaml\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+  expect(role(shown)).toEqual(role(file('config/rbac-namespaced/role.yaml')));
 });
 
 const promoting = (ns: string, name: string, from: { namespace: string; name: string }): KubernetesObject =>
