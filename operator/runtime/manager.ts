@@ -87,7 +87,7 @@ export interface ManagerOptions {
 }
 
 export class Manager {
-  /** Client for reconcilers: refuses to write unless this replica leads. */
+  /** Client for reconcilers: refuses to write unless this replica leads, and outside the watch scope. */
   readonly client: KubeClient;
   private readonly informers = new Map<string, Cache<KubernetesObject>>();
   private readonly controllers: Array<{
@@ -131,7 +131,8 @@ export class Manager {
       // than cluster-wide informers filtered by namespace label: the cache holds
       // only the tenant group's objects, and the namespaced RBAC the
       // --namespaces variant needs (a RoleBinding per namespace) is enough for
-      // all but this one list/watch of namespaces.
+      // all but this one list/watch of namespaces. The price is a watch per
+      // namespace and kind (12 connections, ~3 MiB per namespace: docs/runtime.md).
       this.watched = new Set();
       this.selection = new Informer(
         this.client,
