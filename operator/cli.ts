@@ -3,6 +3,7 @@
 // restore and verify run inside Jobs or by hand.
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
+import type { WatchScope } from './runtime/scope.js';
 
 const usage = `usage: cutover <command> [flags]
 
@@ -16,6 +17,9 @@ commands:
              --lease-name NAME        (default cutover-leader)
              --identity ID            (default $POD_NAME or the hostname)
              --migrate-image IMAGE    image of migration Jobs (default $CUTOVER_IMAGE or the release image)
+             --namespaces A,B         watch and write only these namespaces (default: every namespace)
+             --namespace-selector SEL watch and write only namespaces whose labels match SEL,
+                                      e.g. cutover.dev/tenant-group=blue (not with --namespaces)
              --clock-start TIME       demos and tests only: the rollout clock (gates, windows, soak,
                                       steps) starts at this ISO 8601 instant and runs at real speed
   migrate    apply SQL migrations from a directory to $DATABASE_URL
@@ -47,8 +51,23 @@ async function main(argv: string[]): Promise<number> {
           identity: { type: 'string' },
           'migrate-image': { type: 'string', default: process.env.CUTOVER_IMAGE },
           'clock-start': { type: 'string' },
+          namespaces: { type: 'string' },
+          'namespace-selector': { type: 'string' },
         },
       });
+      // Checked before anything starts: a typo must not become an operator that watches nothing.
+      const { parseWatchScope, ScopeError } = await import('./runtime/scope.js');
+      let scope: WatchScope;
+      try {
+        scope = parseWatchScope({
+          namespaces: values.namespaces,
+          namespaceSelector: values['namespace-selector'],
+        });
+      } catch (err) {
+        if (!(err instanceof ScopeError)) throw err;
+        process.stderr.write(`cutover operator: ${err.message}\n`);
+        return 2;
+      }
       // V8 grows the heap for throughput: a burst of a thousand new Releases left
       // the old generation at ~100 MiB for a live set of ~30 MiB, and RSS never
       // came back down. With optimize-for-size the heap grows conservatively
@@ -70,6 +89,7 @@ async function main(argv: string[]): Promise<number> {
         identity: values.identity,
         migrateImage: values['migrate-image'],
         now: clockFrom(values['clock-start']),
+        scope,
       });
     }
     case 'migrate': {

@@ -10,6 +10,7 @@ import { LeaderElector } from './runtime/leader.js';
 import { createLogger } from './runtime/log.js';
 import { Manager } from './runtime/manager.js';
 import { OperatorMetrics } from './runtime/metrics.js';
+import { describeScope, type WatchScope } from './runtime/scope.js';
 
 export interface OperatorOptions {
   kubeconfig?: string;
@@ -23,6 +24,8 @@ export interface OperatorOptions {
   migrateImage?: string;
   /** The clock the reconcilers read (--clock-start); the system's when unset. Leases keep real time. */
   now?: () => Date;
+  /** --namespaces / --namespace-selector; every namespace when unset. */
+  scope?: WatchScope;
 }
 
 export async function runOperator(opts: OperatorOptions): Promise<number> {
@@ -53,7 +56,9 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   }
   log.info({ source: kc.source, server: kc.access.server }, 'kubeconfig loaded');
 
-  const manager = new Manager(kc.access, log, metrics, { workers: opts.workers });
+  const scope = opts.scope ?? { kind: 'cluster' };
+  log.info({ scope: describeScope(scope) }, 'watch scope');
+  const manager = new Manager(kc.access, log, metrics, { workers: opts.workers, scope });
   state.manager = manager;
   registerControllers(manager, log, metrics, { migrateImage: opts.migrateImage, now: opts.now });
   let leader: LeaderElector | undefined;

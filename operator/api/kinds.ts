@@ -33,4 +33,5 @@ export const TENANT_NAMESPACES = {
   resource: 'namespaces',
   kind: 'Namespace',
   labelSelector: 'cutover.dev/tenant',
+  clusterScoped: true,
 };

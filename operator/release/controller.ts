@@ -102,6 +102,7 @@ export function releaseController(
       releases,
       environments,
       namespaces: m.informer<V1Namespace & KubernetesObject>(TENANT_NAMESPACES),
+      watches: (namespace) => m.watches(namespace),
     },
   };
   const rm = new ReleaseMetrics(metrics.registry);

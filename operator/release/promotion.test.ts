@@ -173,6 +173,23 @@ describe('promotionFacts', () => {
     );
     expect(same?.problem).toBeUndefined();
   });
+
+  test('from a namespace outside the watch scope: said so, not "not found", whatever the labels', () => {
+    const stagingB = environment('b-staging', 'staging');
+    const rel = release('a-prod', 'production', '2.0.0');
+    const env = prod({ namespace: 'b-staging', name: 'staging' });
+    const scoped = (watched: string[]) => ({
+      ...sources({ envs: [stagingB], tenants: { 'a-prod': 'a', 'b-staging': 'a' } }),
+      watches: (ns: string) => watched.includes(ns),
+    });
+    const outside = promotionFacts(scoped(['a-prod']), rel, env);
+    expect(outside?.problem?.reason).toBe('PromotionSourceNotWatched');
+    expect(outside?.problem?.message).toContain('"b-staging", which this operator does not watch');
+    expect(promotionFacts(scoped(['a-prod', 'b-staging']), rel, env)?.problem).toBeUndefined();
+    // Its own namespace is always in scope: a Release outside it is never reconciled at all.
+    const local = prod({ name: 'staging' });
+    expect(promotionFacts(scoped([]), rel, local)?.problem?.reason).toBe('PromotionSourceNotFound');
+  });
 });
 
 describe('approvalFacts', () => {

@@ -20,6 +20,8 @@ export interface PromotionSources {
   releases: Cached<Release>;
   environments: Pick<Informer<Environment>, 'get'>;
   namespaces: Pick<Informer<V1Namespace & KubernetesObject>, 'get'>;
+  /** Whether the operator watches a namespace (--namespaces, --namespace-selector); all of them when unset. */
+  watches?: (namespace: string) => boolean;
 }
 
 /** What promotion.from found, or undefined when the Environment promotes from nowhere. */
@@ -40,6 +42,11 @@ export function promotionFacts(
     wanted: byRevision ? `version ${version} with this pod template` : `version ${version}`,
     soakMs: promotion.soak ? parseDuration(promotion.soak) : 0,
   };
+  if (source.namespace !== ns && src.watches?.(source.namespace) === false) {
+    // Not "not found": the caches never hold it, whatever is there.
+    const message = `promotion.from names namespace "${source.namespace}", which this operator does not watch: run it with both namespaces in its --namespaces or --namespace-selector`;
+    return { ...facts, problem: { reason: 'PromotionSourceNotWatched', message } };
+  }
   if (source.namespace !== ns) {
     const problem = tenantProblem(src, ns, source.namespace);
     if (problem) return { ...facts, problem: { reason: 'CrossTenantPromotion', message: problem } };

@@ -67,8 +67,8 @@ export function resourceLabel(path: string): string {
 }
 
 export interface WriteObserver {
-  /** Called before every write; throwing here stops the write (a replica that is not the leader). */
-  onWrite?(verb: string, resource: string): void;
+  /** Called before every write; throwing here stops the write (not the leader, outside the watch scope). */
+  onWrite?(verb: string, resource: string, path: string): void;
   /** Called with the object a successful write returned. */
   onWritten?(obj: KubernetesObject): void;
   /** Called with every decision recorded through this client, before its Event is written. */
@@ -161,7 +161,7 @@ export class KubeClient {
       headers['content-type'] = opts.contentType ?? 'application/json';
       body = JSON.stringify(opts.body);
     }
-    if (method !== 'GET') this.observer.onWrite?.(method, resourceLabel(path));
+    if (method !== 'GET') this.observer.onWrite?.(method, resourceLabel(path), path);
     const res = await fetch(url, {
       method,
       headers,

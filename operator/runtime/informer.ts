@@ -12,7 +12,8 @@
 // one shares the client's pool, asks for bookmarks so a quiet watch stays
 // open until the server's timeout, and lists 500 objects a page so the burst
 // of a relist is one page of JSON, not the whole collection.
-import type { KubernetesListObject, KubernetesObject, V1ManagedFieldsEntry } from '@kubernetes/client-node';
+import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { newer, trimForCache, type ManagedFieldsFilter } from './cache-objects.js';
 import { ApiError, resourcePath, type KubeClient, type ResourceRef } from './client.js';
 import type { Logger } from './log.js';
 
@@ -37,9 +38,16 @@ export interface InformerOptions {
    * name when needed (ConfigMaps, Secrets), of which the cluster has many.
    */
   metadataOnly?: boolean;
+  /**
+   * Only this one cluster-scoped object (a Namespace of a namespaced watch
+   * scope): read by name, watched through the legacy /watch/ path. For a
+   * Namespace these are the forms RBAC authorizes with a Role inside that
+   * namespace; a list filtered by metadata.name is a cluster-scope request.
+   */
+  object?: string;
 }
 
-export type ManagedFieldsFilter = (entry: V1ManagedFieldsEntry) => boolean;
+export type { ManagedFieldsFilter } from './cache-objects.js';
 
 // The apiserver's metadata-only representation (what client-go's metadata informers ask for).
 const METADATA_LIST = 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1';
@@ -215,14 +223,7 @@ export class Informer<T extends KubernetesObject> {
     let cont: string | undefined;
     let rv = '';
     do {
-      const page = await this.client.request<KubernetesListObject<T>>('GET', path, {
-        query: {
-          labelSelector: this.opts.labelSelector,
-          limit: String(this.opts.pageSize ?? 500),
-          continue: cont,
-        },
-        accept: this.opts.metadataOnly ? METADATA_LIST : undefined,
-      });
+      const page = await this.page(path, cont);
       if (run !== this.run) return;
       // An empty PartialObjectMetadataList comes without items.
       for (const o of page.items ?? []) {
@@ -253,6 +254,41 @@ export class Informer<T extends KubernetesObject> {
     for (const [ns, m] of fresh) for (const [name, o] of m) this.announce(o, old.get(ns)?.get(name));
   }
 
+  private async page(path: string, cont: string | undefined): Promise<KubernetesListObject<T>> {
+    const { object } = this.opts;
+    if (object === undefined) {
+      return this.client.request<KubernetesListObject<T>>('GET', path, {
+        query: {
+          labelSelector: this.opts.labelSelector,
+          limit: String(this.opts.pageSize ?? 500),
+          continue: cont,
+        },
+        accept: this.opts.metadataOnly ? METADATA_LIST : undefined,
+      });
+    }
+    const list = (items: T[], resourceVersion: string) => ({
+      apiVersion: 'v1',
+      kind: 'List',
+      metadata: { resourceVersion },
+      items,
+    });
+    try {
+      const o = await this.client.request<T>('GET', resourcePath({ ...this.ref, name: object }));
+      return list([o], o.metadata?.resourceVersion ?? '0');
+    } catch (err) {
+      // Not there (yet): the watch from "any version" announces its creation.
+      if (statusOf(err) === 404) return list([], '0');
+      throw err;
+    }
+  }
+
+  private watchPath(): string {
+    const path = resourcePath(this.ref);
+    if (this.opts.object === undefined) return path;
+    const i = path.lastIndexOf('/');
+    return `${path.slice(0, i)}/watch${path.slice(i)}/${encodeURIComponent(this.opts.object)}`;
+  }
+
   /** Watches from the current resourceVersion until the server ends the watch or it goes quiet. */
   private async watchOnce(run: number): Promise<void> {
     const abort = new AbortController();
@@ -261,7 +297,7 @@ export class Informer<T extends KubernetesObject> {
     try {
       // Like client-go: the server ends each watch after 5–10 min so connections spread over apiservers.
       const res = await this.client.stream(
-        resourcePath(this.ref),
+        this.watchPath(),
         {
           watch: 'true',
           resourceVersion: this.resourceVersion,
@@ -344,7 +380,12 @@ export class Informer<T extends KubernetesObject> {
     } else {
       if (!this.failing) {
         this.log.warn(
-          { resource: this.resource, err: describeError(err), hint: hintFor(err, this.resource) },
+          {
+            resource: this.resource,
+            namespace: this.ref.namespace ?? this.opts.object,
+            err: describeError(err),
+            hint: hintFor(err, this.resource, this.ref.namespace ?? this.opts.object),
+          },
           'watch failed; restarting with backoff',
         );
       }
@@ -362,41 +403,6 @@ export class Informer<T extends KubernetesObject> {
   }
 }
 
-/**
- * Drops what no reconciler reads and what takes most of an object's memory:
- * managedFields (often half of it) and kubectl's last-applied copy of the spec.
- * Writes never send cached objects' metadata back except resourceVersion.
- * `keep` selects the managedFields entries an informer's readers need (drift
- * detection keeps other managers' spec entries, absent in the steady state).
- */
-export function trimForCache(obj: KubernetesObject, keep?: ManagedFieldsFilter): KubernetesObject {
-  const meta = obj.metadata;
-  if (meta) {
-    const kept = keep ? meta.managedFields?.filter(keep) : undefined;
-    if (kept?.length) meta.managedFields = kept;
-    else delete meta.managedFields;
-    if (meta.annotations && LAST_APPLIED in meta.annotations) {
-      const { [LAST_APPLIED]: _dropped, ...rest } = meta.annotations;
-      meta.annotations = rest;
-    }
-  }
-  return obj;
-}
-
-const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
-
-/**
- * resourceVersions are opaque strings to clients in general; the apiserver
- * backed by etcd hands out increasing integers, and only then do we compare.
- */
-function newer(a: KubernetesObject, b: KubernetesObject | undefined): boolean {
-  const ra = a.metadata?.resourceVersion;
-  const rb = b?.metadata?.resourceVersion;
-  if (!ra || !/^\d+$/.test(ra)) return false;
-  if (!rb) return b === undefined;
-  return /^\d+$/.test(rb) && BigInt(ra) > BigInt(rb);
-}
-
 function statusOf(err: unknown): number | undefined {
   if (err && typeof err === 'object') {
     const e = err as { statusCode?: number; status?: number; code?: number };
@@ -405,14 +411,16 @@ function statusOf(err: unknown): number | undefined {
   return undefined;
 }
 
-function hintFor(err: unknown, resource: string): string | undefined {
+function hintFor(err: unknown, resource: string, namespace: string | undefined): string | undefined {
   switch (statusOf(err)) {
     case 404:
       return `${resource} is not served: are the CRDs installed? (kubectl apply -f crds/)`;
     case 401:
       return 'the API server rejected our credentials: check the kubeconfig or service account token';
     case 403:
-      return `RBAC denies list/watch on ${resource}: apply config/rbac`;
+      return namespace === undefined
+        ? `RBAC denies list/watch on ${resource}: apply config/rbac`
+        : `RBAC denies list/watch on ${resource} in namespace ${namespace}: bind the operator's Role there (docs/runtime.md, Watch scope)`;
     default:
       return undefined;
   }

@@ -2,10 +2,15 @@
 // guard. Controllers declare what they watch; the manager turns events into
 // keys, runs reconcilers only while this replica leads, and resyncs everything
 // when it becomes leader so a standby picks up exactly where the leader was.
+// A watch scope (--namespaces, --namespace-selector) turns every namespaced
+// informer into one list/watch per watched namespace, and the write guard
+// refuses any write into a namespace outside it.
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { KubeClient, type ResourceRef } from './client.js';
 import { Informer, describeError, type EventType, type ManagedFieldsFilter } from './informer.js';
 import type { DecisionSink } from './journal.js';
+import { namespaceOfPath, OutOfScopeError, type WatchScope } from './scope.js';
+import { ScopedInformer, type Cache } from './scoped-informer.js';
 import type { ClusterAccess } from './kubeconfig.js';
 import type { LeaderElector } from './leader.js';
 import type { Logger } from './log.js';
@@ -23,6 +28,8 @@ export type InformerRef = Omit<ResourceRef, 'name' | 'subresource' | 'namespace'
   keepManagedFields?: ManagedFieldsFilter;
   /** Cache only metadata (PartialObjectMetadata), never the objects' data: see InformerOptions. */
   metadataOnly?: boolean;
+  /** Namespaces (the only cluster-scoped kind watched): within --namespaces, just the watched ones. */
+  clusterScoped?: boolean;
 };
 
 export interface ObjectKey {
@@ -76,17 +83,25 @@ export interface Clock {
 
 export interface ManagerOptions {
   workers?: number;
+  /** The namespaces watched and written; every namespace by default. */
+  scope?: WatchScope;
 }
 
 export class Manager {
-  /** Client for reconcilers: refuses to write unless this replica leads. */
+  /** Client for reconcilers: refuses to write unless this replica leads, and outside the watch scope. */
   readonly client: KubeClient;
-  private readonly informers = new Map<string, Informer<KubernetesObject>>();
+  private readonly informers = new Map<string, Cache<KubernetesObject>>();
   private readonly controllers: Array<{
     controller: Controller;
     queue: WorkQueue;
-    informer: Informer<KubernetesObject>;
+    informer: Cache<KubernetesObject>;
   }> = [];
+  /** The namespaces in the watch scope now; undefined when it is every namespace. */
+  private watched: ReadonlySet<string> | undefined;
+  private readonly scoped: ScopedInformer<KubernetesObject>[] = [];
+  /** --namespace-selector: the namespaces whose labels match, watched cluster-wide (metadata only). */
+  private readonly selection: Informer<KubernetesObject> | undefined;
+  private rescoping = Promise.resolve();
   private leader: LeaderElector | undefined;
   private running: Promise<void>[] = [];
   private started = false;
@@ -100,8 +115,10 @@ export class Manager {
     private readonly opts: ManagerOptions = {},
   ) {
     this.client = new KubeClient(access, {
-      onWrite: (verb, resource) => {
+      onWrite: (verb, resource, path) => {
         if (this.leader && !this.leader.isLeader()) throw new NotLeaderError();
+        const ns = namespaceOfPath(path);
+        if (ns !== undefined && !this.watches(ns)) throw new OutOfScopeError(ns);
         this.metrics.apiWrites.inc({ verb, resource });
       },
       // Only the leader decides; a standby's reconciles never reach here with a write.
@@ -121,6 +138,33 @@ export class Manager {
             inf.remember(obj);
       },
     });
+    const scope = opts.scope ?? { kind: 'cluster' };
+    if (scope.kind === 'namespaces') this.watched = new Set(scope.namespaces);
+    if (scope.kind === 'selector') {
+      // Per-namespace informers started and stopped as namespaces match, rather
+      // than cluster-wide informers filtered by namespace label: the cache holds
+      // only the tenant group's objects, and the namespaced RBAC the
+      // --namespaces variant needs (a RoleBinding per namespace) is enough for
+      // all but this one list/watch of namespaces. The price is a watch per
+      // namespace and kind (12 connections, ~3 MiB per namespace: docs/runtime.md).
+      this.watched = new Set();
+      this.selection = new Informer(
+        this.client,
+        { apiVersion: 'v1', resource: 'namespaces', kind: 'Namespace' },
+        this.log,
+        {
+          labelSelector: scope.selector,
+          metadataOnly: true,
+          onRestart: (resource) => this.metrics.informerRestarts.inc({ resource }),
+        },
+      );
+      this.selection.on(() => void this.rescope());
+    }
+  }
+
+  /** Whether `namespace` is in the watch scope (its objects are cached and may be written). */
+  watches(namespace: string): boolean {
+    return this.watched === undefined || this.watched.has(namespace);
   }
 
   /** Subscribes to every decision recorded through the client (audit trail, notifications). */
@@ -147,21 +191,39 @@ export class Manager {
   }
 
   /** The shared informer for a resource, created on first use. */
-  informer<T extends KubernetesObject>(ref: InformerRef, { optional = false } = {}): Informer<T> {
+  informer<T extends KubernetesObject>(ref: InformerRef, { optional = false } = {}): Cache<T> {
     // A metadata-only informer is another cache than the full one of the same resource.
     const id = `${ref.resource}.${ref.apiVersion}${ref.metadataOnly ? '#metadata' : ''}`;
     let inf = this.informers.get(id);
     if (!inf) {
-      inf = new Informer<KubernetesObject>(this.client, ref, this.log, {
-        optional,
-        labelSelector: ref.labelSelector,
-        metadataOnly: ref.metadataOnly,
-        onRestart: (resource) => this.metrics.informerRestarts.inc({ resource }),
-      });
+      const make = (namespace?: string, object?: string) =>
+        new Informer<KubernetesObject>(this.client, { ...ref, namespace }, this.log, {
+          optional,
+          // One Namespace object is read by name: a selector would hide it from the watch, not from the read.
+          labelSelector: object === undefined ? ref.labelSelector : undefined,
+          metadataOnly: ref.metadataOnly,
+          object,
+          onRestart: (resource) => this.metrics.informerRestarts.inc({ resource }),
+        });
+      // A selector scope may list namespaces cluster-wide anyway; a fixed list may not.
+      const perNamespace = this.watched !== undefined && !(ref.clusterScoped && this.selection);
+      if (!perNamespace) inf = make();
+      else {
+        if (ref.clusterScoped && ref.resource !== 'namespaces')
+          throw new Error(`${ref.resource} is cluster-scoped: it cannot be watched within --namespaces`);
+        const scoped = new ScopedInformer<KubernetesObject>(
+          ref,
+          this.watched ?? [],
+          (ns) => (ref.clusterScoped ? make(undefined, ns) : make(ns)),
+          { clusterScoped: ref.clusterScoped, metadataOnly: ref.metadataOnly },
+        );
+        this.scoped.push(scoped);
+        inf = scoped;
+      }
       this.informers.set(id, inf);
     }
     if (ref.keepManagedFields) inf.keepManagedFields(ref.keepManagedFields);
-    return inf as unknown as Informer<T>;
+    return inf as unknown as Cache<T>;
   }
 
   register(controller: Controller): void {
@@ -204,19 +266,27 @@ export class Manager {
     this.controllers.push({ controller, queue, informer: primary });
   }
 
+  private get caches(): Cache<KubernetesObject>[] {
+    return [...(this.selection ? [this.selection] : []), ...this.informers.values()];
+  }
+
   /** Informers are synced: the cache holds a full list of every watched resource. */
   get synced(): boolean {
-    return [...this.informers.values()].every((i) => i.synced);
+    return this.caches.every((i) => i.synced);
   }
 
   /** Ready: synced and no watch is currently broken. */
   get ready(): boolean {
-    return [...this.informers.values()].every((i) => i.healthy);
+    return this.caches.every((i) => i.healthy);
   }
 
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    if (this.selection) {
+      await this.selection.start();
+      await this.rescope();
+    }
     await Promise.all([...this.informers.values()].map((i) => i.start()));
     for (const entry of this.controllers) {
       const { controller, queue } = entry;
@@ -234,7 +304,31 @@ export class Manager {
     for (const { queue } of this.controllers) queue.shutdown();
     await Promise.all(this.running);
     await Promise.all(this.stopHooks.map((hook) => hook()));
-    await Promise.all([...this.informers.values()].map((i) => i.stop()));
+    await Promise.all(this.caches.map((i) => i.stop()));
+  }
+
+  /**
+   * Brings the watch scope in line with the namespaces the selector matches
+   * now. One change at a time, in order. Writes into a namespace that left
+   * stop before its objects leave the caches (a reconcile in flight there
+   * fails its write and is dropped); a namespace that joined is listed, and
+   * its objects reconciled, like at start.
+   */
+  private rescope(): Promise<void> {
+    const next = async () => {
+      const names = new Set((this.selection?.list() ?? []).map((n) => n.metadata?.name ?? ''));
+      const before = this.watched ?? new Set<string>();
+      const added = [...names].filter((n) => !before.has(n));
+      const removed = [...before].filter((n) => !names.has(n));
+      if (added.length === 0 && removed.length === 0) return;
+      this.watched = names;
+      this.log.info({ added, removed, namespaces: names.size }, 'watch scope changed');
+      await Promise.all(this.scoped.map((s) => s.setNamespaces(names)));
+    };
+    this.rescoping = this.rescoping.then(next).catch((err: unknown) => {
+      this.log.error({ err: describeError(err) }, 'could not change the watch scope');
+    });
+    return this.rescoping;
   }
 
   private async handle(controller: Controller, key: string): Promise<Outcome | undefined> {
@@ -247,8 +341,9 @@ export class Manager {
       this.metrics.reconciles.inc({ kind, result: 'success' });
       return outcome;
     } catch (err) {
-      this.metrics.reconciles.inc({ kind, result: err instanceof NotLeaderError ? 'skipped' : 'error' });
-      if (err instanceof NotLeaderError) return;
+      const skipped = err instanceof NotLeaderError || err instanceof OutOfScopeError;
+      this.metrics.reconciles.inc({ kind, result: skipped ? 'skipped' : 'error' });
+      if (skipped) return;
       throw err;
     } finally {
       end();
