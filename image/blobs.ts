@@ -58,7 +58,14 @@ export class BlobStore {
     await Promise.all([piped, tar.done]);
     const digest = `sha256:${packed.digest('hex')}`;
     await rename(tmp, this.path(digest));
-    return { mediaType: MEDIA.layer, digest, size, diffId: `sha256:${raw.digest('hex')}`, unpackedSize, createdBy };
+    return {
+      mediaType: MEDIA.layer,
+      digest,
+      size,
+      diffId: `sha256:${raw.digest('hex')}`,
+      unpackedSize,
+      createdBy,
+    };
   }
 
   /** Removes every blob not in `keep`. */
@@ -120,7 +127,10 @@ export function tarOf(root: string, entries: { dirs: string[]; trees: string[] }
   return { stream: child.stdout, done };
 }
 
-export const tarFile = (path: string): TarSource => ({ stream: createReadStream(path), done: Promise.resolve() });
+export const tarFile = (path: string): TarSource => ({
+  stream: createReadStream(path),
+  done: Promise.resolve(),
+});
 
 export async function fileSize(path: string): Promise<number> {
   return (await stat(path)).size;

@@ -14,7 +14,15 @@ import { chmod, copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BlobStore, fileSize, tarFile, tarOf } from './blobs.js';
-import { imageConfig, imageIndex, imageManifest, MEDIA, mmdebstrapArgs, pushCommands, type LayerBlob } from './plan.js';
+import {
+  imageConfig,
+  imageIndex,
+  imageManifest,
+  MEDIA,
+  mmdebstrapArgs,
+  pushCommands,
+  type LayerBlob,
+} from './plan.js';
 import { binLinks, imageReference, loadImageSpec, REPO_ROOT, type ImageSpec } from './spec.js';
 
 /** Bump when the recipe changes in a way the layer keys do not see. */
@@ -84,7 +92,11 @@ function hashFiles(files: string[]): string {
   return h.digest('hex');
 }
 
-async function run(cmd: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; logFile?: string }) {
+async function run(
+  cmd: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; logFile?: string },
+) {
   const out = opts.logFile ? createWriteStream(opts.logFile) : undefined;
   const child = spawn(cmd, args, {
     cwd: opts.cwd ?? REPO_ROOT,
@@ -101,7 +113,9 @@ async function run(cmd: string, args: string[], opts: { cwd?: string; env?: Node
   });
   out?.end();
   if (code !== 0) {
-    const tail = opts.logFile ? `\n${(await readFile(opts.logFile, 'utf8')).split('\n').slice(-30).join('\n')}` : '';
+    const tail = opts.logFile
+      ? `\n${(await readFile(opts.logFile, 'utf8')).split('\n').slice(-30).join('\n')}`
+      : '';
     throw new Error(`${cmd} exited with ${String(code)}${tail}`);
   }
 }
@@ -144,7 +158,9 @@ class Builder {
     await rm(stage, { recursive: true, force: true });
     await mkdir(this.records, { recursive: true });
     await writeFile(record, JSON.stringify(blob, null, 2));
-    log(`${name}: built in ${((Date.now() - started) / 1000).toFixed(1)} s, ${mib(blob.size)} ${blob.digest.slice(0, 19)}`);
+    log(
+      `${name}: built in ${((Date.now() - started) / 1000).toFixed(1)} s, ${mib(blob.size)} ${blob.digest.slice(0, 19)}`,
+    );
     return blob;
   }
 
@@ -162,7 +178,9 @@ class Builder {
     };
     return this.layer('debian', key, async (stage) => {
       const out = join(stage, 'rootfs.tar');
-      log(`debian: mmdebstrap ${spec.debian.suite} + ${spec.debian.packages.join(' ')} (log: ${this.dir}/mmdebstrap.log)`);
+      log(
+        `debian: mmdebstrap ${spec.debian.suite} + ${spec.debian.packages.join(' ')} (log: ${this.dir}/mmdebstrap.log)`,
+      );
       await run('mmdebstrap', mmdebstrapArgs(spec, { script }, sources, out), {
         env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },
         logFile: join(this.dir, 'mmdebstrap.log'),
@@ -185,7 +203,11 @@ class Builder {
       });
       const unpacked = join(stage, 'package');
       await mkdir(unpacked);
-      await run('tar', ['-xzf', join(stage, `${pkg}-${version}.tgz`), '-C', unpacked, '--strip-components=1'], {});
+      await run(
+        'tar',
+        ['-xzf', join(stage, `${pkg}-${version}.tgz`), '-C', unpacked, '--strip-components=1'],
+        {},
+      );
       const root = join(stage, 'root');
       await mkdir(join(root, spec.binDir), { recursive: true });
       await copyFile(join(unpacked, 'bin/node'), join(root, spec.binDir, 'node'));
@@ -205,8 +227,9 @@ class Builder {
       const app = join(stage, 'root', spec.appDir);
       await mkdir(app, { recursive: true });
       for (const f of ['package.json', 'package-lock.json']) await copyFile(join(REPO_ROOT, f), join(app, f));
-      await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
+      await run('npm', ['ci', '--omit=dev', '--ignore-scripts', '--no-audit', '--no-fund'], {
         cwd: app,
+        logFile: join(stage, 'npm.log'),
       });
       const rel = spec.appDir.slice(1);
       return this.store.putLayer(
@@ -281,7 +304,11 @@ class Builder {
 
     const archive = join(this.dir, `cutover-${spec.version}.oci.tar`);
     const tmp = `${archive}.tmp`;
-    const { stream, done } = tarOf(this.layout, { dirs: [], trees: ['blobs', 'index.json', 'oci-layout'] }, build.epoch);
+    const { stream, done } = tarOf(
+      this.layout,
+      { dirs: [], trees: ['blobs', 'index.json', 'oci-layout'] },
+      build.epoch,
+    );
     await Promise.all([
       done,
       new Promise<void>((resolve, reject) => {
@@ -333,7 +360,7 @@ async function main(): Promise<void> {
   const cache = process.env.CUTOVER_CACHE ?? join(homedir(), '.cache/cutover');
   const r = await new Builder(spec, cache).build();
   const packed = r.layers.reduce((n, l) => n + l.size, 0);
-  const unpacked = r.layers.reduce((n, l) => n + (l.unpackedSize), 0);
+  const unpacked = r.layers.reduce((n, l) => n + l.unpackedSize, 0);
   log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   process.stdout.write(
     [

@@ -1,7 +1,15 @@
 // The recipe of `make image` as data: mmdebstrap's arguments, the layers and
 // the OCI documents (config, manifest, index). Pure: image/build.ts runs it,
 // image/dockerfile.test.ts checks the Dockerfile says the same.
-import { binLinks, createdAt, imageLabels, imageUser, sortedRecord, type BuildInfo, type ImageSpec } from './spec.js';
+import {
+  binLinks,
+  createdAt,
+  imageLabels,
+  imageUser,
+  sortedRecord,
+  type BuildInfo,
+  type ImageSpec,
+} from './spec.js';
 
 export const MEDIA = {
   index: 'application/vnd.oci.image.index.v1+json',
@@ -37,7 +45,12 @@ export interface RootfsHooks {
  * image.json excludes. `sources` is a sources.list or deb822 file: the
  * build machine's mirror, so nothing here names one.
  */
-export function mmdebstrapArgs(spec: ImageSpec, hooks: RootfsHooks, sources: string, output: string): string[] {
+export function mmdebstrapArgs(
+  spec: ImageSpec,
+  hooks: RootfsHooks,
+  sources: string,
+  output: string,
+): string[] {
   if (hooks.script.includes("'")) throw new Error(`rootfs script path ${hooks.script} contains a quote`);
   const u = spec.user;
   return [

@@ -52,7 +52,8 @@ function record(value: unknown, what: string): Record<string, unknown> {
 
 function str(obj: Record<string, unknown>, key: string, what: string): string {
   const v = obj[key];
-  if (typeof v !== 'string' || v === '') throw new ImageSpecError(`${what}.${key} must be a non-empty string`);
+  if (typeof v !== 'string' || v === '')
+    throw new ImageSpecError(`${what}.${key} must be a non-empty string`);
   return v;
 }
 
@@ -121,11 +122,14 @@ export function parseImageSpec(image: unknown, pkg: unknown): ImageSpec {
     throw new ImageSpecError(`package.json version "${spec.version}" is not a semantic version`);
   if (!/^\d+\.\d+\.\d+$/.test(spec.node.version))
     throw new ImageSpecError(`image.json node.version "${spec.node.version}" must be an exact version`);
-  if (spec.user.uid === 0) throw new ImageSpecError('image.json user.uid must not be 0: the image runs as non-root');
+  if (spec.user.uid === 0)
+    throw new ImageSpecError('image.json user.uid must not be 0: the image runs as non-root');
   for (const word of [...spec.debian.packages, spec.debian.suite, spec.node.package, spec.user.name])
-    if (!SAFE_WORD.test(word)) throw new ImageSpecError(`image.json: "${word}" has characters not allowed here`);
+    if (!SAFE_WORD.test(word))
+      throw new ImageSpecError(`image.json: "${word}" has characters not allowed here`);
   for (const path of [spec.appDir, spec.binDir, spec.user.home])
-    if (!ABSOLUTE.test(path)) throw new ImageSpecError(`image.json: "${path}" must be an absolute plain path`);
+    if (!ABSOLUTE.test(path))
+      throw new ImageSpecError(`image.json: "${path}" must be an absolute plain path`);
   for (const pattern of [...spec.debian.pathExclude, ...spec.debian.pathInclude])
     if (!pattern.startsWith('/') || !SAFE_WORD.test(pattern.slice(1)))
       throw new ImageSpecError(`image.json: path pattern "${pattern}" must be absolute and plain`);
@@ -157,7 +161,8 @@ export function imageLabels(spec: ImageSpec, build: BuildInfo): Record<string, s
   });
 }
 
-export const createdAt = (epoch: number): string => new Date(epoch * 1000).toISOString().replace('.000Z', 'Z');
+export const createdAt = (epoch: number): string =>
+  new Date(epoch * 1000).toISOString().replace('.000Z', 'Z');
 
 /** Absolute path of each bin command inside the image, and what it runs. */
 export function binLinks(spec: ImageSpec): Array<{ link: string; target: string }> {
