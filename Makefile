@@ -80,7 +80,9 @@ image-tools: ## install Debian's mmdebstrap and umoci when missing (make image b
 	fi
 
 image: node_modules/.install-stamp image-tools ## the operator's OCI image, without a container engine, into $(CACHE)/image (docs/image.md)
-	@tsx image/build.ts
+	@mkdir -p $(CACHE)/image
+	@# One build at a time per cache: clones and worktrees on one machine share it.
+	@flock $(CACHE)/image/.lock tsx image/build.ts
 
 deps: node node_modules/.install-stamp prometheus postgres lua cluster-binaries kstatus image-tools ## install everything the tests need
 
