@@ -65,6 +65,15 @@ describe('the image', () => {
     expect(version).toMatchObject({ code: 0, stdout: `cutover ${pkg.version}\n` });
   });
 
+  it('gets a root filesystem with nothing writable, so what passes below needs no volume', async () => {
+    const probe = await runInImage(image, ['/tmp/probe', '/home/cutover/probe', '/app/probe'], {
+      files,
+      entrypoint: ['/usr/bin/touch'],
+    });
+    expect(probe.code).not.toBe(0);
+    expect(probe.stderr.match(/Read-only file system/g)).toHaveLength(3);
+  });
+
   it('has the kubectl plugin on PATH and the PostgreSQL 15 tools the backup commands call', async () => {
     const plugin = await runInImage(image, ['--help'], { files, entrypoint: ['kubectl-cutover'] });
     expect(plugin.code).toBe(0);
