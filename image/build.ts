@@ -111,7 +111,7 @@ async function run(
     child.on('error', reject);
     child.on('close', resolve);
   });
-  out?.end();
+  if (out) await new Promise<void>((resolve) => out.end(resolve));
   if (code !== 0) {
     const tail = opts.logFile
       ? `\n${(await readFile(opts.logFile, 'utf8')).split('\n').slice(-30).join('\n')}`
