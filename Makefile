@@ -25,7 +25,7 @@ JEST := node --experimental-vm-modules --no-warnings node_modules/jest/bin/jest.
 
 
 .PHONY: help deps node prometheus postgres lua kstatus helm build lint verify crds generate test-unit test-integration test \
-        cluster-up cluster-down cluster-binaries run demo bench clean
+        cluster-up cluster-down cluster-binaries run demo bench clean image image-tools
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | sort
@@ -75,7 +75,19 @@ kstatus: ## build the kstatus checker (sigs.k8s.io/cli-utils) into $(CACHE), for
 helm: ## build helm (helm.sh/helm/v3) into $(CACHE), for the chart tests
 	@bash test/helm/build.sh >/dev/null
 
-deps: node node_modules/.install-stamp prometheus postgres lua cluster-binaries kstatus helm ## install everything the tests need
+image-tools: ## install Debian's mmdebstrap and umoci when missing (make image builds with them, its smoke test unpacks with umoci)
+	@if ! command -v mmdebstrap >/dev/null || ! command -v umoci >/dev/null; then \
+	  echo "installing mmdebstrap and umoci (apt)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap umoci >/dev/null) \
+	    || { echo "make: apt-get install mmdebstrap umoci failed; install them by hand (needs root)" >&2; exit 1; }; \
+	fi
+
+image: node_modules/.install-stamp image-tools ## the operator's OCI image, without a container engine, into $(CACHE)/image (docs/image.md)
+	@mkdir -p $(CACHE)/image
+	@# One build at a time per cache: clones and worktrees on one machine share it.
+	@flock $(CACHE)/image/.lock tsx image/build.ts
+
+deps: node node_modules/.install-stamp prometheus postgres lua cluster-binaries kstatus helm image-tools ## install everything the tests need
 
 build: node_modules/.install-stamp ## compile TypeScript to dist/
 	tsc -p tsconfig.build.json
@@ -87,18 +99,20 @@ lint: node_modules/.install-stamp ## ESLint, Prettier and the type checker
 
 generate crds: node_modules/.install-stamp ## regenerate crds/*.yaml and the API types from operator/api (and the chart's copies)
 	tsx operator/api/generate.ts
+	tsx image/generate.ts
 	tsx test/install/chart-files.ts
 
 verify: node_modules/.install-stamp ## fail when generated files are stale
 	tsx operator/api/generate.ts --check
 	tsx test/gitops/argocd-cm.ts --check
+	tsx image/generate.ts --check
 	tsx test/install/chart-files.ts --check
 
 test-unit: node_modules/.install-stamp ## unit tests (no cluster)
 	@mkdir -p $(REPORTS)
 	$(JEST) --selectProjects unit --json --outputFile $(REPORTS)/unit.json
 
-test-integration: node_modules/.install-stamp prometheus postgres lua cluster-up build ## integration tests against the local cluster, PostgreSQL and Prometheus
+test-integration: node_modules/.install-stamp prometheus postgres lua cluster-up build image ## integration tests against the local cluster, PostgreSQL and Prometheus
 	@mkdir -p $(REPORTS)
 	$(JEST) --selectProjects integration --runInBand --json --outputFile $(REPORTS)/integration.json
 

@@ -13,8 +13,8 @@ export default {
     {
       ...common,
       displayName: 'unit',
-      roots: ['<rootDir>/operator'],
-      testMatch: ['<rootDir>/operator/**/*.test.ts'],
+      roots: ['<rootDir>/operator', '<rootDir>/image'],
+      testMatch: ['<rootDir>/operator/**/*.test.ts', '<rootDir>/image/**/*.test.ts'],
     },
     {
       ...common,

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
 import type { WatchScope } from './runtime/scope.js';
+import { VERSION } from './version.js';
 
 const usage = `usage: cutover <command> [flags]
 
@@ -32,6 +33,7 @@ commands:
              to a point in time with --to-time, --to-lsn or --latest,
              or a dump into a database (--target-url, or --target-url-env NAME)
   verify     the restore drill: newest full + WAL into a scratch server (cutover verify --help)
+  version    print the version (also --version)
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -108,6 +110,10 @@ async function main(argv: string[]): Promise<number> {
       const { runVerifyCommand } = await import('./backup/verify.js');
       return runVerifyCommand(rest);
     }
+    case 'version':
+    case '--version':
+      process.stdout.write(`cutover ${VERSION}\n`);
+      return 0;
     case undefined:
     case '-h':
     case '--help':

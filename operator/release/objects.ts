@@ -4,6 +4,7 @@ import type { V1Container, V1Deployment, V1Job, V1Service, V1Volume } from '@kub
 import type { Release, Slot } from '../api/generated/index.js';
 import { ownerReference } from '../runtime/apply.js';
 import { parseDuration } from '../runtime/duration.js';
+import { IMAGE } from '../version.js';
 import {
   CONFIG_HASH_ANNOTATION,
   MANAGED_BY,
@@ -14,7 +15,8 @@ import {
 } from './names.js';
 import type { MigrationPhase } from './plan/index.js';
 
-export const DEFAULT_MIGRATE_IMAGE = 'ghcr.io/cutover/cutover:0.1.0';
+/** The operator's own image at its version (operator/version.ts, generated from package.json). */
+export const DEFAULT_MIGRATE_IMAGE = IMAGE;
 
 /** On every Job a Release runs and on its pods: expand, contract, down or verify. */
 export const JOB_LABEL = 'cutover.dev/job';
