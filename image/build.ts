@@ -65,10 +65,15 @@ function epochOf(paths: string[]): number {
   return Number(t);
 }
 
-/** HEAD's commit, with `-dirty` when tracked files differ from it: the label must not claim a commit it is not. */
+/**
+ * HEAD's commit, with `-dirty` when a tracked file differs from it or an
+ * untracked file would be compiled in: the label must not claim a commit it is not.
+ */
 function revision(): string {
   const head = git(['rev-parse', 'HEAD']) || 'unknown';
-  const dirty = git(['status', '--porcelain', '--untracked-files=no']) !== '';
+  const changed = git(['status', '--porcelain', '--untracked-files=no']) !== '';
+  const added = git(['status', '--porcelain', '--untracked-files=all', '--', 'operator', 'image']) !== '';
+  const dirty = changed || added;
   return dirty ? `${head}-dirty` : head;
 }
 

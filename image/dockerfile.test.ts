@@ -25,6 +25,13 @@ function instruction(stage: string[], name: string): string[] {
   return stage.filter((l) => l.startsWith(`${name} `)).map((l) => l.slice(name.length + 1).trim());
 }
 
+/** The image a stage starts from, once its platform has been checked against `make image`'s. */
+function base(stage: string[]): string {
+  const [platform = '', image = ''] = one(stage, 'FROM').split(' ');
+  expect(platform).toBe('--platform=linux/amd64');
+  return image;
+}
+
 function one(stage: string[], name: string): string {
   const found = instruction(stage, name);
   expect(found).toHaveLength(1);
@@ -54,7 +61,7 @@ describe('Dockerfile and make image', () => {
     expect(packages.split(/\s+/).sort()).toEqual(flagValues('--include=')[0]?.split(',').sort());
     const filters = [...run.matchAll(/'(path-(?:exclude|include)=[^']+)'/g)].map((m) => m[1]);
     expect(filters).toEqual(flagValues('--dpkgopt='));
-    expect(match(one(finalStage, 'FROM'), /^debian:(\w+)-slim$/)).toEqual([spec.debian.suite]);
+    expect(match(base(finalStage), /^debian:(\w+)-slim$/)).toEqual([spec.debian.suite]);
     expect(debootstrap).toContain(spec.debian.suite);
   });
 
@@ -75,7 +82,7 @@ describe('Dockerfile and make image', () => {
   it('take the same node binary from the npm registry', () => {
     const run = instruction(buildStage, 'RUN').join('\n');
     expect(match(run, /npm pack --silent (\S+)@(\S+)/)).toEqual([spec.node.package, spec.node.version]);
-    const [major = ''] = match(one(buildStage, 'FROM').split(' ')[0] ?? '', /^node:(\d+)-/);
+    const [major = ''] = match(base(buildStage), /^node:(\d+)-/);
     expect(major).toBe(spec.node.version.split('.')[0]);
     expect(major).toBe('24');
     expect(instruction(finalStage, 'COPY')).toContain(`--from=build /node/bin/node ${spec.binDir}/node`);

@@ -43,7 +43,8 @@ export function renderDockerfile(spec: ImageSpec): string {
 #     --build-arg REVISION=$(git rev-parse HEAD) \\
 #     --build-arg CREATED=$(date -u -d @$(git log -1 --format=%ct) +%Y-%m-%dT%H:%M:%SZ) .
 
-FROM node:${nodeMajor}-${spec.debian.suite}-slim AS build
+# amd64 only, like \`make image\`: the node package and library paths below are x86-64's.
+FROM --platform=linux/amd64 node:${nodeMajor}-${spec.debian.suite}-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
@@ -58,7 +59,7 @@ RUN mkdir /stage && cp package.json package-lock.json /stage/ && \\
 RUN npm pack --silent ${spec.node.package}@${spec.node.version} && \\
     mkdir /node && tar -xzf ${tarball} -C /node --strip-components=1
 
-FROM debian:${spec.debian.suite}-slim
+FROM --platform=linux/amd64 debian:${spec.debian.suite}-slim
 RUN --mount=type=bind,source=image/rootfs.sh,target=/rootfs.sh \\
     printf '%s\\n' \\
       ${continued(
