@@ -2,11 +2,11 @@
 // schema), `helm template | kubectl apply --dry-run=server` for the
 // cluster-wide, the namespaced and the selector variant, the scoped variants'
 // RBAC compared with config/rbac-namespaced and then applied and asked about
-// (SubjectAccessReview), and a real `helm install`
+// (SubjectAccessReview), the image the Jobs get, and a real `helm install`
 // whose operator Deployment becomes Available under the restricted profile.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { createNamespace, deleteNamespace, installCrds, kubectl, objectApi } from '../harness/kube.js';
 import {
   allowed,
@@ -78,6 +78,11 @@ function operatorContainer(objects: Manifest[]) {
 
 function operatorArgs(objects: Manifest[]): string[] {
   return operatorContainer(objects)?.args ?? [];
+}
+
+function operatorImages(objects: Manifest[]): { image?: string; env?: string } {
+  const container = operatorContainer(objects);
+  return { image: container?.image, env: container?.env.find((e) => e.name === 'CUTOVER_IMAGE')?.value };
 }
 
 /** The operator's cluster-wide RBAC (the approver ClusterRole is for people, not the operator). */
@@ -267,6 +272,22 @@ test('namespaceSelector: list/watch namespaces cluster-wide, the Role bound in e
     false,
   );
   expect(await allowed(sa, { verb: 'list', resource: 'secrets', namespace: ns })).toBe(false);
+});
+
+test('the Jobs image follows the operator image: CUTOVER_IMAGE is the container image', async () => {
+  const { objects } = await renderChart('cutover-image', releaseNs, {
+    image: { repository: 'registry.example/team/cutover', tag: '9.9.9-rc.1' },
+  });
+  expect(operatorImages(objects)).toEqual({
+    image: 'registry.example/team/cutover:9.9.9-rc.1',
+    env: 'registry.example/team/cutover:9.9.9-rc.1',
+  });
+  const defaults = operatorImages((await renderChart('cutover-image', releaseNs)).objects);
+  const chart = parse(readFileSync(resolve(CHART, 'Chart.yaml'), 'utf8')) as { appVersion: string };
+  expect(defaults).toEqual({
+    image: `ghcr.io/cutover/cutover:${chart.appVersion}`,
+    env: `ghcr.io/cutover/cutover:${chart.appVersion}`,
+  });
 });
 
 test('helm install brings the operator up under the restricted profile; helm uninstall removes it', async () => {
