@@ -15,6 +15,9 @@ const COPY_DIRS = ['crds', 'files'];
 const CONFIG_SOURCES: Record<string, string> = {
   'role.yaml': 'config/rbac/role.yaml',
   'leader_election_role.yaml': 'config/rbac/leader_election_role.yaml',
+  'namespaced_role.yaml': 'config/rbac-namespaced/role.yaml',
+  'namespaced_role_binding.yaml': 'config/rbac-namespaced/role_binding.yaml',
+  'namespace_selector.yaml': 'config/rbac-namespaced/namespace_selector.yaml',
   'monitor.yaml': 'config/prometheus/monitor.yaml',
   'rules.yaml': 'config/prometheus/rules.yaml',
   'approvals.yaml': 'config/admission/approvals.yaml',

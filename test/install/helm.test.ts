@@ -1,13 +1,15 @@
 // The Helm chart against the local cluster: helm lint (with the values
 // schema), `helm template | kubectl apply --dry-run=server` for the
-// cluster-wide and the namespaced variant, the namespaced variant's RBAC
-// checked against the apiserver's own discovery, and a real `helm install`
+// cluster-wide, the namespaced and the selector variant, the scoped variants'
+// RBAC compared with config/rbac-namespaced and then applied and asked about
+// (SubjectAccessReview), the image the Jobs get, and a real `helm install`
 // whose operator Deployment becomes Available under the restricted profile.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { createNamespace, deleteNamespace, installCrds, kubectl, objectApi } from '../harness/kube.js';
 import {
+  allowed,
   CHART,
   ensureMonitoringCrds,
   exists,
@@ -30,8 +32,18 @@ interface Rule {
 interface RbacRole extends Manifest {
   rules: Rule[];
 }
+interface RbacBinding extends Manifest {
+  roleRef: { apiGroup: string; kind: string; name: string };
+  subjects: unknown[];
+}
 interface OperatorDeployment extends Manifest {
-  spec: { template: { spec: { containers: Array<{ args: string[] }> } } };
+  spec: {
+    template: {
+      spec: {
+        containers: Array<{ args: string[]; image: string; env: Array<{ name: string; value?: string }> }>;
+      };
+    };
+  };
 }
 
 const api = objectApi();
@@ -41,32 +53,41 @@ let watchedA = '';
 let watchedB = '';
 let installNs = '';
 let removeMonitoringCrds: () => Promise<void> = async () => undefined;
+/** Cluster-scoped objects the RBAC tests applied for real, removed after all. */
+const appliedClusterObjects: Manifest[] = [];
 
-const roleYaml = parse(readFileSync(resolve(root, 'config/rbac/role.yaml'), 'utf8')) as { rules: Rule[] };
+const configObjects = (file: string): Manifest[] =>
+  parseAllDocuments(readFileSync(resolve(root, file), 'utf8')).map((d) => d.toJS() as Manifest);
+const [roleYaml] = configObjects('config/rbac/role.yaml') as [RbacRole];
+const [namespacedRole] = configObjects('config/rbac-namespaced/role.yaml') as [RbacRole];
+const [namespacedBinding] = configObjects('config/rbac-namespaced/role_binding.yaml') as [RbacBinding];
+const [selectorRole, selectorBinding] = configObjects('config/rbac-namespaced/namespace_selector.yaml') as [
+  RbacRole,
+  RbacBinding,
+];
+const namespaceSelector = { role: selectorRole, binding: selectorBinding };
 
 function only<T extends Manifest>(objects: Manifest[], kind: string, namespace?: string): T[] {
   return objects.filter((m) => m.kind === kind && m.metadata.namespace === namespace) as T[];
 }
 
-function operatorArgs(objects: Manifest[]): string[] {
+function operatorContainer(objects: Manifest[]) {
   const [deployment] = only<OperatorDeployment>(objects, 'Deployment', objects[0]?.metadata.namespace);
-  return deployment?.spec.template.spec.containers[0]?.args ?? [];
+  return deployment?.spec.template.spec.containers[0];
 }
 
-/** Resource names ("deployments.apps", "pods") the apiserver serves, by scope. */
-async function servedResources(namespaced: boolean): Promise<Set<string>> {
-  const text = await kubectl('api-resources', `--namespaced=${namespaced}`, '-o', 'name');
-  return new Set(text.split('\n').filter(Boolean));
+function operatorArgs(objects: Manifest[]): string[] {
+  return operatorContainer(objects)?.args ?? [];
 }
 
-/** A rule's resources as discovery names them: subresources (releases/status) count as their resource. */
-function qualified(rule: Rule): string[] {
-  return rule.apiGroups.flatMap((g) =>
-    rule.resources.map((r) => {
-      const resource = r.split('/')[0] ?? r;
-      return g === '' ? resource : `${resource}.${g}`;
-    }),
-  );
+function operatorImages(objects: Manifest[]): { image?: string; env?: string } {
+  const container = operatorContainer(objects);
+  return { image: container?.image, env: container?.env.find((e) => e.name === 'CUTOVER_IMAGE')?.value };
+}
+
+/** The operator's cluster-wide RBAC (the approver ClusterRole is for people, not the operator). */
+function operatorClusterRbac(objects: Manifest[]): Manifest[] {
+  return objects.filter((m) => m.kind.startsWith('ClusterRole') && !m.metadata.name.endsWith('-approver'));
 }
 
 function operatorRoleNamespaces(objects: Manifest[]): string[] {
@@ -74,6 +95,21 @@ function operatorRoleNamespaces(objects: Manifest[]): string[] {
     .filter((m) => m.kind === 'Role' && m.metadata.name.endsWith('-operator'))
     .map((m) => m.metadata.namespace ?? '')
     .sort();
+}
+
+function leaderElectionRoleNamespaces(objects: Manifest[]): string[] {
+  return objects
+    .filter((m) => m.kind === 'Role' && m.metadata.name.endsWith('-leader-election'))
+    .map((m) => m.metadata.namespace ?? '');
+}
+
+/** Creates a render's ServiceAccount and RBAC objects, so the apiserver can be asked what they grant. */
+async function applyRbac(objects: Manifest[]): Promise<void> {
+  const rbac = objects.filter(
+    (m) => m.kind === 'ServiceAccount' || m.apiVersion.startsWith('rbac.authorization.k8s.io/'),
+  );
+  appliedClusterObjects.push(...rbac.filter((m) => !m.metadata.namespace));
+  await kubectlWithInput(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }), 'apply', '-f', '-');
 }
 
 async function dryRunApply(text: string): Promise<string> {
@@ -90,6 +126,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  for (const m of appliedClusterObjects) await api.delete(m).catch(() => undefined);
   for (const ns of [releaseNs, watchedA, watchedB, installNs]) if (ns) await deleteNamespace(ns, api);
   await removeMonitoringCrds();
 });
@@ -129,50 +166,128 @@ test('the default render is accepted by the apiserver (server-side dry run)', as
   ]);
 });
 
-test('watchNamespaces: a Role per watched namespace, only cluster-scoped rules in the ClusterRole', async () => {
+test('watchNamespaces: config/rbac-namespaced in each watched namespace, nothing cluster-wide', async () => {
   const [ns, a, b] = [releaseNs, watchedA, watchedB];
-  const { text, objects } = await renderChart('cutover-scoped', ns, { watchNamespaces: [a, b] });
+  const release = 'cutover-scoped';
+  const { text, objects } = await renderChart(release, ns, { watchNamespaces: [a, b] });
   const out = await dryRunApply(text);
   expect(out.split('\n').filter((l) => l.includes('(server dry run)'))).toHaveLength(objects.length);
 
-  expect(operatorArgs(objects)).toContain(`--namespaces=${a},${b}`);
-  const namespaced = await servedResources(true);
-  const clusterScoped = await servedResources(false);
-  const [clusterRole] = only<RbacRole>(objects, 'ClusterRole').filter(
-    (r) => r.metadata.name === 'cutover-scoped-operator',
-  );
-  const clusterRules = clusterRole?.rules ?? [];
-  expect(clusterRules.length).toBeGreaterThan(0);
-  for (const resource of clusterRules.flatMap(qualified))
-    expect([resource, clusterScoped.has(resource)]).toEqual([resource, true]);
-
+  expect(operatorArgs(objects)).toEqual([
+    'operator',
+    '--port=8080',
+    `--lease-namespace=${ns}`,
+    `--lease-name=${release}-leader`,
+    `--namespaces=${a},${b}`,
+  ]);
+  // --namespaces reads each watched Namespace by name under the Role: no cluster-wide grant at all.
+  expect(operatorClusterRbac(objects)).toEqual([]);
   for (const watched of [a, b]) {
     const [role] = only<RbacRole>(objects, 'Role', watched);
-    expect(role?.metadata.name).toBe('cutover-scoped-operator');
-    const [binding] = only<Manifest & { subjects: unknown[] }>(objects, 'RoleBinding', watched);
-    expect(binding?.subjects).toEqual([{ kind: 'ServiceAccount', name: 'cutover-scoped', namespace: ns }]);
-    // Role rules name only namespaced resources (httproutes included: the cluster serves Gateway API).
-    for (const resource of (role?.rules ?? []).flatMap(qualified)) {
-      expect([resource, namespaced.has(resource)]).toEqual([resource, true]);
-    }
-    // Between them, the Role and the ClusterRole grant exactly config/rbac/role.yaml.
-    const union = [...(role?.rules ?? []), ...clusterRules];
-    expect(union).toHaveLength(roleYaml.rules.length);
-    expect(union).toEqual(expect.arrayContaining(roleYaml.rules));
+    expect(role?.metadata.name).toBe(`${release}-operator`);
+    expect(role?.rules).toEqual(namespacedRole.rules);
+    const [binding] = only<RbacBinding>(objects, 'RoleBinding', watched);
+    expect(binding?.roleRef).toEqual({ ...namespacedBinding.roleRef, name: `${release}-operator` });
+    expect(binding?.subjects).toEqual([{ kind: 'ServiceAccount', name: release, namespace: ns }]);
   }
-  // No other namespace (the release's included) gets the operator's Role.
+  // No other namespace (the release's included) gets the operator's Role; the lease's stays in the release's.
   expect(operatorRoleNamespaces(objects)).toEqual([a, b].sort());
+  expect(leaderElectionRoleNamespaces(objects)).toEqual([ns]);
+
+  // What the apiserver grants the ServiceAccount once the objects exist.
+  await applyRbac(objects);
+  const sa = { namespace: ns, name: release };
+  for (const watched of [a, b]) {
+    expect(
+      await allowed(sa, { verb: 'list', resource: 'releases', group: 'cutover.dev', namespace: watched }),
+    ).toBe(true);
+    for (const verb of ['get', 'watch'])
+      expect(await allowed(sa, { verb, resource: 'namespaces', namespace: watched, name: watched })).toBe(
+        true,
+      );
+  }
+  expect(await allowed(sa, { verb: 'list', resource: 'namespaces' })).toBe(false);
+  expect(await allowed(sa, { verb: 'list', resource: 'releases', group: 'cutover.dev', namespace: ns })).toBe(
+    false,
+  );
+  expect(
+    await allowed(sa, { verb: 'update', resource: 'leases', group: 'coordination.k8s.io', namespace: ns }),
+  ).toBe(true);
 });
 
-test('namespaceSelector: passed to the operator, RBAC stays one ClusterRole', async () => {
-  const { objects } = await renderChart('cutover-selected', releaseNs, {
-    namespaceSelector: 'cutover.dev/tenant=blue',
-  });
+test('namespaceSelector: list/watch namespaces cluster-wide, the Role bound in each labelled namespace', async () => {
+  const [ns, a, b] = [releaseNs, watchedA, watchedB];
+  const release = 'cutover-selected';
+  const { text, objects } = await renderChart(release, ns, { namespaceSelector: 'cutover.dev/tenant=blue' });
+  const out = await dryRunApply(text);
+  expect(out.split('\n').filter((l) => l.includes('(server dry run)'))).toHaveLength(objects.length);
   expect(operatorArgs(objects)).toContain('--namespace-selector=cutover.dev/tenant=blue');
-  const [clusterRole] = only<RbacRole>(objects, 'ClusterRole').filter((r) =>
+
+  const clusterRbac = operatorClusterRbac(objects);
+  expect(clusterRbac.map(keyOf).sort()).toEqual(
+    [
+      `ClusterRole//${release}-operator`,
+      `ClusterRole//${release}-namespace-selector`,
+      `ClusterRoleBinding//${release}-namespace-selector`,
+    ].sort(),
+  );
+  const [selectorRole] = only<RbacRole>(clusterRbac, 'ClusterRole').filter((r) =>
+    r.metadata.name.endsWith('-namespace-selector'),
+  );
+  expect(selectorRole?.rules).toEqual(namespaceSelector.role.rules);
+  const [selectorBinding] = only<RbacBinding>(clusterRbac, 'ClusterRoleBinding');
+  expect(selectorBinding?.roleRef).toEqual({
+    ...namespaceSelector.binding.roleRef,
+    name: `${release}-namespace-selector`,
+  });
+  expect(selectorBinding?.subjects).toEqual([{ kind: 'ServiceAccount', name: release, namespace: ns }]);
+  // The namespaced Role's rules, for RoleBindings in matching namespaces; nothing binds them cluster-wide.
+  const [operatorRole] = only<RbacRole>(clusterRbac, 'ClusterRole').filter((r) =>
     r.metadata.name.endsWith('-operator'),
   );
-  expect(clusterRole?.rules).toEqual(roleYaml.rules);
+  expect(operatorRole?.rules).toEqual(namespacedRole.rules);
+  expect(operatorRoleNamespaces(objects)).toEqual([]);
+  expect(leaderElectionRoleNamespaces(objects)).toEqual([ns]);
+
+  // As docs/install.md says: label a namespace, bind the ClusterRole there.
+  await applyRbac(objects);
+  await kubectl('label', 'namespace', a, 'cutover.dev/tenant=blue');
+  await kubectl(
+    '-n',
+    a,
+    'create',
+    'rolebinding',
+    `${release}-operator`,
+    `--clusterrole=${release}-operator`,
+    `--serviceaccount=${ns}:${release}`,
+  );
+  const sa = { namespace: ns, name: release };
+  for (const verb of ['list', 'watch'])
+    expect(await allowed(sa, { verb, resource: 'namespaces' })).toBe(true);
+  expect(await allowed(sa, { verb: 'patch', resource: 'deployments', group: 'apps', namespace: a })).toBe(
+    true,
+  );
+  expect(await allowed(sa, { verb: 'get', resource: 'namespaces', namespace: a, name: a })).toBe(true);
+  expect(await allowed(sa, { verb: 'patch', resource: 'deployments', group: 'apps', namespace: b })).toBe(
+    false,
+  );
+  expect(await allowed(sa, { verb: 'list', resource: 'secrets', namespace: ns })).toBe(false);
+});
+
+test('the Jobs image follows the operator image: CUTOVER_IMAGE is the container image', async () => {
+  const { objects } = await renderChart('cutover-image', releaseNs, {
+    image: { repository: 'registry.example/team/cutover', tag: '9.9.9-rc.1' },
+  });
+  expect(operatorImages(objects)).toEqual({
+    image: 'registry.example/team/cutover:9.9.9-rc.1',
+    env: 'registry.example/team/cutover:9.9.9-rc.1',
+  });
+  const defaults = operatorImages((await renderChart('cutover-image', releaseNs)).objects);
+  const chart = parse(readFileSync(resolve(CHART, 'Chart.yaml'), 'utf8')) as { appVersion: string };
+  expect(defaults).toEqual({
+    image: `ghcr.io/cutover/cutover:${chart.appVersion}`,
+    env: `ghcr.io/cutover/cutover:${chart.appVersion}`,
+  });
 });
 
 test('helm install brings the operator up under the restricted profile; helm uninstall removes it', async () => {

@@ -2,9 +2,15 @@
 // object the kustomization renders is created, and the operator Deployment
 // becomes Available in cutover-system under the restricted Pod Security
 // profile (KWOK runs no container, it marks the admitted pods Ready).
+// The image the operator gives migration and backup Jobs (CUTOVER_IMAGE)
+// follows its own, also through an overlay's `images:` override.
 // Everything this test created is deleted again, except the cutover.dev CRDs:
 // they are the ones the harness installs (installCrds applies the same crds/
 // with the same field manager), and other tests use them.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { stringify } from 'yaml';
 import { installCrds, kubectl, objectApi } from '../harness/kube.js';
 import { waitFor } from '../harness/wait.js';
 import {
@@ -12,6 +18,7 @@ import {
   exists,
   expectDeploymentUp,
   keyOf,
+  kustomize,
   KUSTOMIZE_DEFAULT,
   kustomizeDefault,
   podSecurityRefusal,
@@ -78,6 +85,56 @@ test('config/default renders the namespace, CRDs, RBAC, Deployment, metrics Serv
     name: NAMESPACE,
     labels: { 'pod-security.kubernetes.io/enforce': 'restricted' },
   });
+});
+
+interface OperatorDeployment extends Manifest {
+  spec: {
+    template: {
+      spec: { containers: Array<{ image: string; env: Array<{ name: string; value?: string }> }> };
+    };
+  };
+}
+
+/** The operator container's image and the image its migration and backup Jobs get (CUTOVER_IMAGE). */
+function operatorImages(rendered: Manifest[]): { image?: string; env?: string } {
+  const deployment = rendered.find(
+    (m) => m.kind === 'Deployment' && m.metadata.name === 'cutover-operator',
+  ) as OperatorDeployment | undefined;
+  const container = deployment?.spec.template.spec.containers[0];
+  return { image: container?.image, env: container?.env.find((e) => e.name === 'CUTOVER_IMAGE')?.value };
+}
+
+test('the Jobs image follows the operator image, also when an overlay overrides it', async () => {
+  const tagged = operatorImages(objects);
+  expect(tagged.image).toMatch(/^ghcr\.io\/cutover\/cutover:\d+\.\d+\.\d+/);
+  expect(tagged.env).toBe(tagged.image);
+
+  // What `kustomize edit set image` writes into a user's overlay: its images
+  // transformer runs after config/manager was built, and must still reach the env.
+  const overlay = mkdtempSync(join(tmpdir(), 'cutover-overlay-'));
+  try {
+    const render = async (image: Record<string, string>) => {
+      const kustomization = {
+        // kustomize refuses an absolute path to a base.
+        resources: [relative(overlay, KUSTOMIZE_DEFAULT)],
+        images: [{ name: 'ghcr.io/cutover/cutover', ...image }],
+      };
+      writeFileSync(join(overlay, 'kustomization.yaml'), stringify(kustomization));
+      return operatorImages((await kustomize(overlay)).objects);
+    };
+    const byTag = 'registry.example/team/cutover:9.9.9-rc.1';
+    expect(await render({ newName: 'registry.example/team/cutover', newTag: '9.9.9-rc.1' })).toEqual({
+      image: byTag,
+      env: byTag,
+    });
+    const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+    expect(await render({ newName: 'registry.example/team/cutover', digest })).toEqual({
+      image: `registry.example/team/cutover@${digest}`,
+      env: `registry.example/team/cutover@${digest}`,
+    });
+  } finally {
+    rmSync(overlay, { recursive: true, force: true });
+  }
 });
 
 test('kubectl apply --server-side -k config/default brings the operator up under the restricted profile', async () => {

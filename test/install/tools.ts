@@ -62,10 +62,15 @@ export function parseManifests(text: string): Manifest[] {
     .filter((m): m is Manifest => m !== null);
 }
 
-/** `kubectl kustomize config/default`: a client-side render, no cluster needed. */
-export async function kustomizeDefault(): Promise<{ text: string; objects: Manifest[] }> {
-  const text = await exec('kubectl', ['kustomize', KUSTOMIZE_DEFAULT]);
+/** `kubectl kustomize <dir>`: a client-side render, no cluster needed. */
+export async function kustomize(dir: string): Promise<{ text: string; objects: Manifest[] }> {
+  const text = await exec('kubectl', ['kustomize', dir]);
   return { text, objects: parseManifests(text) };
+}
+
+/** `kubectl kustomize config/default`. */
+export async function kustomizeDefault(): Promise<{ text: string; objects: Manifest[] }> {
+  return kustomize(KUSTOMIZE_DEFAULT);
 }
 
 /** `helm template` of the chart; `values` are --set-json pairs (key=JSON). */
@@ -201,4 +206,27 @@ export async function podSecurityRefusal(namespace: string): Promise<string> {
     return err instanceof Error ? err.message : String(err);
   }
   return '';
+}
+
+export interface Access {
+  verb: string;
+  resource: string;
+  group?: string;
+  namespace?: string;
+  name?: string;
+}
+
+/** Whether the apiserver's authorizer lets ServiceAccount `sa` do `access` (a SubjectAccessReview). */
+export async function allowed(sa: { namespace: string; name: string }, access: Access): Promise<boolean> {
+  const review = {
+    apiVersion: 'authorization.k8s.io/v1',
+    kind: 'SubjectAccessReview',
+    spec: {
+      user: `system:serviceaccount:${sa.namespace}:${sa.name}`,
+      groups: ['system:serviceaccounts', `system:serviceaccounts:${sa.namespace}`, 'system:authenticated'],
+      resourceAttributes: { ...access, group: access.group ?? '' },
+    },
+  };
+  const out = await kubectlWithInput(JSON.stringify(review), 'create', '-f', '-', '-o', 'json');
+  return (JSON.parse(out) as { status?: { allowed?: boolean } }).status?.allowed === true;
 }
