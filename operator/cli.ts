@@ -18,6 +18,11 @@ commands:
              --migrate-image IMAGE    image of migration Jobs (default $CUTOVER_IMAGE or the release image)
              --clock-start TIME       demos and tests only: the rollout clock (gates, windows, soak,
                                       steps) starts at this ISO 8601 instant and runs at real speed
+             --audit-database-url URL audit records also go to this PostgreSQL database (default
+                                      $CUTOVER_AUDIT_DATABASE_URL; prefer the env var, from a Secret)
+             --audit-retention-days N drop audit partitions older than N days (default 365)
+             --audit-buffer-size N    audit records kept in memory while the database is
+                                      unreachable; beyond it the oldest are dropped (default 10000)
   migrate    apply SQL migrations from a directory to $DATABASE_URL
              (cutover migrate --help for its flags)
   backup     full: a base backup of $DATABASE_URL into file:///path (cutover backup --help)
@@ -47,7 +52,16 @@ async function main(argv: string[]): Promise<number> {
           identity: { type: 'string' },
           'migrate-image': { type: 'string', default: process.env.CUTOVER_IMAGE },
           'clock-start': { type: 'string' },
+          'audit-database-url': { type: 'string', default: process.env.CUTOVER_AUDIT_DATABASE_URL },
+          'audit-retention-days': { type: 'string' },
+          'audit-buffer-size': { type: 'string' },
         },
+      });
+      const { auditConfig } = await import('./audit/index.js');
+      const audit = auditConfig({
+        databaseUrl: values['audit-database-url'],
+        retentionDays: values['audit-retention-days'],
+        bufferSize: values['audit-buffer-size'],
       });
       // V8 grows the heap for throughput: a burst of a thousand new Releases left
       // the old generation at ~100 MiB for a live set of ~30 MiB, and RSS never
@@ -70,6 +84,7 @@ async function main(argv: string[]): Promise<number> {
         identity: values.identity,
         migrateImage: values['migrate-image'],
         now: clockFrom(values['clock-start']),
+        audit,
       });
     }
     case 'migrate': {

@@ -42,7 +42,10 @@ test('the current and the next month are kept ready, by the UTC month of the clo
 
 test('a batch across a month boundary needs both months, once each', () => {
   const times = ['2026-01-31T23:59:59.999Z', '2026-02-01T00:00:00.000Z', '2026-01-15T10:00:00.000Z'];
-  expect(partitionsFor(times).map((p) => p.name)).toEqual(['cutover_audit_y2026m01', 'cutover_audit_y2026m02']);
+  expect(partitionsFor(times).map((p) => p.name)).toEqual([
+    'cutover_audit_y2026m01',
+    'cutover_audit_y2026m02',
+  ]);
 });
 
 describe('retention', () => {
@@ -63,7 +66,9 @@ describe('retention', () => {
 
   test('a partition ending exactly at the cutoff goes; one a millisecond later stays', () => {
     const cutoffAtMarch = new Date(Date.parse('2025-03-01T00:00:00Z') + 365 * 86_400_000);
-    expect(partitionsToDrop(names, cutoffAtMarch, 365).map((p) => p.name)).toContain('cutover_audit_y2025m02');
+    expect(partitionsToDrop(names, cutoffAtMarch, 365).map((p) => p.name)).toContain(
+      'cutover_audit_y2025m02',
+    );
     const justBefore = new Date(cutoffAtMarch.getTime() - 1);
     expect(partitionsToDrop(names, justBefore, 365).map((p) => p.name)).toEqual(['cutover_audit_y2025m01']);
   });
