@@ -200,8 +200,9 @@ export function backupPolicyController(
           deployments.get.bind(deployments),
         );
       }
-      const status = planBackupPolicyStatus(bkp, obs, now());
-      await commitStatus(m.client, BACKUP_POLICIES, bkp, status);
+      const at = now();
+      const status = planBackupPolicyStatus(bkp, obs, at);
+      await commitStatus(m.client, BACKUP_POLICIES, bkp, status, at);
       const view = obs.storage && !('error' in obs.storage) ? obs.storage : undefined;
       bm.observe(bkp, status, obs.jobs, {
         ...(view?.walShippedAt

@@ -69,7 +69,8 @@ export function environmentController(
         config: facts,
         releases: releases.list(namespace).filter((r) => r.spec.environmentRef.name === name),
       };
-      await commitStatus(m.client, ENVIRONMENTS, env, planEnvironmentStatus(env, obs, now()));
+      const at = now();
+      await commitStatus(m.client, ENVIRONMENTS, env, planEnvironmentStatus(env, obs, at), at);
       return undefined;
     },
   };

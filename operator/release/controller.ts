@@ -108,6 +108,7 @@ export function releaseController(
   const ctx: ActContext = {
     client: m.client,
     migrateImage: opts.migrateImage ?? DEFAULT_MIGRATE_IMAGE,
+    now,
   };
   const inNamespace = (o: KubernetesObject) => releases.list(o.metadata?.namespace ?? '').map(keyOf);
   const downstream = new Downstream(releases, environments);
@@ -204,18 +205,20 @@ export function releaseController(
         const fresh = !rel.status?.conditions?.some((c) => c.reason === claim.health.reason);
         await writeStatus(m.client, RELEASES, rel, next);
         if (fresh && claim.event)
-          await recordEvent(m.client, rel, {
-            type: 'Warning',
-            reason: APPLICATION_TAKEN,
-            message: claim.event,
-          });
+          await recordEvent(
+            m.client,
+            rel,
+            { type: 'Warning', reason: APPLICATION_TAKEN, message: claim.event },
+            now(),
+          );
         // Nothing of this Release runs: an abort has nothing to stop, and must not linger to stop its first rollout.
         if (rel.metadata?.annotations?.[ANNOTATIONS.abort] !== undefined) {
-          await recordEvent(m.client, rel, {
-            type: 'Normal',
-            reason: 'AbortIgnored',
-            message: `nothing to abort: ${claim.health.message}`,
-          });
+          await recordEvent(
+            m.client,
+            rel,
+            { type: 'Normal', reason: 'AbortIgnored', message: `nothing to abort: ${claim.health.message}` },
+            now(),
+          );
           await m.client.patch(
             { ...RELEASES, namespace, name },
             { metadata: { annotations: { [ANNOTATIONS.abort]: null } } },
