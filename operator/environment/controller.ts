@@ -7,6 +7,7 @@ import type { Environment, Release, RollbackPolicy, BackupPolicy } from '../api/
 import { BACKUP_POLICIES, ENVIRONMENTS, RELEASES, ROLLBACK_POLICIES } from '../api/kinds.js';
 import { keyOf, type Clock, type Controller, type Manager } from '../runtime/manager.js';
 import { commitStatus } from '../runtime/reconcile.js';
+import { recordEvent } from '../runtime/status.js';
 import {
   CONFIGMAP_METADATA,
   SECRET_METADATA,
@@ -14,7 +15,7 @@ import {
   type ConfigCache,
   type ConfigKind,
 } from './config-source.js';
-import { planEnvironmentStatus, type EnvironmentObservation } from './plan.js';
+import { configChange, planEnvironmentStatus, type EnvironmentObservation } from './plan.js';
 
 export interface EnvironmentControllerOptions extends Clock {
   /** The configuration cache shared with the Release controller. */
@@ -70,7 +71,11 @@ export function environmentController(
         releases: releases.list(namespace).filter((r) => r.spec.environmentRef.name === name),
       };
       const at = now();
-      await commitStatus(m.client, ENVIRONMENTS, env, planEnvironmentStatus(env, obs, at), at);
+      const next = planEnvironmentStatus(env, obs, at);
+      // Said once: only the write that records the new hash says it changed.
+      const wrote = await commitStatus(m.client, ENVIRONMENTS, env, next, at);
+      const change = wrote ? configChange(env, env.status, next) : undefined;
+      if (change) await recordEvent(m.client, env, change, at);
       return undefined;
     },
   };
