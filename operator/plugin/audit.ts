@@ -66,7 +66,8 @@ export function recordOf(r: Row): AuditRecord {
 
 /** The connection string to use, or undefined to let pg read PG* variables. */
 export function auditDatabaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
-  return flag ?? env[AUDIT_DATABASE_URL_ENV];
+  // Set but empty (an optional Secret key that is absent) is unset.
+  return flag ?? (env[AUDIT_DATABASE_URL_ENV] || undefined);
 }
 
 export class AuditReadError extends Error {}

@@ -241,9 +241,11 @@ export function releaseController(
         rm.drifted(plan.drifted, spec.driftMode);
       };
       if (plan.commitFirst) await commit();
-      await act(ctx, rel, spec, obs, effects);
+      // Its Events speak of the status this plan decided: a new rollout's revision, not the one it replaces.
+      const decided: Release = { ...rel, status: plan.status };
+      await act(ctx, decided, spec, obs, effects);
       if (!plan.commitFirst) await commit();
-      await act(ctx, rel, spec, obs, clears);
+      await act(ctx, decided, spec, obs, clears);
       if (plan.evaluateNow) schedule.force(key);
       if (obs.analysis?.evaluation) rm.evaluated(obs.analysis.evaluation, obs.analysis.latenessMs);
       if (plan.actions.length > 0)
