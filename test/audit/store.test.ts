@@ -2,11 +2,16 @@
 // append-only (UPDATE, DELETE and TRUNCATE refused), a batch written twice
 // lands once, rows go to their month's partition, and a partition dropped by
 // the retention takes its rows with it. Needs no cluster.
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { partition, partitionsAhead } from '../../operator/audit/partitions.js';
 import { postgresStore, type AuditStore } from '../../operator/audit/postgres.js';
-import type { AuditRecord } from '../../operator/audit/record.js';
-import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
+import { auditLine, type AuditRecord } from '../../operator/audit/record.js';
+import { DEFAULT_PG_BIN, startPostgres, type PostgresInstance } from '../harness/postgres.js';
 
 let db: PostgresInstance;
 let store: AuditStore;
@@ -107,6 +112,38 @@ test('dropping a partition (the retention) removes its month and nothing else', 
   expect(await store.partitions()).toEqual(['cutover_audit_y2027m01']);
   const { rows } = await sql.query<{ action: string }>('SELECT action FROM cutover_audit');
   expect(rows.map((r) => r.action)).toEqual(['StepStarted']);
+});
+
+test("docs/audit.md's recovery from the log inserts what is missing, once, and keeps messages intact", async () => {
+  const docs = await readFile(join(import.meta.dirname, '../../docs/audit.md'), 'utf8');
+  const recovery = /`recover\.sql`:\n\n```sql\n([\s\S]*?)```/.exec(docs)?.[1];
+  expect(recovery).toBeDefined();
+  const missing = record('00000000-0000-4000-8000-000000000003', '2027-01-02T03:04:05.678Z', 'Aborted');
+  missing.message = 'a "quoted" C:\\path\\n and a\nnewline, 100%';
+  const lines = [
+    '{"level":"info","component":"cutover","msg":"kubeconfig loaded"}\n',
+    // Already in the table: skipped by its id.
+    auditLine(record(ids[1] ?? '', '2027-01-01T00:00:00.000Z', 'StepStarted')),
+    auditLine(missing),
+  ];
+  const dir = await mkdtemp(join(tmpdir(), 'cutover-recover-'));
+  try {
+    await writeFile(join(dir, 'audit.jsonl'), lines.filter((l) => l.includes('"audit":true')).join(''));
+    await writeFile(join(dir, 'recover.sql'), recovery ?? '');
+    const psql = join(process.env.PG_BIN ?? DEFAULT_PG_BIN, 'psql');
+    await promisify(execFile)(psql, [db.url, '-v', 'ON_ERROR_STOP=1', '-q', '-f', 'recover.sql'], {
+      cwd: dir,
+    });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const { rows } = await sql.query<{ action: string; message: string; details: unknown; time: Date }>(
+    'SELECT action, message, details, time FROM cutover_audit ORDER BY time, seq',
+  );
+  expect(rows.map((r) => r.action)).toEqual(['StepStarted', 'Aborted']);
+  expect(rows[1]?.message).toBe(missing.message);
+  expect(rows[1]?.details).toEqual(missing.details);
+  expect(rows[1]?.time.toISOString()).toBe('2027-01-02T03:04:05.678Z');
 });
 
 test('errors never carry the password', async () => {
