@@ -11,12 +11,22 @@ import { addMonths, monthOf, partition } from '../../operator/audit/partitions.j
 import { postgresStore } from '../../operator/audit/postgres.js';
 import { parseAuditLine, type AuditRecord } from '../../operator/audit/record.js';
 import { freePort } from '../harness/free-port.js';
-import { createNamespace, deleteNamespace, installCrds, kubectl, objectApi } from '../harness/kube.js';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import type { Release } from '../../operator/api/generated/index.js';
+import {
+  createNamespace,
+  deleteNamespace,
+  installAdmission,
+  installCrds,
+  kubeconfigAs,
+  kubectl,
+  objectApi,
+} from '../harness/kube.js';
 import { startOperator, type OperatorProcess } from '../harness/operator.js';
 import { runPlugin } from '../harness/plugin.js';
 import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
 import { waitFor } from '../harness/wait.js';
-import { environment, httpRoute, readRelease, release, setVersion } from '../release/fixtures.js';
+import { API, environment, httpRoute, readRelease, release, setVersion } from '../release/fixtures.js';
 
 const api = objectApi();
 let ns: string;
@@ -303,4 +313,101 @@ test('a database down at first: records wait, failures are counted, and they are
     forwarder?.close();
   }
   expect(await readFile(op.proc.logPath, 'utf8')).not.toContain(db.password);
+});
+
+test('gates and approvals: who approved, the gate that held the rollout and its passing, and a configuration change', async () => {
+  await installAdmission();
+  const gated = await createNamespace('audit-gates', api);
+  const url = await database('audit_gates');
+  const op = await startOperator({
+    leaseName: `audit-gates-${process.pid}`,
+    env: { CUTOVER_AUDIT_DATABASE_URL: url },
+  });
+  try {
+    await kubectl(
+      '-n',
+      gated,
+      'create',
+      'rolebinding',
+      'approvers',
+      '--clusterrole',
+      'cutover-approver',
+      '--user',
+      'alice',
+    );
+    await kubectl('-n', gated, 'create', 'configmap', 'shop-config', '--from-literal=LOG_LEVEL=info');
+    await api.create({
+      apiVersion: API,
+      kind: 'Environment',
+      metadata: { name: 'prod', namespace: gated },
+      spec: {
+        tier: 'production',
+        promotion: { approvals: 1 },
+        config: {
+          configMapRef: { name: 'shop-config' },
+          rules: [{ key: 'LOG_LEVEL', enum: ['info', 'debug'] }],
+        },
+        defaults: { traffic: { steps: [100], stepDuration: '1s' } },
+      },
+    } as KubernetesObject);
+    await op.waitReady();
+    const shop = release(gated, 'shop', { mode: 'Replicas', replicas: 1 });
+    (shop as Release).spec.environmentRef = { name: 'prod' };
+    await api.create(shop);
+    await waitFor(async () => (await readRelease(api, gated, 'shop')).status?.phase === 'AwaitingApproval', {
+      timeoutMs: 30_000,
+      description: 'shop awaiting approval',
+    });
+    const approve = await runPlugin(['approve', 'shop', '-n', gated], {
+      KUBECONFIG: await kubeconfigAs('alice'),
+    });
+    expect(approve.code).toBe(0);
+    await waitFor(async () => (await readRelease(api, gated, 'shop')).status?.phase === 'Succeeded', {
+      timeoutMs: 60_000,
+      description: 'shop Succeeded after the approval',
+    });
+    await kubectl('-n', gated, 'patch', 'configmap', 'shop-config', '-p', '{"data":{"LOG_LEVEL":"debug"}}');
+
+    const read = (kind: string, name: string) =>
+      query<Row>(
+        url,
+        `SELECT id, time, action, type, version, revision, details FROM cutover_audit
+          WHERE namespace = $1 AND kind = $2 AND name = $3 ORDER BY time, seq`,
+        [gated, kind, name],
+      ).catch(() => [] as Row[]);
+    const changed = await waitFor(
+      async () => nonEmpty((await read('Environment', 'prod')).filter((r) => r.action === 'ConfigChanged')),
+      {
+        timeoutMs: 30_000,
+        description: 'the configuration change in the audit table',
+      },
+    );
+    expect(changed).toHaveLength(1);
+    expect(changed[0]?.details).toMatchObject({
+      from: expect.any(String),
+      to: expect.any(String),
+      ruleErrors: 0,
+    });
+
+    const rows = await read('Release', 'shop');
+    expect(rows.map((r) => r.action)).toEqual([
+      'RolloutStarted',
+      'AwaitingApproval',
+      'Approved',
+      'GatesPassed',
+      'Deploying',
+      'RolloutSucceeded',
+    ]);
+    const byAction = new Map(rows.map((r) => [r.action, r]));
+    expect(byAction.get('RolloutStarted')?.details).toEqual({ slot: 'blue', gates: 'blocked' });
+    expect(byAction.get('AwaitingApproval')?.details).toEqual({ gate: 'approvals' });
+    expect(byAction.get('Approved')?.details).toEqual({ approver: 'alice', approvals: 1, required: 1 });
+    expect(byAction.get('GatesPassed')?.details).toEqual({ approvedBy: 'alice' });
+
+    const table = await runPlugin(['audit', 'shop', '-n', gated], { CUTOVER_AUDIT_DATABASE_URL: url });
+    expect(table.stdout).toContain('approver=alice');
+  } finally {
+    await op.stop();
+    await deleteNamespace(gated, api);
+  }
 });
