@@ -23,6 +23,11 @@ commands:
                                       e.g. cutover.dev/tenant-group=blue (not with --namespaces)
              --clock-start TIME       demos and tests only: the rollout clock (gates, windows, soak,
                                       steps) starts at this ISO 8601 instant and runs at real speed
+             --audit-database-url URL audit records also go to this PostgreSQL database (default
+                                      $CUTOVER_AUDIT_DATABASE_URL; prefer the env var, from a Secret)
+             --audit-retention-days N drop audit partitions older than N days (default 365)
+             --audit-buffer-size N    audit records kept in memory while the database is
+                                      unreachable; beyond it the oldest are dropped (default 10000)
   migrate    apply SQL migrations from a directory to $DATABASE_URL
              (cutover migrate --help for its flags)
   backup     full: a base backup of $DATABASE_URL into file:///path (cutover backup --help)
@@ -55,6 +60,9 @@ async function main(argv: string[]): Promise<number> {
           'clock-start': { type: 'string' },
           namespaces: { type: 'string' },
           'namespace-selector': { type: 'string' },
+          'audit-database-url': { type: 'string', default: process.env.CUTOVER_AUDIT_DATABASE_URL },
+          'audit-retention-days': { type: 'string' },
+          'audit-buffer-size': { type: 'string' },
         },
       });
       // Checked before anything starts: a typo must not become an operator that watches nothing.
@@ -70,6 +78,12 @@ async function main(argv: string[]): Promise<number> {
         process.stderr.write(`cutover operator: ${err.message}\n`);
         return 2;
       }
+      const { auditConfig } = await import('./audit/index.js');
+      const audit = auditConfig({
+        databaseUrl: values['audit-database-url'],
+        retentionDays: values['audit-retention-days'],
+        bufferSize: values['audit-buffer-size'],
+      });
       // V8 grows the heap for throughput: a burst of a thousand new Releases left
       // the old generation at ~100 MiB for a live set of ~30 MiB, and RSS never
       // came back down. With optimize-for-size the heap grows conservatively
@@ -92,6 +106,7 @@ async function main(argv: string[]): Promise<number> {
         migrateImage: values['migrate-image'],
         now: clockFrom(values['clock-start']),
         scope,
+        audit,
       });
     }
     case 'migrate': {

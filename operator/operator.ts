@@ -2,6 +2,7 @@
 // a kubeconfig or an API server), then informers, leader election and queues.
 // SIGTERM finishes the items in flight and hands the lease back.
 import { hostname } from 'node:os';
+import { auditConfig, startAuditTrail, type AuditConfig } from './audit/index.js';
 import { registerControllers } from './controllers.js';
 import { KubeClient } from './runtime/client.js';
 import { serveHealth } from './runtime/health.js';
@@ -26,6 +27,8 @@ export interface OperatorOptions {
   now?: () => Date;
   /** --namespaces / --namespace-selector; every namespace when unset. */
   scope?: WatchScope;
+  /** The audit trail: stdout always, PostgreSQL when a URL is set (--audit-*). */
+  audit?: AuditConfig;
 }
 
 export async function runOperator(opts: OperatorOptions): Promise<number> {
@@ -60,12 +63,19 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   log.info({ scope: describeScope(scope) }, 'watch scope');
   const manager = new Manager(kc.access, log, metrics, { workers: opts.workers, scope });
   state.manager = manager;
+  // The pod name: a container restarted in the same pod takes its own lease back at once,
+  // while a new pod waits for the old one's lease to expire.
+  const identity = opts.identity ?? process.env.POD_NAME ?? hostname();
+  const audit = startAuditTrail(opts.audit ?? auditConfig({}), {
+    log,
+    metrics,
+    now: opts.now,
+    identity,
+  });
+  manager.onDecision(audit.record);
   registerControllers(manager, log, metrics, { migrateImage: opts.migrateImage, now: opts.now });
   let leader: LeaderElector | undefined;
   if (opts.leaderElect) {
-    // The pod name: a container restarted in the same pod takes its own lease back at once,
-    // while a new pod waits for the old one's lease to expire.
-    const identity = opts.identity ?? process.env.POD_NAME ?? hostname();
     leader = new LeaderElector(
       new KubeClient(kc.access),
       { namespace: opts.leaseNamespace, name: opts.leaseName, identity },
@@ -95,6 +105,8 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   process.off('SIGHUP', onHangup);
   log.info({ signal }, 'shutting down: finishing reconciles in flight');
   await manager.stop();
+  // After the last reconcile: its decisions are in the buffer the trail writes out.
+  await audit.stop();
   await leader?.stop();
   await new Promise((resolve) => server.close(resolve));
   log.info('stopped');

@@ -24,7 +24,7 @@ import type { Clock, Controller, InformerRef, Manager } from '../runtime/manager
 import type { OperatorMetrics } from '../runtime/metrics.js';
 import { commitStatus } from '../runtime/reconcile.js';
 import { recordEvent } from '../runtime/status.js';
-import { backupEvents } from './events.js';
+import { backupPolicyEvents, newestRestore, type RestoreRun } from './events.js';
 import { BackupMetrics } from './metrics.js';
 import {
   POLICY_LABEL,
@@ -202,10 +202,13 @@ export function backupPolicyController(
           deployments.get.bind(deployments),
         );
       }
-      const status = planBackupPolicyStatus(bkp, obs, now());
-      if (await commitStatus(m.client, BACKUP_POLICIES, bkp, status))
-        for (const e of backupEvents(bkp.status?.conditions, status.conditions ?? []))
-          await recordEvent(m.client, bkp, e, now());
+      const at = now();
+      const status = planBackupPolicyStatus(bkp, obs, at);
+      // A restore Job gone (TTL) leaves its record as it was last seen.
+      status.lastRestore = newestRestore(restoreRuns(jobs.list(namespace), name)) ?? status.lastRestore;
+      // Said by the write that records them, so once each.
+      if (await commitStatus(m.client, BACKUP_POLICIES, bkp, status, at))
+        for (const e of backupPolicyEvents(bkp.status, status)) await recordEvent(m.client, bkp, e, at);
       const view = obs.storage && !('error' in obs.storage) ? obs.storage : undefined;
       bm.observe(bkp, status, obs.jobs, {
         ...(view?.walShippedAt
@@ -348,6 +351,30 @@ function jobRun(job: V1Job, kind: ScheduledKind, reports: ReportCache): Promise<
   };
   if (state === 'Running') return Promise.resolve(base);
   return reports.get(job).then((report) => (report ? { ...base, report } : base));
+}
+
+/** The restore Jobs `kubectl cutover restore` started from this policy's CronJob (they keep its labels). */
+function restoreRuns(all: readonly V1Job[], policy: string): RestoreRun[] {
+  return all
+    .filter(
+      (j) =>
+        j.metadata?.labels?.[POLICY_LABEL] === policy && j.metadata.labels[JOB_LABEL] === 'backup-restore',
+    )
+    .map((j) => {
+      const failed = j.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
+      const complete = j.status?.conditions?.find((c) => c.type === 'Complete' && c.status === 'True');
+      const createdAt = toIso(j.metadata?.creationTimestamp);
+      const startedAt = toIso(j.status?.startTime);
+      const finishedAt = toIso(j.status?.completionTime ?? failed?.lastTransitionTime);
+      return {
+        job: j.metadata?.name ?? '',
+        state: failed ? 'Failed' : complete ? 'Succeeded' : 'Running',
+        ...(createdAt ? { createdAt } : {}),
+        ...(startedAt ? { startedAt } : {}),
+        ...(finishedAt ? { finishedAt } : {}),
+        ...(failed?.message ? { message: failed.message } : {}),
+      };
+    });
 }
 
 function toIso(t: Date | string | undefined): string | undefined {

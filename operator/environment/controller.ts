@@ -13,6 +13,7 @@ import type {
 import { BACKUP_POLICIES, ENVIRONMENTS, RELEASES, ROLLBACK_POLICIES } from '../api/kinds.js';
 import { keyOf, type Clock, type Controller, type Manager } from '../runtime/manager.js';
 import { commitStatus } from '../runtime/reconcile.js';
+import { recordEvent } from '../runtime/status.js';
 import {
   CONFIGMAP_METADATA,
   SECRET_METADATA,
@@ -20,7 +21,7 @@ import {
   type ConfigCache,
   type ConfigKind,
 } from './config-source.js';
-import { planEnvironmentStatus, type EnvironmentObservation } from './plan.js';
+import { configChange, planEnvironmentStatus, type EnvironmentObservation } from './plan.js';
 
 export interface EnvironmentControllerOptions extends Clock {
   /** The configuration cache shared with the Release controller. */
@@ -78,7 +79,12 @@ export function environmentController(
         releases: releases.list(namespace).filter((r) => r.spec.environmentRef.name === name),
         notifications: notifications?.health(namespace, name),
       };
-      await commitStatus(m.client, ENVIRONMENTS, env, planEnvironmentStatus(env, obs, now()));
+      const at = now();
+      const next = planEnvironmentStatus(env, obs, at);
+      // Said once: only the write that records the new hash says it changed.
+      const wrote = await commitStatus(m.client, ENVIRONMENTS, env, next, at);
+      const change = wrote ? configChange(env, env.status, next) : undefined;
+      if (change) await recordEvent(m.client, env, change, at);
       return undefined;
     },
   };

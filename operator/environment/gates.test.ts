@@ -32,6 +32,7 @@ describe('promotion gates', () => {
 
   test('a missing Environment parks the rollout in Pending, stalled until it appears', () => {
     expect(evaluateGates(facts({ environment: { name: 'production', found: false } }), NOW)).toEqual({
+      gate: 'references',
       phase: 'Pending',
       reason: 'EnvironmentNotFound',
       message: 'Environment "production" not found in namespace "shop"',
@@ -57,7 +58,7 @@ describe('promotion gates', () => {
       (name: string): Gate =>
       () => {
         asked.push(name);
-        return { phase: 'WaitingForWindow', reason: name, message: name };
+        return { gate: 'window', phase: 'WaitingForWindow', reason: name, message: name };
       };
     const open: Gate = () => {
       asked.push('open');
@@ -82,6 +83,7 @@ describe('promotion.from and soak', () => {
 
   test('not yet Succeeded in the source: waits, naming what runs there', () => {
     expect(evaluateGates(promoted({ runningThere: '1.9.0' }), NOW)).toEqual({
+      gate: 'promotion',
       phase: 'Pending',
       reason: 'NotPromoted',
       message: 'version 2.0.0 has not Succeeded in Environment shop-staging/staging (it runs 1.9.0 there)',
@@ -91,6 +93,7 @@ describe('promotion.from and soak', () => {
   test('Succeeded but soaking: waits for the rest of the soak, naming instants, and comes back then', () => {
     const result = evaluateGates(promoted({ succeededAt: new Date(NOW.getTime() - 12 * 60_000) }), NOW);
     expect(result).toEqual({
+      gate: 'promotion',
       phase: 'Pending',
       reason: 'Soaking',
       message:
@@ -108,6 +111,7 @@ describe('promotion.from and soak', () => {
   test('an unusable source stalls with its own reason', () => {
     const problem = { reason: 'CrossTenantPromotion', message: 'different tenants' };
     expect(evaluateGates(promoted({ problem }), NOW)).toEqual({
+      gate: 'promotion',
       phase: 'Pending',
       ...problem,
       stalled: true,
@@ -121,6 +125,7 @@ describe('approvals', () => {
 
   test('fewer distinct approvers than required: AwaitingApproval, naming who approved', () => {
     expect(evaluateGates(approvals({ approvers: ['alice'] }), NOW)).toEqual({
+      gate: 'approvals',
       phase: 'AwaitingApproval',
       reason: 'AwaitingApproval',
       message: '1 of 2 approvals (alice); approve with kubectl cutover approve',
@@ -179,6 +184,7 @@ describe('windows', () => {
   test('outside every window: WaitingForWindow until the next opening', () => {
     // Wednesday 10:00 UTC: the next Monday 09:00 Berlin is 2026-12-07T08:00Z.
     expect(evaluateGates(withWindows([berlin]), NOW)).toEqual({
+      gate: 'window',
       phase: 'WaitingForWindow',
       reason: 'WaitingForWindow',
       message: 'next window opens Mon 09:00 Europe/Berlin',
@@ -214,6 +220,7 @@ describe('config gate', () => {
   test('a missing ConfigMap or Secret stalls the rollout, naming both', () => {
     const missing = ['ConfigMap "shop-config"', 'Secret "shop-secrets"'];
     expect(evaluateGates(facts({ config: { missing, violations: [] } }), NOW)).toEqual({
+      gate: 'config',
       phase: 'Pending',
       reason: 'ConfigNotFound',
       message: 'ConfigMap "shop-config" and Secret "shop-secrets" not found in namespace "shop"',

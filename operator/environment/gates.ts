@@ -16,8 +16,12 @@ export const GATE_PHASES: readonly string[] = ['Pending', 'AwaitingApproval', 'W
 /** Whether a Release waits at a gate: only then do the gates' inputs concern it. */
 export const atGate = (phase: string | undefined): boolean => GATE_PHASES.includes(phase ?? 'Pending');
 
+export type GateName = 'references' | 'config' | 'promotion' | 'approvals' | 'window';
+
 /** Where a blocked rollout waits, and why. */
 export interface GateResult {
+  /** Which gate holds it, for the audit trail. */
+  gate: GateName;
   phase: 'AwaitingApproval' | 'WaitingForWindow' | 'Pending';
   reason: string;
   message: string;
@@ -98,7 +102,15 @@ const references: Gate = (f) => {
     ...ref('RollbackPolicy', f.rollbackPolicy),
     ...ref('BackupPolicy', f.backupPolicy),
   ]);
-  return broken && { phase: 'Pending', reason: broken.reason, message: broken.message, stalled: true };
+  return (
+    broken && {
+      gate: 'references',
+      phase: 'Pending',
+      reason: broken.reason,
+      message: broken.message,
+      stalled: true,
+    }
+  );
 };
 
 const config: Gate = (f) => {
@@ -107,6 +119,7 @@ const config: Gate = (f) => {
   if (c.missing?.length) {
     const list = c.missing.join(' and ');
     return {
+      gate: 'config',
       phase: 'Pending',
       reason: 'ConfigNotFound',
       message: `${list} not found in namespace "${f.namespace}"`,
@@ -115,6 +128,7 @@ const config: Gate = (f) => {
   }
   if (c.violations.length === 0) return undefined;
   return {
+    gate: 'config',
     phase: 'Pending',
     reason: 'ConfigInvalid',
     message: summarizeViolations(c.violations),
@@ -128,10 +142,11 @@ const where = (s: PromotionFacts['source']) => `${s.namespace}/${s.name}`;
 const promotion: Gate = (f, now) => {
   const p = f.promotion;
   if (!p) return undefined;
-  if (p.problem) return { phase: 'Pending', ...p.problem, stalled: true };
+  if (p.problem) return { gate: 'promotion', phase: 'Pending', ...p.problem, stalled: true };
   if (!p.succeededAt) {
     const there = p.runningThere ? ` (it runs ${p.runningThere} there)` : '';
     return {
+      gate: 'promotion',
       phase: 'Pending',
       reason: 'NotPromoted',
       message: `${p.wanted} has not Succeeded in Environment ${where(p.source)}${there}`,
@@ -142,6 +157,7 @@ const promotion: Gate = (f, now) => {
   if (remaining <= 0) return undefined;
   // Instants, not a countdown: status holds nothing that moves with the clock.
   return {
+    gate: 'promotion',
     phase: 'Pending',
     reason: 'Soaking',
     message: `${p.wanted} Succeeded in Environment ${where(p.source)} at ${p.succeededAt.toISOString()}; its ${formatDuration(p.soakMs)} soak ends at ${new Date(ends).toISOString()}`,
@@ -160,6 +176,7 @@ const approvals: Gate = (f) => {
   const env = f.environment.name;
   if (a.forbidSelfApproval && !a.author)
     return {
+      gate: 'approvals',
       phase: 'AwaitingApproval',
       reason: 'AuthorUnknown',
       message: `Environment ${env} forbids approving one's own change, and no cutover.dev/changed-by records who changed this Release; set it in the change that sets the version`,
@@ -172,6 +189,7 @@ const approvals: Gate = (f) => {
       ? `; ${a.author} changed it and cannot approve it`
       : '';
   return {
+    gate: 'approvals',
     phase: 'AwaitingApproval',
     reason: 'AwaitingApproval',
     message: `${counted.length} of ${a.required} approvals${by}${self}; approve with kubectl cutover approve`,
@@ -186,12 +204,14 @@ const window: Gate = (f, now) => {
   const env = f.environment.name;
   if ('invalid' in state)
     return {
+      gate: 'window',
       phase: 'WaitingForWindow',
       reason: 'InvalidWindow',
       message: `Environment ${env} spec.promotion.${state.invalid}`,
       stalled: true,
     };
   return {
+    gate: 'window',
     phase: 'WaitingForWindow',
     reason: 'WaitingForWindow',
     message: describeNextOpening(state),

@@ -1,6 +1,6 @@
 import type { Environment, NotificationHealth } from '../api/generated/index.js';
 import { jsonEqual } from '../runtime/conditions.js';
-import { planEnvironmentStatus } from './plan.js';
+import { configChange, planEnvironmentStatus } from './plan.js';
 
 const t0 = new Date('2026-03-02T09:00:00.000Z');
 const t1 = new Date('2026-03-02T09:05:00.000Z');
@@ -154,5 +154,50 @@ describe('status.notifications', () => {
     expect(
       planEnvironmentStatus({ ...env(hooks('chat')), status: before }, {}, t1).notifications,
     ).toBeUndefined();
+  });
+});
+
+describe('configuration changes', () => {
+  const e = env({
+    config: {
+      configMapRef: { name: 'shop-config' },
+      secretRef: { name: 'shop-secrets' },
+      rules: [{ key: 'LOG_LEVEL', enum: ['info'] }],
+    },
+  });
+  const read = (hash: string, violations: Array<{ key: string; message: string }> = []) =>
+    planEnvironmentStatus(e, { config: { violations, hash } }, t0);
+
+  test('the hash of the data is kept in status; a ConfigMap that cannot be read keeps the last one', () => {
+    const first = read('h1');
+    expect(first.configHash).toBe('h1');
+    const missing = planEnvironmentStatus(
+      { ...e, status: first },
+      { config: { missing: ['ConfigMap "shop-config"'], violations: [] } },
+      t1,
+    );
+    expect(missing.configHash).toBe('h1');
+    expect(planEnvironmentStatus(env(), {}, t0).configHash).toBeUndefined();
+  });
+
+  test('a new hash is one ConfigChanged Event naming the sources and the rules, hashes only', () => {
+    expect(configChange(e, read('h1'), read('h2'))).toEqual({
+      type: 'Normal',
+      reason: 'ConfigChanged',
+      message: 'the data of ConfigMap shop-config and Secret shop-secrets changed; every rule holds',
+      details: { from: 'h1', to: 'h2', ruleErrors: 0, rolloutOnChange: false },
+    });
+    const broken = read('h3', [{ key: 'LOG_LEVEL', message: 'LOG_LEVEL must be one of info' }]);
+    expect(configChange(e, read('h2'), broken)).toMatchObject({
+      type: 'Warning',
+      message: 'the data of ConfigMap shop-config and Secret shop-secrets changed; 1 rule now fails',
+    });
+  });
+
+  test('the first reading, an unchanged hash and an unreadable source are not changes', () => {
+    expect(configChange(e, undefined, read('h1'))).toBeUndefined();
+    expect(configChange(e, {}, read('h1'))).toBeUndefined();
+    expect(configChange(e, read('h1'), read('h1'))).toBeUndefined();
+    expect(configChange(e, read('h1'), { ...read('h1'), configHash: undefined })).toBeUndefined();
   });
 });

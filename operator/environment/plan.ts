@@ -11,6 +11,7 @@ import {
   type Health,
 } from '../runtime/conditions.js';
 import { firstBrokenRef, type RefCheck } from '../runtime/refs.js';
+import type { EventInput } from '../runtime/status.js';
 import { summarizeViolations } from './config-rules.js';
 import type { ConfigFacts } from './gates.js';
 import { releasesSummary, type ReleaseView } from './releases.js';
@@ -124,5 +125,41 @@ function configStatus(
     }
     conditions = setCondition(status.conditions, valid, generation, now);
   }
-  return { ...status, conditions, configErrors };
+  // A configuration that cannot be read now keeps the hash last read: unknown is not a change.
+  const configHash = facts
+    ? (facts.hash ?? (facts.missing?.length ? status.configHash : undefined))
+    : undefined;
+  return { ...status, conditions, configErrors, configHash };
+}
+
+/**
+ * The ConfigChanged Event when the data behind the Environment's ConfigMap or
+ * Secret moved between two statuses (its first reading is not a change).
+ * Hashes only: the data, and a Secret's above all, never leaves the cluster.
+ */
+export function configChange(
+  env: Environment,
+  before: EnvironmentStatus | undefined,
+  after: EnvironmentStatus,
+): EventInput | undefined {
+  const from = before?.configHash;
+  const to = after.configHash;
+  if (!from || !to || from === to) return undefined;
+  const sources = [
+    env.spec.config?.configMapRef && `ConfigMap ${env.spec.config.configMapRef.name}`,
+    env.spec.config?.secretRef && `Secret ${env.spec.config.secretRef.name}`,
+  ].filter((x): x is string => typeof x === 'string');
+  const errors = after.configErrors?.length ?? 0;
+  const verdict = env.spec.config?.rules?.length
+    ? errors > 0
+      ? `; ${errors} rule${errors === 1 ? '' : 's'} now fail${errors === 1 ? 's' : ''}`
+      : '; every rule holds'
+    : '';
+  const rollsOut = env.spec.config?.rolloutOnChange === true;
+  return {
+    type: errors > 0 ? 'Warning' : 'Normal',
+    reason: 'ConfigChanged',
+    message: `the data of ${sources.join(' and ') || 'the configuration'} changed${verdict}${rollsOut ? '; its Releases roll it out' : ''}`,
+    details: { from, to, ruleErrors: errors, rolloutOnChange: rollsOut },
+  };
 }

@@ -40,7 +40,7 @@ describe('parse', () => {
     });
     expect(parse(['promote', 'web', '-o', 'json'])).toEqual({
       kind: 'usage',
-      error: '-o/--output applies to status and history, not promote',
+      error: '-o/--output applies to status, history and audit, not promote',
     });
     expect(parse(['status', 'web', '--watch'])).toEqual({ kind: 'usage', error: "Unknown option '--watch'" });
   });

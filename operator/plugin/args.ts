@@ -1,6 +1,8 @@
 // Command line of kubectl-cutover. kubectl hands a plugin its arguments
 // verbatim, so flags may come before or after the command and release.
 import type { RestoreRequest } from '../backup/objects.js';
+import { parseDuration } from '../runtime/duration.js';
+import type { Since } from './audit.js';
 import { parseArgs } from 'node:util';
 
 export type { RestoreRequest };
@@ -14,6 +16,7 @@ export const COMMANDS = [
   'history',
   'backup',
   'restore',
+  'audit',
 ] as const;
 export type Command = (typeof COMMANDS)[number];
 
@@ -25,6 +28,8 @@ export interface Invocation {
   output?: 'json';
   /** restore: where to and to when. */
   restore?: RestoreRequest;
+  /** audit: from when, and the database (else $CUTOVER_AUDIT_DATABASE_URL). */
+  audit?: { since?: Since; databaseUrl?: string };
 }
 
 export type Parsed =
@@ -44,11 +49,16 @@ Commands:
   restore <policy>     Start a restore Job and follow it: point-in-time into a new data directory
                        on a claim (--pgdata CLAIM[:PATH]), or the newest dump into an existing
                        database (--target SECRET:KEY, the key holding its URL)
+  audit <release>      The Release's audit trail, oldest first, from the operator's PostgreSQL
+                       table (connection: --database-url, else $CUTOVER_AUDIT_DATABASE_URL,
+                       else PGHOST and the other PG* variables)
 
 Flags:
   -n, --namespace NS     Namespace of the Release (default: the kubeconfig context's, else "default")
       --kubeconfig PATH  Kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)
-  -o, --output json      status, history: print the raw status (or history) as JSON
+  -o, --output json      status, history, audit: print the raw status (history, records) as JSON
+      --since WHEN       audit: records from a duration ago (24h, 7d) or an RFC 3339 time on
+      --database-url URL audit: the audit database (it shows in ps: prefer the env var)
       --to-time RFC3339  restore: the point in time to recover to
       --to-lsn LSN       restore: the WAL position to recover to
       --latest           restore: everything stored (the default)
@@ -77,6 +87,8 @@ export function parse(argv: readonly string[]): Parsed {
     pgdata?: string;
     target?: string;
     'in-place'?: boolean;
+    since?: string;
+    'database-url'?: string;
   };
   let positionals: string[];
   try {
@@ -96,6 +108,8 @@ export function parse(argv: readonly string[]): Parsed {
         pgdata: { type: 'string' },
         target: { type: 'string' },
         'in-place': { type: 'boolean' },
+        since: { type: 'string' },
+        'database-url': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -121,6 +135,9 @@ export function parse(argv: readonly string[]): Parsed {
       kind: 'usage',
       error: `--${usedRestoreFlag} applies to restore, not ${positionals[0] ?? 'nothing'}`,
     };
+  const auditFlag = (['since', 'database-url'] as const).find((f) => values[f] !== undefined);
+  if (auditFlag && positionals[0] !== 'audit')
+    return { kind: 'usage', error: `--${auditFlag} applies to audit, not ${positionals[0] ?? 'nothing'}` };
   const [command, release, ...extra] = positionals;
   if (command === undefined) return { kind: 'usage' };
   if (!isCommand(command)) return { kind: 'usage', error: `unknown command "${command}"` };
@@ -132,8 +149,8 @@ export function parse(argv: readonly string[]): Parsed {
   if (values.output !== undefined) {
     if (values.output !== 'json')
       return { kind: 'usage', error: `unsupported output format "${values.output}"` };
-    if (command !== 'status' && command !== 'history') {
-      return { kind: 'usage', error: `-o/--output applies to status and history, not ${command}` };
+    if (command !== 'status' && command !== 'history' && command !== 'audit') {
+      return { kind: 'usage', error: `-o/--output applies to status, history and audit, not ${command}` };
     }
   }
   if (values.as !== undefined) return { kind: 'usage', error: NO_AS };
@@ -145,10 +162,32 @@ export function parse(argv: readonly string[]): Parsed {
     if (typeof restore === 'string') return { kind: 'usage', error: restore };
     invocation.restore = restore;
   }
+  if (command === 'audit') {
+    const since = values.since === undefined ? undefined : parseSince(values.since);
+    if (typeof since === 'string') return { kind: 'usage', error: since };
+    invocation.audit = {
+      ...(since ? { since } : {}),
+      ...(values['database-url'] !== undefined ? { databaseUrl: values['database-url'] } : {}),
+    };
+  }
   if (values.namespace !== undefined) invocation.namespace = values.namespace;
   if (values.kubeconfig !== undefined) invocation.kubeconfig = values.kubeconfig;
   if (values.output === 'json') invocation.output = 'json';
   return { kind: 'run', invocation };
+}
+
+/** 24h, 7d, 1h30m back from now, or an RFC 3339 instant; a string is the usage error. */
+function parseSince(text: string): Since | string {
+  if (/^\d{4}-\d\d-\d\dT/.test(text)) {
+    if (!/(Z|[+-]\d\d:\d\d)$/.test(text) || Number.isNaN(Date.parse(text)))
+      return `--since "${text}" is not an RFC 3339 time such as 2026-12-02T10:30:00Z`;
+    return { at: new Date(text).toISOString() };
+  }
+  try {
+    return { agoMs: parseDuration(text) };
+  } catch {
+    return `--since "${text}" is neither a duration (24h, 7d) nor an RFC 3339 time`;
+  }
 }
 
 function isCommand(s: string): s is Command {

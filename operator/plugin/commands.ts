@@ -54,6 +54,7 @@ interface Target {
 }
 
 async function run(inv: Invocation, io: Io): Promise<void> {
+  if (inv.command === 'audit') return audit(inv, io);
   const kc = loadKubeconfig(inv.kubeconfig);
   const namespace = inv.namespace ?? kc.getContextObject(kc.getCurrentContext())?.namespace ?? 'default';
   const target: Target = { api: KubernetesObjectApi.makeApiClient(kc), name: inv.release, namespace };
@@ -101,6 +102,30 @@ async function run(inv: Invocation, io: Io): Promise<void> {
       await followJob(target, io, await startFromCronJob(target, io, 'restore', build));
       return;
     }
+  }
+}
+
+/** Reads PostgreSQL, not the cluster: the kubeconfig only names the default namespace, if it can. */
+async function audit(inv: Invocation, io: Io): Promise<void> {
+  const { auditDatabaseUrl, readAudit, renderAudit, sinceInstant, AuditReadError } =
+    await import('./audit.js');
+  let namespace = inv.namespace;
+  if (namespace === undefined) {
+    try {
+      const kc = loadKubeconfig(inv.kubeconfig);
+      namespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
+    } catch {
+      // No usable kubeconfig: the audit table does not need one.
+    }
+  }
+  const since = inv.audit?.since ? sinceInstant(inv.audit.since, io.now()) : undefined;
+  const q = { namespace: namespace ?? 'default', release: inv.release, ...(since ? { since } : {}) };
+  try {
+    const records = await readAudit(auditDatabaseUrl(inv.audit?.databaseUrl, io.env), io.env, q);
+    io.stdout(inv.output === 'json' ? json(records) : renderAudit(records, q, { color: useColor(io) }));
+  } catch (err) {
+    if (err instanceof AuditReadError) throw new PluginError(err.message);
+    throw err;
   }
 }
 

@@ -297,7 +297,7 @@ export function parseDuration(text: string): number | undefined {
   }
 }
 
-function formatTime(iso: string): string {
+export function formatTime(iso: string): string {
   const t = Date.parse(iso);
   return Number.isNaN(t) ? iso : new Date(t).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
@@ -308,13 +308,13 @@ function ago(iso: string, now: Date): string {
 }
 
 type Style = 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'cyan';
-type Paint = (style: Style | Style[], text: string) => string;
-type Cell = string | { text: string; style: Style };
+export type Paint = (style: Style | Style[], text: string) => string;
+export type Cell = string | { text: string; style: Style };
 
 const TONE: Record<Tone, Style> = { ok: 'green', bad: 'red', warn: 'yellow', info: 'cyan' };
 const SGR: Record<Style, string> = { bold: '1', dim: '2', red: '31', green: '32', yellow: '33', cyan: '36' };
 
-function palette(color: boolean): Paint {
+export function palette(color: boolean): Paint {
   return (style, text) => {
     if (!color || text === '') return text;
     const codes = (Array.isArray(style) ? style : [style]).map((s) => SGR[s]).join(';');
@@ -324,7 +324,7 @@ function palette(color: boolean): Paint {
 
 // Pads on the visible text, then paints, so escape codes never skew columns;
 // the last column is left unpadded to keep lines free of trailing spaces.
-function table(header: string[], rows: Cell[][], p: Paint, indent = ''): string[] {
+export function table(header: string[], rows: Cell[][], p: Paint, indent = ''): string[] {
   const text = (c: Cell): string => (typeof c === 'string' ? c : c.text);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => text(r[i] ?? '').length)));
   const line = (cells: Cell[]): string =>

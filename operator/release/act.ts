@@ -19,6 +19,8 @@ import { removals } from './drift/fields.js';
 export interface ActContext {
   client: KubeClient;
   migrateImage: string;
+  /** The operator's clock: what a decision's time is recorded on. */
+  now: () => Date;
 }
 
 export async function act(
@@ -82,7 +84,12 @@ export async function act(
         );
         break;
       case 'Event':
-        await recordEvent(client, rel, { type: a.kind, reason: a.reason, message: a.message });
+        await recordEvent(
+          client,
+          rel,
+          { type: a.kind, reason: a.reason, message: a.message, details: a.details },
+          ctx.now(),
+        );
         break;
     }
   }

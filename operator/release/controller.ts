@@ -109,6 +109,7 @@ export function releaseController(
   const ctx: ActContext = {
     client: m.client,
     migrateImage: opts.migrateImage ?? DEFAULT_MIGRATE_IMAGE,
+    now,
   };
   const inNamespace = (o: KubernetesObject) => releases.list(o.metadata?.namespace ?? '').map(keyOf);
   const downstream = new Downstream(releases, environments);
@@ -205,18 +206,20 @@ export function releaseController(
         const fresh = !rel.status?.conditions?.some((c) => c.reason === claim.health.reason);
         await writeStatus(m.client, RELEASES, rel, next);
         if (fresh && claim.event)
-          await recordEvent(m.client, rel, {
-            type: 'Warning',
-            reason: APPLICATION_TAKEN,
-            message: claim.event,
-          });
+          await recordEvent(
+            m.client,
+            rel,
+            { type: 'Warning', reason: APPLICATION_TAKEN, message: claim.event },
+            now(),
+          );
         // Nothing of this Release runs: an abort has nothing to stop, and must not linger to stop its first rollout.
         if (rel.metadata?.annotations?.[ANNOTATIONS.abort] !== undefined) {
-          await recordEvent(m.client, rel, {
-            type: 'Normal',
-            reason: 'AbortIgnored',
-            message: `nothing to abort: ${claim.health.message}`,
-          });
+          await recordEvent(
+            m.client,
+            rel,
+            { type: 'Normal', reason: 'AbortIgnored', message: `nothing to abort: ${claim.health.message}` },
+            now(),
+          );
           await m.client.patch(
             { ...RELEASES, namespace, name },
             { metadata: { annotations: { [ANNOTATIONS.abort]: null } } },
@@ -239,9 +242,11 @@ export function releaseController(
         rm.drifted(plan.drifted, spec.driftMode);
       };
       if (plan.commitFirst) await commit();
-      await act(ctx, rel, spec, obs, effects);
+      // Its Events speak of the status this plan decided: a new rollout's revision, not the one it replaces.
+      const decided: Release = { ...rel, status: plan.status };
+      await act(ctx, decided, spec, obs, effects);
       if (!plan.commitFirst) await commit();
-      await act(ctx, rel, spec, obs, clears);
+      await act(ctx, decided, spec, obs, clears);
       if (plan.evaluateNow) schedule.force(key);
       if (obs.analysis?.evaluation) rm.evaluated(obs.analysis.evaluation, obs.analysis.latenessMs);
       if (plan.actions.length > 0)

@@ -31,7 +31,8 @@ export function rollbackPolicyController(
       }
       const { address, timeout = '5s' } = rbp.spec.prometheus;
       const result = await probe(address, parseDuration(timeout));
-      await commitStatus(m.client, ROLLBACK_POLICIES, rbp, planRollbackPolicyStatus(rbp, result, now()));
+      const at = now();
+      await commitStatus(m.client, ROLLBACK_POLICIES, rbp, planRollbackPolicyStatus(rbp, result, at), at);
       return { requeueAfterMs: PROBE_INTERVAL_MS };
     },
   };

@@ -78,6 +78,28 @@ export class OperatorMetrics {
     help: 'Webhook targets whose last attempt failed.',
     registers: [this.registry],
   });
+  // The audit trail (operator/audit): records by sink, and what keeps them from PostgreSQL.
+  readonly auditRecords = new Counter({
+    name: 'cutover_audit_records_total',
+    help: 'Audit records written, by sink (stdout, postgres).',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  readonly auditWriteFailures = new Counter({
+    name: 'cutover_audit_write_failures_total',
+    help: 'Failed attempts to write audit records to PostgreSQL or to prepare their table; each is retried with backoff.',
+    registers: [this.registry],
+  });
+  readonly auditBuffered = new Gauge({
+    name: 'cutover_audit_buffered',
+    help: 'Audit records waiting in memory for PostgreSQL.',
+    registers: [this.registry],
+  });
+  readonly auditDropped = new Counter({
+    name: 'cutover_audit_dropped_total',
+    help: 'Audit records dropped from the full buffer before PostgreSQL had them (they are in the stdout log only).',
+    registers: [this.registry],
+  });
 
   constructor({ processMetrics = true } = {}) {
     if (processMetrics) collectDefaultMetrics({ register: this.registry });

@@ -9,11 +9,13 @@ export async function commitStatus<S extends { conditions?: Condition[] }>(
   gvr: GVR,
   obj: StatusObject<S>,
   next: S,
+  /** The operator's clock, which the Event's decision is recorded on. */
+  now = new Date(),
 ): Promise<boolean> {
   const wrote = await writeStatus(client, gvr, obj, next);
   if (wrote) {
     const event = readyTransition(obj.status?.conditions, next.conditions ?? []);
-    if (event) await recordEvent(client, obj, event);
+    if (event) await recordEvent(client, obj, event, now);
   }
   return wrote;
 }

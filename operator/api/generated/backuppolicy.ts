@@ -197,6 +197,10 @@ export interface BackupPolicyStatus {
    */
   replicas?: BackupReplicaStatus[];
   /**
+   * The newest restore Job started from this policy (kubectl cutover restore), as the operator last saw it; its start and outcome are recorded as Events and audit records.
+   */
+  lastRestore?: RestoreRecord;
+  /**
    * Recent backups, newest first.
    */
   backups?: BackupRecord[];
@@ -214,6 +218,32 @@ export interface BackupReplicaStatus {
    * When the oldest object the replica still lacks was sealed, while it is further behind than the limit of condition Replicated; the live lag is the metric cutover_backup_replication_lag_seconds.
    */
   behindSince?: string;
+}
+
+/**
+ * The newest restore Job started from this policy (kubectl cutover restore), as the operator last saw it; its start and outcome are recorded as Events and audit records.
+ */
+export interface RestoreRecord {
+  /**
+   * The restore Job.
+   */
+  job: string;
+  /**
+   * Outcome so far.
+   */
+  phase?: 'Running' | 'Succeeded' | 'Failed';
+  /**
+   * When it started.
+   */
+  startedAt?: string;
+  /**
+   * When it finished.
+   */
+  finishedAt?: string;
+  /**
+   * Why it failed.
+   */
+  message?: string;
 }
 
 /**

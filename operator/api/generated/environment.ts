@@ -262,6 +262,10 @@ export interface EnvironmentStatus {
    */
   releases?: EnvironmentRelease[];
   /**
+   * Hash of the ConfigMap and Secret data as last read (never the data itself); when it moves, a ConfigChanged Event (and audit record) says so.
+   */
+  configHash?: string;
+  /**
    * Every configuration rule that fails now, in rule order; never a value from the Secret.
    */
   configErrors?: ConfigError[];

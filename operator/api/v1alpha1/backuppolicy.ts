@@ -163,6 +163,19 @@ const status = obj('Observed state of the BackupPolicy, written by the operator.
     ),
     { maxItems: 3 },
   ),
+  lastRestore: named(
+    'RestoreRecord',
+    obj(
+      'The newest restore Job started from this policy (kubectl cutover restore), as the operator last saw it; its start and outcome are recorded as Events and audit records.',
+      {
+        job: required(str('The restore Job.', { maxLength: 253 })),
+        phase: enumOf('Outcome so far.', BACKUP_PHASES),
+        startedAt: timestamp('When it started.'),
+        finishedAt: timestamp('When it finished.'),
+        message: str('Why it failed.', { maxLength: 1024 }),
+      },
+    ),
+  ),
   backups: list(
     'Recent backups, newest first.',
     named(

@@ -247,6 +247,10 @@ const status = obj('Observed state of the Environment, written by the operator.'
     ),
     { maxItems: 100 },
   ),
+  configHash: str(
+    'Hash of the ConfigMap and Secret data as last read (never the data itself); when it moves, a ConfigChanged Event (and audit record) says so.',
+    { maxLength: 64 },
+  ),
   configErrors: list(
     'Every configuration rule that fails now, in rule order; never a value from the Secret.',
     named(

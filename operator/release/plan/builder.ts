@@ -13,7 +13,7 @@ import { setCondition, setHealth, type Health } from '../../runtime/conditions.j
 import { otherSlot, runOf } from '../names.js';
 import { providerFor, type TrafficProvider, type TrafficView } from '../traffic/index.js';
 import type { DriftKind } from '../drift/observe.js';
-import type { Action, MigrationPhase, Observation, Plan, RolloutSpec } from './types.js';
+import type { Action, EventDetails, MigrationPhase, Observation, Plan, RolloutSpec } from './types.js';
 
 export const TERMINAL: readonly ReleasePhase[] = ['Succeeded', 'Failed', 'RolledBack'];
 const HISTORY_LIMIT = 10;
@@ -109,8 +109,8 @@ export class Builder {
     return this;
   }
 
-  event(kind: 'Normal' | 'Warning', reason: string, message: string): this {
-    return this.act({ type: 'Event', kind, reason, message });
+  event(kind: 'Normal' | 'Warning', reason: string, message: string, details?: EventDetails): this {
+    return this.act({ type: 'Event', kind, reason, message, ...(details ? { details } : {}) });
   }
 
   /** Wake again after `ms` (the earliest of several requests wins). */
@@ -122,18 +122,19 @@ export class Builder {
 
   /**
    * Moves to `phase`; `quiet` when an Event of this same call already says it;
-   * `health` when the phase's usual one is not the truth (a gate that stalls).
+   * `health` when the phase's usual one is not the truth (a gate that stalls);
+   * `details` for the audit trail, on the transition's Event.
    */
   phase(
     phase: ReleasePhase,
     reason: string,
     message: string,
-    { quiet = false, health }: { quiet?: boolean; health?: Health } = {},
+    { quiet = false, health, details }: { quiet?: boolean; health?: Health; details?: EventDetails } = {},
   ): this {
     if (this.current.phase !== phase) {
       this.set({ phase, phaseStartedAt: iso(this.now) });
       const warning = phase === 'Failed' || phase === 'RolledBack' || phase === 'RollingBack';
-      if (!quiet) this.event(warning ? 'Warning' : 'Normal', reason, message);
+      if (!quiet) this.event(warning ? 'Warning' : 'Normal', reason, message, details);
       // Each transition is a boundary: run again at once from the persisted status.
       this.after(0);
     }

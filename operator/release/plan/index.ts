@@ -44,7 +44,10 @@ export function planRelease(spec: RolloutSpec, current: ReleaseStatus, obs: Obse
     // like a new object healthy from birth: at a thousand new Releases the
     // start Events alone would be a thousand writes.
     const shut = shutGate(b);
-    startRollout(b, { quiet: !current.stableRevision && !spec.expand && !shut });
+    startRollout(b, {
+      quiet: !current.stableRevision && !spec.expand && !shut,
+      gates: shut ? 'blocked' : 'open',
+    });
     return (b.status.phase === 'Pending' ? gate(b, { starting: true, shut }) : b).done();
   }
 

@@ -16,15 +16,19 @@ export function migrate(b: Builder, phase: MigrationPhase): Builder {
     reason: `${phase === 'expand' ? 'Expand' : 'Contract'}MigrationRunning`,
     message: `Job ${name} is running`,
   } as const;
+  const details = { migration: phase, job: name };
   if (!job) {
     if (phase === 'expand' && refuseExpand(b)) return b;
+    // Again while the cache has not shown the Job yet (creation is create-once): said the first time.
+    if (b.status.migrations?.[phase]?.phase !== 'Running')
+      b.event('Normal', 'MigrationJobCreated', `the ${phase} migration runs in Job ${name}`, details);
     b.migration(phase, { phase: 'Running', job: name, startedAt: iso(b.now) });
     return b.act({ type: 'CreateJob', kind: phase, name, run: b.run }).health(running);
   }
   if (!job.ownedByUs) {
     const message = `Job ${name} exists but is not owned by this Release; refusing to adopt it`;
     b.migration(phase, { phase: 'Failed', message });
-    return b.record('Failed').phase('Failed', 'JobNotOwned', message);
+    return b.record('Failed').phase('Failed', 'JobNotOwned', message, { details });
   }
   if (job.state === 'Running') return b.migration(phase, { phase: 'Running', job: name }).health(running);
   const finishedAt = b.status.migrations?.[phase]?.finishedAt ?? iso(b.now);
@@ -34,11 +38,14 @@ export function migrate(b: Builder, phase: MigrationPhase): Builder {
     if (phase === 'contract') {
       // The new version keeps serving: traffic stays, and the failure is loud.
       b.condition({ type: 'Degraded', status: 'True', reason: 'ContractFailed', message });
-      return b.record('Failed').phase('Failed', 'ContractFailed', message);
+      return b.record('Failed').phase('Failed', 'ContractFailed', message, { details });
     }
-    return b.record('Failed').phase('Failed', 'ExpandFailed', `${message}; no traffic was moved`);
+    return b
+      .record('Failed')
+      .phase('Failed', 'ExpandFailed', `${message}; no traffic was moved`, { details });
   }
   b.migration(phase, { phase: 'Succeeded', finishedAt });
+  b.event('Normal', 'MigrationSucceeded', `${phase} migration Job ${name} succeeded`, details);
   return phase === 'contract' ? succeeded(b) : deploying(b);
 }
 

@@ -31,8 +31,20 @@ describe('starting a rollout', () => {
     const missing = obs({ gates: { namespace: 'shop', environment: { name: 'production', found: false } } });
     const started = planRelease(spec(), stableV1, missing);
     const p = planRelease(spec(), started.status, missing);
-    // Held at a gate, a first rollout says it has started.
-    expect(started.actions).toEqual([expect.objectContaining({ type: 'Event', reason: 'RolloutStarted' })]);
+    // Held at a gate, a first rollout says it has started, and which gate holds it; once.
+    expect(started.actions).toEqual([
+      expect.objectContaining({
+        type: 'Event',
+        reason: 'RolloutStarted',
+        details: { slot: 'green', from: '1.0.0', gates: 'blocked' },
+      }),
+      expect.objectContaining({
+        type: 'Event',
+        reason: 'EnvironmentNotFound',
+        details: { gate: 'references' },
+      }),
+    ]);
+    expect(p.actions).toEqual([]);
     for (const plan of [started, p]) {
       expect(plan.actions.filter((a) => a.type !== 'Event')).toEqual([]);
       expect(plan.status.phase).toBe('Pending');

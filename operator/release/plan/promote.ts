@@ -34,9 +34,18 @@ export function promote(b: Builder): Builder {
 export function succeeded(b: Builder): Builder {
   // Rolled forward: whatever degraded an earlier rollout is behind us.
   b.set({ conditions: removeCondition(b.status.conditions, 'Degraded') });
+  // A first rollout's start was not news (see planRelease): its start time is said here.
+  const startedAt = b.status.startedAt;
   return b
     .record('Succeeded')
-    .phase('Succeeded', 'RolloutSucceeded', `${b.spec.version} serves all traffic from the ${b.stable} slot`);
+    .phase(
+      'Succeeded',
+      'RolloutSucceeded',
+      `${b.spec.version} serves all traffic from the ${b.stable} slot`,
+      {
+        details: { slot: b.stable, ...(startedAt ? { startedAt } : {}) },
+      },
+    );
 }
 
 /**
@@ -113,6 +122,7 @@ export function backUp(b: Builder): Builder {
       'BackingUp',
       'BackupStarting',
       `taking a full backup with BackupPolicy ${policy} before the destructive contract migration (${why})`,
+      { details: { policy, job: name } },
     );
     return b.health({ state: 'Progressing', reason: 'BackupRunning', message: `Job ${name} is running` });
   }
@@ -138,7 +148,10 @@ export function backUp(b: Builder): Builder {
 
 function contracting(b: Builder, backup: Readonly<ReleaseStatusBackup> | undefined): Builder {
   const taken = backup?.phase === 'Succeeded' ? `backup ${backup.id ?? '(id unknown)'} taken; ` : '';
-  return b.phase('Contracting', 'ContractMigrationStarting', `${taken}running the contract migration`);
+  const details = backup?.phase === 'Succeeded' && backup.id ? { backup: backup.id } : undefined;
+  return b.phase('Contracting', 'ContractMigrationStarting', `${taken}running the contract migration`, {
+    details,
+  });
 }
 
 /** Stays in BackingUp: no contract, no traffic change; the Warning once, when the backup turns Failed. */
@@ -155,6 +168,7 @@ function backupFailed(b: Builder, base: ReleaseStatusBackup, message: string): B
         0,
         MESSAGE_LIMIT,
       ),
+      { ...(base.policy ? { policy: base.policy } : {}), ...(base.job ? { job: base.job } : {}) },
     );
   }
   return b.health({ state: 'Stalled', reason: 'BackupFailed', message: msg });

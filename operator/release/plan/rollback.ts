@@ -77,9 +77,16 @@ export function rollBack(b: Builder, req: RollbackRequest): Builder {
   });
   // A decision to roll back must survive a crash between the traffic patch and the status write.
   if (cause !== 'Aborted') b.commitFirst();
+  const details = {
+    cause,
+    ...(trigger ? { trigger } : {}),
+    ...(value ? { value } : {}),
+    ...(threshold ? { threshold } : {}),
+    to: b.stable,
+  };
   return b
     .record(cause === 'Aborted' ? 'Aborted' : 'RolledBack', { cause })
-    .phase('RollingBack', cause, `${reason}; traffic is going back to the ${b.stable} slot`);
+    .phase('RollingBack', cause, `${reason}; traffic is going back to the ${b.stable} slot`, { details });
 }
 
 /**
@@ -100,6 +107,7 @@ export function abandon(b: Builder, req: RollbackRequest): Builder {
       'RolledBack',
       req.cause,
       `${req.reason} while waiting at a gate; nothing had been touched, ${serving}`,
+      { details: { cause: req.cause } },
     );
 }
 
@@ -119,12 +127,13 @@ function wantsDown(b: Builder): boolean {
  */
 function freeze(b: Builder, req: RollbackRequest, reason: string, why: string): Builder {
   const message = `${req.reason}; ${why}, so traffic stays on ${b.spec.version}; roll forward with a new version`;
+  const details = { cause: req.cause, ...(req.trigger ? { trigger: req.trigger } : {}) };
   if (req.cause === 'Aborted') {
-    b.event('Warning', reason, message);
+    b.event('Warning', reason, message, details);
     return b.health({ state: 'Stalled', reason, message });
   }
   b.condition({ type: 'Degraded', status: 'True', reason, message });
-  return b.record('Failed', { cause: req.cause }).phase('Failed', reason, message);
+  return b.record('Failed', { cause: req.cause }).phase('Failed', reason, message, { details });
 }
 
 /** There is a stable slot, other than the failed one, to go back to. */
@@ -186,7 +195,7 @@ export function finishRollback(b: Builder): Builder {
   const done = `rolled back to the ${b.stable} slot (${b.status.stableVersion ?? 'no stable version'})`;
   const down = b.status.migrations?.down;
   if (!down?.job || down.phase === 'Succeeded' || down.phase === 'Failed')
-    return b.phase('RolledBack', cause, done);
+    return b.phase('RolledBack', cause, done, { details: { cause } });
   return downMigration(b, down.job, cause, done);
 }
 
@@ -202,6 +211,7 @@ function downMigration(b: Builder, name: string, cause: string, done: string): B
         'Normal',
         'DownMigrationStarting',
         `Job ${name} rolls back what the expand of ${version} applied`,
+        { migration: 'down', job: name },
       );
     }
     return b.act({ type: 'CreateJob', kind: 'down', name, run: b.run });
@@ -209,15 +219,21 @@ function downMigration(b: Builder, name: string, cause: string, done: string): B
   if (!job.ownedByUs) {
     const message = `Job ${name} exists but is not owned by this Release; the down migration did not run`;
     b.migration('down', { phase: 'Failed', message });
-    return b.phase('RolledBack', 'DownMigrationFailed', `${done}; ${message}`);
+    return b.phase('RolledBack', 'DownMigrationFailed', `${done}; ${message}`, {
+      details: { cause, migration: 'down', job: name },
+    });
   }
   if (job.state === 'Running') return b;
   const finishedAt = iso(b.now);
   if (job.state === 'Failed') {
     const message = `down migration Job ${name} failed: ${job.message ?? 'no message'}; the expanded schema stays (the old version works with it)`;
     b.migration('down', { phase: 'Failed', finishedAt, message });
-    return b.phase('RolledBack', 'DownMigrationFailed', `${done}; ${message}`);
+    return b.phase('RolledBack', 'DownMigrationFailed', `${done}; ${message}`, {
+      details: { cause, migration: 'down', job: name },
+    });
   }
   b.migration('down', { phase: 'Succeeded', finishedAt });
-  return b.phase('RolledBack', cause, `${done}; the down migration of ${version} ran`);
+  return b.phase('RolledBack', cause, `${done}; the down migration of ${version} ran`, {
+    details: { cause, migration: 'down', job: name },
+  });
 }

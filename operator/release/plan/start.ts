@@ -7,7 +7,10 @@ import { TERMINAL, iso } from './builder.js';
 import { restoreStable } from './rollback.js';
 
 /** A new revision: supersede whatever was in flight, then begin at Pending. */
-export function startRollout(b: Builder, opts: { quiet?: boolean } = {}): Builder {
+export function startRollout(
+  b: Builder,
+  { quiet = false, gates }: { quiet?: boolean; gates?: 'open' | 'blocked' } = {},
+): Builder {
   const { spec, status: prev } = b;
   // A rollout already rolling back has moved its traffic and written its history.
   const inFlight = prev.phase && !TERMINAL.includes(prev.phase) && prev.phase !== 'RollingBack';
@@ -41,7 +44,15 @@ export function startRollout(b: Builder, opts: { quiet?: boolean } = {}): Builde
       `version ${spec.version} is what the ${b.stable} slot serves`,
     );
   }
-  return b.phase('Pending', 'RolloutStarted', `rolling out ${spec.version} to the ${target} slot`, opts);
+  const details = {
+    slot: target,
+    ...(prev.stableVersion ? { from: prev.stableVersion } : {}),
+    ...(gates ? { gates } : {}),
+  };
+  return b.phase('Pending', 'RolloutStarted', `rolling out ${spec.version} to the ${target} slot`, {
+    quiet,
+    details,
+  });
 }
 
 export function retry(b: Builder): Builder {
@@ -86,5 +97,7 @@ function supersede(b: Builder): void {
   // The superseded version is what its slot was deployed with; the spec already names the new one.
   const version = b.obs.slots[b.target]?.version ?? `revision ${prev.revision ?? ''}`;
   b.record('Aborted', { version });
-  b.event('Normal', 'Superseded', `rollout of ${version} superseded by ${b.spec.version}`);
+  b.event('Normal', 'Superseded', `rollout of ${version} superseded by ${b.spec.version}`, {
+    superseded: version,
+  });
 }

@@ -127,7 +127,10 @@ export type Action =
       pointers: string[];
     }
   | { type: 'ClearAnnotation'; key: ControlAnnotation }
-  | { type: 'Event'; kind: 'Normal' | 'Warning'; reason: string; message: string };
+  /** `details`: structured facts for the audit trail and notifications (never secrets). */
+  | { type: 'Event'; kind: 'Normal' | 'Warning'; reason: string; message: string; details?: EventDetails };
+
+export type EventDetails = Readonly<Record<string, string | number | boolean>>;
 
 export interface Plan {
   status: ReleaseStatus;

@@ -1,0 +1,68 @@
+import type { Decision } from '../runtime/journal.js';
+import { auditLine, auditRecordOf, parseAuditLine } from './record.js';
+
+const decision: Decision = {
+  at: '2026-12-03T10:00:00.123Z',
+  type: 'Warning',
+  reason: 'AnalysisFailed',
+  message: 'error rate 5% over 1%; traffic is going back to the blue slot',
+  object: { apiVersion: 'cutover.dev/v1alpha1', kind: 'Release', namespace: 'shop', name: 'web', uid: 'u-1' },
+  details: { version: '2.0.0', revision: 'abc123', cause: 'AnalysisFailed', trigger: 'errors' },
+};
+
+test('a decision becomes a record: the reason is the action, version and revision lifted out of details', () => {
+  expect(auditRecordOf(decision, 'cutover-7d9f', 'id-1')).toEqual({
+    id: 'id-1',
+    time: '2026-12-03T10:00:00.123Z',
+    apiVersion: 'cutover.dev/v1alpha1',
+    kind: 'Release',
+    namespace: 'shop',
+    name: 'web',
+    uid: 'u-1',
+    action: 'AnalysisFailed',
+    type: 'Warning',
+    message: 'error rate 5% over 1%; traffic is going back to the blue slot',
+    version: '2.0.0',
+    revision: 'abc123',
+    details: { cause: 'AnalysisFailed', trigger: 'errors' },
+    operator: 'cutover-7d9f',
+  });
+});
+
+test('a decision on a kind without versions has none, and empty details', () => {
+  const env: Decision = {
+    at: '2026-12-03T10:00:00.000Z',
+    type: 'Normal',
+    reason: 'ConfigChanged',
+    message: 'the configuration changed',
+    object: { apiVersion: 'cutover.dev/v1alpha1', kind: 'Environment', namespace: 'shop', name: 'prod' },
+  };
+  const r = auditRecordOf(env);
+  expect(r).not.toHaveProperty('version');
+  expect(r).not.toHaveProperty('uid');
+  expect(r).not.toHaveProperty('operator');
+  expect(r.details).toEqual({});
+  expect(r.id).toMatch(/^[0-9a-f-]{36}$/);
+  expect(auditRecordOf(env).id).not.toBe(r.id);
+});
+
+test('the stdout line is one JSON line with audit: true that parses back to the record', () => {
+  const r = auditRecordOf(decision, undefined, 'id-2');
+  const line = auditLine(r);
+  expect(line.endsWith('\n')).toBe(true);
+  expect(line.trimEnd()).not.toContain('\n');
+  const parsed = JSON.parse(line) as Record<string, unknown>;
+  expect(parsed).toMatchObject({ audit: true, level: 'info', msg: 'audit', action: 'AnalysisFailed' });
+  expect(parseAuditLine(line)).toEqual(r);
+});
+
+test('a message with newlines still makes one line', () => {
+  const r = auditRecordOf({ ...decision, message: 'first\nsecond' }, undefined, 'id-3');
+  expect(auditLine(r).trimEnd().split('\n')).toHaveLength(1);
+});
+
+test('other log lines are not audit records', () => {
+  expect(parseAuditLine('{"level":"info","msg":"kubeconfig loaded"}')).toBeUndefined();
+  expect(parseAuditLine('{"level":"info","audit":"true"}')).toBeUndefined();
+  expect(parseAuditLine('not json')).toBeUndefined();
+});
