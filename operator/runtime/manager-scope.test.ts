@@ -118,6 +118,8 @@ let apiserver: FakeApiserver;
 let manager: Manager;
 let seen: Seen[];
 let reconciled: (key: string) => Promise<void>;
+/** The decisions that reached the sinks (notifications, audit), by key. */
+let decided: string[];
 
 beforeEach(async () => {
   apiserver = new FakeApiserver();
@@ -131,6 +133,8 @@ beforeEach(async () => {
   const releaseCache = manager.informer(RELEASES);
   const deploymentCache = manager.informer(DEPLOYMENTS);
   seen = [];
+  decided = [];
+  manager.onDecision((d) => decided.push(`${d.object.namespace}/${d.object.name}`));
   const waiters: Array<{ key: string; wake: () => void }> = [];
   reconciled = (key) => new Promise((wake) => waiters.push({ key, wake }));
   manager.register({
@@ -144,6 +148,13 @@ beforeEach(async () => {
         release: releaseCache.get(name, ns) !== undefined,
         deployments: deploymentCache.list(ns).length,
         inScope: manager.watches(ns),
+      });
+      manager.client.decided({
+        at: new Date(0).toISOString(),
+        type: 'Normal',
+        reason: 'Reconciled',
+        message: 'seen',
+        object: { apiVersion: 'cutover.dev/v1alpha1', kind: 'Release', namespace: ns, name },
       });
       for (const w of waiters.filter((w) => w.key === key)) w.wake();
       return undefined;
@@ -174,9 +185,10 @@ test('a namespace that joins is reconciled only once every kind has listed it', 
   openDeployments();
   await done;
   expect(seen).toEqual([{ key: 'x/web', release: true, deployments: 1, inScope: true }]);
+  expect(decided).toEqual(['x/web']);
 });
 
-test('a namespace that leaves is gone from every cache at once, and no longer writable', async () => {
+test('a namespace that leaves is gone from every cache at once, and neither writable nor decided on', async () => {
   apiserver.items.set(NAMESPACES, [namespace('x')]);
   apiserver.items.set(releases('x'), [release('x')]);
   apiserver.items.set(deployments('x'), [deployment('x')]);
@@ -189,4 +201,5 @@ test('a namespace that leaves is gone from every cache at once, and no longer wr
   apiserver.send(NAMESPACES, 'DELETED', namespace('x'));
   await after;
   expect(seen.slice(1)).toEqual([{ key: 'x/web', release: false, deployments: 0, inScope: false }]);
+  expect(decided).toEqual(['x/web']);
 });
