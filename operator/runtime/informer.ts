@@ -77,6 +77,8 @@ export class Informer<T extends KubernetesObject> {
   private abort: AbortController | undefined;
   private readonly minBackoffMs: number;
   private readonly maxBackoffMs: number;
+  private readonly firstSync: Promise<void>;
+  private markSynced: () => void = () => undefined;
 
   constructor(
     private readonly client: KubeClient,
@@ -87,6 +89,7 @@ export class Informer<T extends KubernetesObject> {
     this.minBackoffMs = opts.minBackoffMs ?? 100;
     this.maxBackoffMs = opts.maxBackoffMs ?? 2000;
     this.backoffMs = this.minBackoffMs;
+    this.firstSync = new Promise((resolve) => (this.markSynced = resolve));
   }
 
   /** Keeps the managedFields entries `filter` selects from now on; set before start, it applies to every object. */
@@ -120,6 +123,11 @@ export class Informer<T extends KubernetesObject> {
   /** True once the first full list has landed in the cache. */
   get synced(): boolean {
     return this.syncedOnce;
+  }
+
+  /** Resolves once the first full list is in the cache, after however many restarts. */
+  whenSynced(): Promise<void> {
+    return this.firstSync;
   }
 
   /** True while the watch is broken and a restart is pending. */
@@ -200,6 +208,7 @@ export class Informer<T extends KubernetesObject> {
     if (this.failing) this.log.info({ resource: this.resource }, 'watch recovered');
     this.failing = false;
     this.syncedOnce = true;
+    this.markSynced();
     this.backoffMs = this.minBackoffMs;
     void this.watchLoop(run);
   }
@@ -375,6 +384,7 @@ export class Informer<T extends KubernetesObject> {
       if (!this.syncedOnce)
         this.log.info({ resource: this.resource }, 'API not served; watching it once it is installed');
       this.syncedOnce = true;
+      this.markSynced();
       this.failing = false;
       delay = 30_000;
     } else {

@@ -10,7 +10,7 @@ import { KubeClient, type ResourceRef } from './client.js';
 import { Informer, describeError, type EventType, type ManagedFieldsFilter } from './informer.js';
 import type { DecisionSink } from './journal.js';
 import { namespaceOfPath, OutOfScopeError, type WatchScope } from './scope.js';
-import { ScopedInformer, type Cache } from './scoped-informer.js';
+import { ScopedInformer, WatchedNamespaces, type Cache } from './scoped-informer.js';
 import type { ClusterAccess } from './kubeconfig.js';
 import type { LeaderElector } from './leader.js';
 import type { Logger } from './log.js';
@@ -97,11 +97,10 @@ export class Manager {
     informer: Cache<KubernetesObject>;
   }> = [];
   /** The namespaces in the watch scope now; undefined when it is every namespace. */
-  private watched: ReadonlySet<string> | undefined;
+  private readonly watched: WatchedNamespaces | undefined;
   private readonly scoped: ScopedInformer<KubernetesObject>[] = [];
   /** --namespace-selector: the namespaces whose labels match, watched cluster-wide (metadata only). */
   private readonly selection: Informer<KubernetesObject> | undefined;
-  private rescoping = Promise.resolve();
   private leader: LeaderElector | undefined;
   private running: Promise<void>[] = [];
   private started = false;
@@ -122,8 +121,9 @@ export class Manager {
         this.metrics.apiWrites.inc({ verb, resource });
       },
       // Only the leader decides; a standby's reconciles never reach here with a write.
+      // A reconcile still in flight in a namespace that left decides nothing: its writes are refused.
       onDecision: (d) => {
-        if (!this.isLeader()) return;
+        if (!this.isLeader() || !this.watches(d.object.namespace)) return;
         for (const sink of this.sinks) {
           try {
             sink(d);
@@ -139,7 +139,7 @@ export class Manager {
       },
     });
     const scope = opts.scope ?? { kind: 'cluster' };
-    if (scope.kind === 'namespaces') this.watched = new Set(scope.namespaces);
+    if (scope.kind === 'namespaces') this.watched = new WatchedNamespaces(scope.namespaces, this.scoped);
     if (scope.kind === 'selector') {
       // Per-namespace informers started and stopped as namespaces match, rather
       // than cluster-wide informers filtered by namespace label: the cache holds
@@ -147,7 +147,9 @@ export class Manager {
       // --namespaces variant needs (a RoleBinding per namespace) is enough for
       // all but this one list/watch of namespaces. The price is a watch per
       // namespace and kind (12 connections, ~3 MiB per namespace: docs/runtime.md).
-      this.watched = new Set();
+      this.watched = new WatchedNamespaces([], this.scoped, (namespace) =>
+        this.log.info({ namespace }, 'namespace joined the watch scope: every kind listed'),
+      );
       this.selection = new Informer(
         this.client,
         { apiVersion: 'v1', resource: 'namespaces', kind: 'Namespace' },
@@ -164,7 +166,7 @@ export class Manager {
 
   /** Whether `namespace` is in the watch scope (its objects are cached and may be written). */
   watches(namespace: string): boolean {
-    return this.watched === undefined || this.watched.has(namespace);
+    return this.watched?.has(namespace) ?? true;
   }
 
   /** Subscribes to every decision recorded through the client (audit trail, notifications). */
@@ -213,7 +215,7 @@ export class Manager {
           throw new Error(`${ref.resource} is cluster-scoped: it cannot be watched within --namespaces`);
         const scoped = new ScopedInformer<KubernetesObject>(
           ref,
-          this.watched ?? [],
+          this.watched?.names ?? [],
           (ns) => (ref.clusterScoped ? make(undefined, ns) : make(ns)),
           { clusterScoped: ref.clusterScoped, metadataOnly: ref.metadataOnly },
         );
@@ -309,26 +311,18 @@ export class Manager {
 
   /**
    * Brings the watch scope in line with the namespaces the selector matches
-   * now. One change at a time, in order. Writes into a namespace that left
-   * stop before its objects leave the caches (a reconcile in flight there
-   * fails its write and is dropped); a namespace that joined is listed, and
-   * its objects reconciled, like at start.
+   * now. Writes into a namespace that left stop before its objects leave the
+   * caches (a reconcile in flight there fails its write and is dropped); a
+   * namespace that joined is reconciled once every kind has listed it, like at
+   * start. Resolves when the joins are done.
    */
   private rescope(): Promise<void> {
-    const next = async () => {
-      const names = new Set((this.selection?.list() ?? []).map((n) => n.metadata?.name ?? ''));
-      const before = this.watched ?? new Set<string>();
-      const added = [...names].filter((n) => !before.has(n));
-      const removed = [...before].filter((n) => !names.has(n));
-      if (added.length === 0 && removed.length === 0) return;
-      this.watched = names;
-      this.log.info({ added, removed, namespaces: names.size }, 'watch scope changed');
-      await Promise.all(this.scoped.map((s) => s.setNamespaces(names)));
-    };
-    this.rescoping = this.rescoping.then(next).catch((err: unknown) => {
-      this.log.error({ err: describeError(err) }, 'could not change the watch scope');
-    });
-    return this.rescoping;
+    if (!this.watched || !this.selection) return Promise.resolve();
+    const wanted = new Set(this.selection.list().map((n) => n.metadata?.name ?? ''));
+    const { added, removed, joined } = this.watched.moveTo(wanted);
+    if (added.length > 0 || removed.length > 0)
+      this.log.info({ added, removed, namespaces: wanted.size }, 'watch scope changed');
+    return joined;
   }
 
   private async handle(controller: Controller, key: string): Promise<Outcome | undefined> {

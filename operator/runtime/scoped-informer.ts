@@ -1,9 +1,10 @@
 // One cache view over several informers, one per watched namespace, the way
 // controller-runtime's multi-namespace cache works: a list/watch per
 // namespace and kind needs only a Role in that namespace, and readers see one
-// informer. Namespaces join and leave (a label selector): a new one is listed
-// and announced like any other add; the objects of one that left are
-// announced deleted, so reconcilers drop what they kept about them.
+// informer. Namespaces join and leave (a label selector), moved across every
+// kind together by WatchedNamespaces: a reconcile that saw a joining
+// namespace's Releases before its Deployments were listed would take them for
+// deleted (drift, an unavailable slot, alerts, a re-apply).
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { ManagedFieldsFilter } from './cache-objects.js';
 import type { ResourceRef } from './client.js';
@@ -24,6 +25,8 @@ export interface Cache<T extends KubernetesObject> {
   keepManagedFields(filter: ManagedFieldsFilter): void;
   start(): Promise<void>;
   stop(): Promise<void>;
+  /** Resolves once synced, however many restarts the first list takes. */
+  whenSynced(): Promise<void>;
 }
 
 export interface ScopedInformerOptions {
@@ -35,9 +38,18 @@ export interface ScopedInformerOptions {
   metadataOnly?: boolean;
 }
 
+interface Staged<T extends KubernetesObject> {
+  part: Cache<T>;
+  /** True once listed; false if dropped first. */
+  listed: Promise<boolean>;
+  cancel: () => void;
+}
+
 export class ScopedInformer<T extends KubernetesObject> implements Cache<T> {
-  /** Watched namespace → its informer. */
+  /** Watched namespace → its informer, seen by readers and announcing its events. */
   private readonly parts = new Map<string, Cache<T>>();
+  /** Joining namespaces: listed and watched already, but neither seen nor announced until commit(). */
+  private readonly staged = new Map<string, Staged<T>>();
   private readonly handlers: EventHandler<T>[] = [];
   private filter: ManagedFieldsFilter | undefined;
   private running = false;
@@ -63,17 +75,26 @@ export class ScopedInformer<T extends KubernetesObject> implements Cache<T> {
     return `${this.ref.resource}.${this.ref.apiVersion}`;
   }
 
-  /** The namespaces watched now. */
+  /** The namespaces watched and seen now. */
   get namespaces(): string[] {
     return [...this.parts.keys()];
   }
 
+  // A joining namespace that cannot be listed (no Role there yet) is a broken watch like any other.
+  private get all(): Cache<T>[] {
+    return [...this.parts.values(), ...[...this.staged.values()].map((s) => s.part)];
+  }
+
   get synced(): boolean {
-    return [...this.parts.values()].every((p) => p.synced);
+    return this.all.every((p) => p.synced);
   }
 
   get healthy(): boolean {
-    return [...this.parts.values()].every((p) => p.healthy);
+    return this.all.every((p) => p.healthy);
+  }
+
+  async whenSynced(): Promise<void> {
+    await Promise.all([...this.parts.values()].map((p) => p.whenSynced()));
   }
 
   on(handler: EventHandler<T>): void {
@@ -83,7 +104,7 @@ export class ScopedInformer<T extends KubernetesObject> implements Cache<T> {
 
   keepManagedFields(filter: ManagedFieldsFilter): void {
     this.filter = filter;
-    for (const p of this.parts.values()) p.keepManagedFields(filter);
+    for (const p of this.all) p.keepManagedFields(filter);
   }
 
   get(name: string, namespace?: string): T | undefined {
@@ -107,25 +128,73 @@ export class ScopedInformer<T extends KubernetesObject> implements Cache<T> {
 
   async stop(): Promise<void> {
     this.running = false;
-    await Promise.all([...this.parts.values()].map((p) => p.stop()));
+    const staged = [...this.staged.values()];
+    this.staged.clear();
+    for (const s of staged) s.cancel();
+    await Promise.all([...this.parts.values(), ...staged.map((s) => s.part)].map((p) => p.stop()));
   }
 
   /**
-   * Watches exactly `namespaces` from now on. A namespace that left is
-   * dropped first: its objects are gone from the view before any new
-   * namespace's list arrives. Resolves once the new ones are listed (or
-   * failed to list and retry on their own).
+   * Starts listing and watching `namespace` without showing or announcing
+   * any of its objects: resolves true once it is listed (commit() then shows
+   * it), false if it is dropped first. Before start() nothing needs holding
+   * back, since no queue runs yet: the namespace is watched at once, and
+   * start() lists it with the others.
    */
-  async setNamespaces(namespaces: Iterable<string>): Promise<void> {
-    const wanted = new Set(namespaces);
-    for (const [ns, part] of [...this.parts]) {
-      if (wanted.has(ns)) continue;
-      this.parts.delete(ns);
-      await part.stop();
-      for (const o of part.list()) this.emit('delete', o);
+  stage(namespace: string): Promise<boolean> {
+    if (this.parts.has(namespace)) return Promise.resolve(true);
+    if (!this.running) {
+      this.add(namespace);
+      return Promise.resolve(true);
     }
-    const added = [...wanted].filter((ns) => !this.parts.has(ns)).map((ns) => this.add(ns));
-    if (this.running) await Promise.all(added.map((p) => p.start()));
+    const existing = this.staged.get(namespace);
+    if (existing) return existing.listed;
+    const part = this.make(namespace);
+    if (this.filter) part.keepManagedFields(this.filter);
+    let cancel = (): void => undefined;
+    const dropped = new Promise<boolean>((resolve) => (cancel = () => resolve(false)));
+    const listed = Promise.race([part.whenSynced().then(() => true), dropped]);
+    this.staged.set(namespace, { part, listed, cancel });
+    void part.start();
+    return listed;
+  }
+
+  /**
+   * Shows a staged namespace. Returns what announces its objects as added (as
+   * its list would have), for the caller to run once every kind shows it.
+   */
+  commit(namespace: string): () => void {
+    const s = this.staged.get(namespace);
+    if (!s) return () => undefined;
+    this.staged.delete(namespace);
+    this.parts.set(namespace, s.part);
+    for (const h of this.handlers) s.part.on(h);
+    const listed = s.part.list();
+    return () => {
+      for (const o of listed) this.emit('add', o);
+    };
+  }
+
+  /**
+   * Stops watching `namespace` and hides its objects at once. Returns what
+   * announces them deleted, for the caller to run once every kind has dropped
+   * the namespace: a reconcile woken by one deletion then finds none of it.
+   */
+  drop(namespace: string): () => void {
+    const s = this.staged.get(namespace);
+    if (s) {
+      this.staged.delete(namespace);
+      s.cancel();
+      void s.part.stop();
+    }
+    const part = this.parts.get(namespace);
+    if (!part) return () => undefined;
+    this.parts.delete(namespace);
+    void part.stop();
+    const gone = part.list();
+    return () => {
+      for (const o of gone) this.emit('delete', o);
+    };
   }
 
   private add(namespace: string): Cache<T> {
@@ -142,5 +211,65 @@ export class ScopedInformer<T extends KubernetesObject> implements Cache<T> {
 
   private emit(type: EventType, obj: T): void {
     for (const h of this.handlers) h(type, obj);
+  }
+}
+
+/**
+ * The namespaces of a scope that changes (a label selector), moved across
+ * every ScopedInformer together, so no reconcile sees a namespace half there.
+ * One that joins is staged in all of them and shown in all at once when every
+ * kind has listed it; one that leaves is hidden from all at once (and no
+ * longer writable) before any of its objects is announced deleted.
+ */
+export class WatchedNamespaces {
+  private readonly visible: Set<string>;
+  /** Namespace → its join in progress; compared by identity, as it may leave and join again meanwhile. */
+  private readonly joining = new Map<string, object>();
+
+  constructor(
+    initial: Iterable<string>,
+    private readonly informers: readonly ScopedInformer<KubernetesObject>[],
+    private readonly onJoined: (namespace: string) => void = () => undefined,
+  ) {
+    this.visible = new Set(initial);
+  }
+
+  /** Whether `namespace` is seen by readers and may be written. */
+  has(namespace: string): boolean {
+    return this.visible.has(namespace);
+  }
+
+  get names(): string[] {
+    return [...this.visible];
+  }
+
+  /**
+   * Moves to `wanted`. Leaving is done on return; the promise resolves once
+   * every namespace that joined is shown. A namespace whose lists keep failing
+   * (no Role there yet) stays staged, retrying on its own, without holding up
+   * later changes.
+   */
+  moveTo(wanted: ReadonlySet<string>): { added: string[]; removed: string[]; joined: Promise<void> } {
+    const removed = [...this.visible, ...this.joining.keys()].filter((ns) => !wanted.has(ns));
+    for (const ns of removed) {
+      this.visible.delete(ns);
+      this.joining.delete(ns);
+    }
+    const announce = removed.flatMap((ns) => this.informers.map((inf) => inf.drop(ns)));
+    for (const deleted of announce) deleted();
+    const added = [...wanted].filter((ns) => !this.visible.has(ns) && !this.joining.has(ns));
+    return { added, removed, joined: Promise.all(added.map((ns) => this.join(ns))).then(() => undefined) };
+  }
+
+  private async join(namespace: string): Promise<void> {
+    const attempt = {};
+    this.joining.set(namespace, attempt);
+    const listed = await Promise.all(this.informers.map((inf) => inf.stage(namespace)));
+    if (this.joining.get(namespace) !== attempt || !listed.every(Boolean)) return;
+    this.joining.delete(namespace);
+    this.visible.add(namespace);
+    const announce = this.informers.map((inf) => inf.commit(namespace));
+    for (const added of announce) added();
+    this.onJoined(namespace);
   }
 }

@@ -214,7 +214,7 @@ test('--namespaces a,e: reconciles a, never writes to b; promotion from b is ref
   await expectCleanLog();
 });
 
-test('--namespace-selector: watches what matches, picks up a namespace labelled later, lets go of one unlabelled', async () => {
+test('--namespace-selector: watches what matches, picks up a namespace labelled later, lets go of one unlabelled, takes it back intact', async () => {
   const label = 'cutover.dev/scope-test';
   const group = `blue-${process.pid}`;
   const c = await namespace('scope-c');
@@ -238,6 +238,15 @@ test('--namespace-selector: watches what matches, picks up a namespace labelled 
   await kubectl('label', 'namespace', d, `${label}=${group}`);
   await reconciled(d, 'web');
 
+  // c/web settled: the Ready condition a namespace rejoining must not disturb.
+  const settled = await waitFor(
+    async () => {
+      const rel = await readRelease(c, 'web');
+      return rel.status?.phase === 'Succeeded' && rel.status.conditions?.find((x) => x.type === 'Ready');
+    },
+    { timeoutMs: 30_000, description: `${c}/web to settle` },
+  );
+
   // Unlabelled: nothing there is written any more, while d still is.
   await kubectl('label', 'namespace', c, `${label}-`);
   await waitFor(async () => (await op?.proc.logTail(256 * 1024))?.includes(`"removed":["${c}"]`), {
@@ -248,6 +257,29 @@ test('--namespace-selector: watches what matches, picks up a namespace labelled 
   await api.create(release(d, 'later'));
   await reconciled(d, 'later');
   expect((await readRelease(c, 'after')).status).toBeUndefined();
+
+  // Labelled again: c/after rolls out. c/web, reconciled in the same breath,
+  // never saw its Releases listed without its Deployments (which would read as
+  // "deleted": Drifted, Ready=False/SlotUnavailable, then back).
+  await kubectl('label', 'namespace', c, `${label}=${group}`);
+  await waitFor(async () => (await readRelease(c, 'after')).status?.phase === 'Succeeded', {
+    timeoutMs: 30_000,
+    description: `${c}/after to roll out once ${c} is back in scope`,
+  });
+  const web = await readRelease(c, 'web');
+  expect(web.status?.conditions?.find((x) => x.type === 'Ready')).toEqual(settled);
+  expect(web.status?.conditions?.find((x) => x.type === 'Drifted')).toBeUndefined();
+  const warnings = await kubectl(
+    '-n',
+    c,
+    'get',
+    'events',
+    '-o',
+    'jsonpath={.items[*].reason}',
+    '--field-selector',
+    'type=Warning,involvedObject.name=web',
+  );
+  expect(warnings.trim()).toBe('');
   await expectCleanLog();
 });
 
