@@ -357,6 +357,48 @@ test('receiver down: the rollback does not wait; the notification is retried and
   });
 });
 
+test('a failing target removed from spec.notify stops counting as failing at once', async () => {
+  const patch = (spec: Record<string, unknown>) =>
+    kubectl(
+      '-n',
+      ns,
+      'patch',
+      'environments.cutover.dev',
+      'prod',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec }),
+    );
+  receiver.answer(503);
+  const failingBefore = await op.metric('cutover_notifications_total', { result: 'failed' });
+  // A decision of the Environment itself (Ready turns False: RollbackPolicyNotFound), for ops only.
+  await patch({ defaults: { rollbackPolicyRef: { name: 'absent' } } });
+  const failing = await waitFor(
+    async () => {
+      const h = await health('ops');
+      return h?.state === 'Failing' && h.lastError === 'HTTP 503' && h;
+    },
+    { timeoutMs: 30_000, description: 'ops Failing on HTTP 503' },
+  );
+  expect(failing.name).toBe('ops');
+  expect(await op.metric('cutover_notifications_total', { result: 'failed' })).toBeGreaterThan(failingBefore);
+  expect(await op.metric('cutover_notification_targets_failing')).toBe(1);
+
+  const chat = (await environment()).spec.notify?.filter((t) => t.name !== 'ops');
+  await patch({ notify: chat });
+  await waitFor(async () => (await op.metric('cutover_notification_targets_failing')) === 0, {
+    timeoutMs: 10_000,
+    description: 'no target failing once ops is gone',
+  });
+  await waitFor(async () => (await health('ops')) === undefined, {
+    timeoutMs: 30_000,
+    description: 'ops gone from status.notifications',
+  });
+  expect(await op.metric('cutover_notification_queue', { format: 'json' })).toBe(0);
+  receiver.answer(204);
+  await patch({ defaults: { rollbackPolicyRef: null } });
+});
+
 test('the URLs never show in the operator log, Events or status', async () => {
   const log = await readFile(op.proc.logPath, 'utf8');
   expect(log).toContain('notification failed; retrying');
