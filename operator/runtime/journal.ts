@@ -30,7 +30,10 @@ interface Versioned {
   status?: { revision?: unknown };
 }
 
-/** Annotations that ask for a decision; each request carries a fresh value (kubectl cutover writes a time). */
+/**
+ * Where the annotations that ask for a decision live (promote, abort, retry,
+ * approved-by); each request carries a fresh value (kubectl cutover writes a time).
+ */
 const REQUEST_PREFIX = 'cutover.dev/';
 
 /**
