@@ -85,7 +85,10 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
           metrics.leader.set(1);
           manager.resync();
         },
-        onStoppedLeading: () => metrics.leader.set(0),
+        onStoppedLeading: () => {
+          metrics.leader.set(0);
+          manager.stoppedLeading();
+        },
       },
     );
     manager.setLeaderElector(leader);

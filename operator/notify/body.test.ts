@@ -1,4 +1,4 @@
-import type { Decision } from '../runtime/journal.js';
+import { decisionOf, type Decision } from '../runtime/journal.js';
 import { SCHEMA, jsonBody, notificationOf, render, slackBody } from './body.js';
 
 const d: Decision = {
@@ -17,6 +17,24 @@ describe('notificationOf', () => {
     expect(notificationOf(d, 'warning', env).id).toBe(a.id);
     expect(a.id).toMatch(/^[0-9a-f]{32}$/);
     expect(notificationOf({ ...d, at: '2026-12-03T10:00:01.000Z' }, 'warning', env).id).not.toBe(a.id);
+  });
+
+  test('a decision recorded again from the same state, later (a reconcile retried on a conflict), has the same id', () => {
+    const rel = {
+      apiVersion: 'cutover.dev/v1alpha1',
+      kind: 'Release',
+      metadata: { namespace: 'shop', name: 'web', uid: 'u1', generation: 2, resourceVersion: '7' },
+      status: { phase: 'Shifting' },
+    };
+    const e = { type: 'Warning', reason: 'AnalysisFailed', message: 'p95 600ms > 500ms' } as const;
+    const first = decisionOf(rel, e, new Date('2026-12-03T10:00:00Z'));
+    const again = decisionOf(
+      { ...rel, metadata: { ...rel.metadata, resourceVersion: '8' } },
+      e,
+      new Date('2026-12-03T10:00:00.300Z'),
+    );
+    expect(notificationOf(again, 'warning', env).id).toBe(notificationOf(first, 'warning', env).id);
+    expect(notificationOf(first, 'warning', env).id).toBe(first.id);
   });
 });
 

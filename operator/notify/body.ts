@@ -12,7 +12,10 @@ export type Format = (typeof NOTIFY_FORMATS)[number];
 export const SCHEMA = 'cutover.dev/notification/v1';
 
 export interface Notification {
-  /** The same for every attempt and every target: receivers drop duplicates by it. */
+  /**
+   * The same for every attempt and every target, and when the decision is
+   * recorded again from the same state (Decision.id): receivers drop duplicates by it.
+   */
   id: string;
   severity: Severity;
   environment: { namespace: string; name: string; tier?: string };
@@ -25,17 +28,20 @@ export function notificationOf(
   environment: Notification['environment'],
 ): Notification {
   const o = decision.object;
-  const id = createHash('sha256')
-    .update(
-      JSON.stringify([
-        o.uid ?? `${o.kind}/${o.namespace}/${o.name}`,
-        decision.at,
-        decision.reason,
-        decision.message,
-      ]),
-    )
-    .digest('hex')
-    .slice(0, 32);
+  // A decision recorded without an id (none is, through recordEvent) is told apart by its instant.
+  const id =
+    decision.id ??
+    createHash('sha256')
+      .update(
+        JSON.stringify([
+          o.uid ?? `${o.kind}/${o.namespace}/${o.name}`,
+          decision.at,
+          decision.reason,
+          decision.message,
+        ]),
+      )
+      .digest('hex')
+      .slice(0, 32);
   return { id, severity, environment, decision };
 }
 

@@ -1,81 +1,6 @@
-import { Writable } from 'node:stream';
-import type { NotificationTarget } from '../api/generated/index.js';
-import { FakeClock } from '../runtime/fake-clock.js';
-import { createLogger } from '../runtime/log.js';
-import {
-  IN_FLIGHT,
-  Notifier,
-  QUEUE_LIMIT,
-  type NotifierDeps,
-  type Outgoing,
-  type Result,
-} from './deliver.js';
-import type { Attempt } from './retry.js';
+import { QUEUE_LIMIT } from './deliver.js';
+import { URL, flush, outgoing, setup, target } from './notifier.testkit.js';
 import { SecretProblem } from './secrets.js';
-
-const flush = async () => {
-  for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-};
-
-const URL = 'https://hooks.example/services/T0/B0/s3cr3t';
-const target: NotificationTarget = {
-  name: 'ops',
-  urlSecretRef: { name: 'hooks', key: 'ops' },
-  format: 'json',
-};
-const ref = { namespace: 'shop', environment: 'production', name: 'ops' };
-
-function outgoing(i: number, extra: Partial<Outgoing> = {}): Outgoing {
-  return {
-    target: ref,
-    format: 'json',
-    body: `{"n":${i}}`,
-    reason: 'AnalysisFailed',
-    id: `id-${i}`,
-    ...extra,
-  };
-}
-
-/** A receiver the test answers by hand: each POST waits until answered. */
-class Receiver {
-  readonly calls: Array<{ url: string; body: string; answer(a: Attempt): void }> = [];
-  post = (url: string, body: string) =>
-    new Promise<Attempt>((resolve) => this.calls.push({ url, body, answer: resolve }));
-  bodies = () => this.calls.map((c) => c.body);
-}
-
-function setup(over: Partial<NotifierDeps> = {}) {
-  const clock = new FakeClock();
-  const receiver = new Receiver();
-  const results: Array<[string, Result]> = [];
-  const depth = new Map<string, number>();
-  const lines: string[] = [];
-  const failing: number[] = [];
-  const woken: string[] = [];
-  const log = createLogger(
-    'info',
-    new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    }),
-  );
-  const notifier = new Notifier({
-    post: receiver.post,
-    target: () => target,
-    url: () => Promise.resolve(URL),
-    log,
-    clock,
-    random: () => 0,
-    onResult: (format, result) => results.push([format, result]),
-    onDepth: (format, d) => depth.set(format, d),
-    onFailingTargets: (n) => failing.push(n),
-    onHealth: (ns, env) => woken.push(`${ns}/${env}`),
-    ...over,
-  });
-  return { clock, receiver, results, depth, lines, failing, woken, notifier };
-}
 
 describe('Notifier', () => {
   test('enqueue returns before anything is sent; a timer sends', async () => {
@@ -94,25 +19,33 @@ describe('Notifier', () => {
     expect(s.woken).toEqual(['shop/production']);
   });
 
-  test('a healthy target has a few POSTs in flight, no more', async () => {
-    const s = setup();
-    for (let i = 0; i < 10; i++) s.notifier.enqueue(outgoing(i));
-    s.clock.advance(0);
-    await flush();
-    expect(s.receiver.calls).toHaveLength(IN_FLIGHT);
-    s.receiver.calls[0]?.answer({ kind: 'response', status: 200 });
-    await flush();
-    s.clock.advance(0);
-    await flush();
-    expect(s.receiver.calls).toHaveLength(IN_FLIGHT + 1);
-  });
-
-  test('a receiver that is down: backoff 1 s, 2 s, 4 s, one probe at a time, order kept, then delivered', async () => {
+  test('one POST in flight per target: a later notification never overtakes an earlier one', async () => {
     const s = setup();
     for (let i = 0; i < 3; i++) s.notifier.enqueue(outgoing(i));
     s.clock.advance(0);
     await flush();
-    for (const c of s.receiver.calls.splice(0)) c.answer({ kind: 'error', error: 'connection refused' });
+    // The first is slow to answer: nothing else goes meanwhile.
+    s.clock.advance(5000);
+    await flush();
+    expect(s.receiver.bodies()).toEqual(['{"n":0}']);
+    s.receiver.calls[0]?.answer({ kind: 'response', status: 200 });
+    await flush();
+    s.clock.advance(0);
+    await flush();
+    expect(s.receiver.bodies()).toEqual(['{"n":0}', '{"n":1}']);
+    s.receiver.calls[1]?.answer({ kind: 'response', status: 200 });
+    await flush();
+    s.clock.advance(0);
+    await flush();
+    expect(s.receiver.bodies()).toEqual(['{"n":0}', '{"n":1}', '{"n":2}']);
+  });
+
+  test('a receiver that is down: backoff 1 s, 2 s, 4 s, the same notification first, then delivered in order', async () => {
+    const s = setup();
+    for (let i = 0; i < 3; i++) s.notifier.enqueue(outgoing(i));
+    s.clock.advance(0);
+    await flush();
+    s.receiver.calls.splice(0)[0]?.answer({ kind: 'error', error: 'connection refused' });
     await flush();
     expect(s.notifier.health('shop', 'production').get('ops')).toEqual({
       name: 'ops',
@@ -121,7 +54,17 @@ describe('Notifier', () => {
       lastError: 'connection refused',
     });
     expect(s.failing).toEqual([1]);
-    // Three failures in a row: the next attempt waits 4 s, and is one probe.
+    for (const wait of [1000, 2000]) {
+      s.clock.advance(wait - 1);
+      await flush();
+      expect(s.receiver.calls).toHaveLength(0);
+      s.clock.advance(1);
+      await flush();
+      expect(s.receiver.bodies()).toEqual(['{"n":0}']);
+      s.receiver.calls.splice(0)[0]?.answer({ kind: 'error', error: 'connection refused' });
+      await flush();
+    }
+    // Three failures in a row: the next attempt waits 4 s.
     s.clock.advance(3999);
     await flush();
     expect(s.receiver.calls).toHaveLength(0);
@@ -135,11 +78,13 @@ describe('Notifier', () => {
     expect(s.receiver.bodies()).toEqual(['{"n":0}']);
     s.receiver.calls.splice(0)[0]?.answer({ kind: 'response', status: 200 });
     await flush();
-    s.clock.advance(0);
-    await flush();
-    expect(s.receiver.bodies()).toEqual(['{"n":1}', '{"n":2}']);
-    for (const c of s.receiver.calls) c.answer({ kind: 'response', status: 200 });
-    await flush();
+    for (let i = 1; i < 3; i++) {
+      s.clock.advance(0);
+      await flush();
+      expect(s.receiver.bodies()).toEqual([`{"n":${i}}`]);
+      s.receiver.calls.splice(0)[0]?.answer({ kind: 'response', status: 200 });
+      await flush();
+    }
     expect(s.results.filter(([, r]) => r === 'failed')).toHaveLength(4);
     expect(s.results.filter(([, r]) => r === 'delivered')).toHaveLength(3);
     expect(s.notifier.health('shop', 'production').get('ops')).toMatchObject({
@@ -165,6 +110,21 @@ describe('Notifier', () => {
     expect(s.receiver.calls).toHaveLength(1);
   });
 
+  test('Retry-After: 0 does not shorten the backoff', async () => {
+    const s = setup();
+    s.notifier.enqueue(outgoing(1));
+    s.clock.advance(0);
+    await flush();
+    s.receiver.calls.splice(0)[0]?.answer({ kind: 'response', status: 503, retryAfterMs: 0 });
+    await flush();
+    s.clock.advance(999);
+    await flush();
+    expect(s.receiver.calls).toHaveLength(0);
+    s.clock.advance(1);
+    await flush();
+    expect(s.receiver.calls).toHaveLength(1);
+  });
+
   test('a 4xx is not retried; the next notification goes at once', async () => {
     const s = setup();
     s.notifier.enqueue(outgoing(1));
@@ -172,6 +132,9 @@ describe('Notifier', () => {
     s.clock.advance(0);
     await flush();
     s.receiver.calls[0]?.answer({ kind: 'response', status: 404 });
+    await flush();
+    s.clock.advance(0);
+    await flush();
     s.receiver.calls[1]?.answer({ kind: 'response', status: 200 });
     await flush();
     s.clock.advance(60_000);
@@ -250,19 +213,32 @@ describe('Notifier', () => {
     expect(s.notifier.pending).toBe(0);
   });
 
-  test('stop: waits for the POSTs in flight, drops and counts the rest, sends nothing more', async () => {
+  test('stop: waits for the POST in flight, drops and counts the rest, sends nothing more', async () => {
     const s = setup();
-    for (let i = 0; i < IN_FLIGHT + 2; i++) s.notifier.enqueue(outgoing(i));
+    for (let i = 0; i < 3; i++) s.notifier.enqueue(outgoing(i));
     s.clock.advance(0);
     await flush();
     const stopped = s.notifier.stop();
     for (const c of s.receiver.calls) c.answer({ kind: 'response', status: 200 });
     await stopped;
     expect(s.results.filter(([, r]) => r === 'dropped')).toHaveLength(2);
-    expect(s.results.filter(([, r]) => r === 'delivered')).toHaveLength(IN_FLIGHT);
+    expect(s.results.filter(([, r]) => r === 'delivered')).toHaveLength(1);
     s.notifier.enqueue(outgoing(99));
     s.clock.advance(1000);
     await flush();
-    expect(s.receiver.calls).toHaveLength(IN_FLIGHT);
+    expect(s.receiver.calls).toHaveLength(1);
+  });
+
+  test('stop: a POST in flight that fails is counted as lost, not retried', async () => {
+    const s = setup();
+    s.notifier.enqueue(outgoing(1));
+    s.clock.advance(0);
+    await flush();
+    const stopped = s.notifier.stop();
+    s.receiver.calls[0]?.answer({ kind: 'error', error: 'connection refused' });
+    await stopped;
+    expect(s.results).toEqual([['json', 'dropped']]);
+    expect(s.lines.join('')).toContain('"lost":1');
+    expect(s.notifier.pending).toBe(0);
   });
 });

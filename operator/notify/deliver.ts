@@ -1,23 +1,22 @@
 // Delivery: one bounded queue per target, drained by timers, never by the
-// reconcile that took the decision (enqueue returns at once). A target that
-// fails backs off as a whole (1 s → 5 min, jittered) and then probes with one
-// request at a time, so a receiver that is down is not hammered and the order
-// of its notifications holds; a healthy one has a few POSTs in flight. A
-// notification is given up when its target refuses it (4xx) or when it is
-// older than an hour, and both are counted and logged. Everything is in
-// memory: what is queued when the process stops is lost (and said in the log).
+// reconcile that took the decision (enqueue returns at once). A target has one
+// POST out at a time, so it hears its notifications in the order they were
+// decided, retries included. A target that fails backs off as a whole
+// (1 s → 5 min, jittered, longer if Retry-After asks). A notification is
+// given up when its target refuses it (4xx) or when it is older than an hour,
+// and both are counted and logged. Everything is in memory and belongs to the
+// leader: what is queued when the process stops or stops leading is lost (and
+// said in the log), and so is the state of a target that left its Environment.
 import type { NotificationHealth, NotificationTarget } from '../api/generated/index.js';
 import type { Logger } from '../runtime/log.js';
 import { realClock, type Clock } from '../runtime/queue.js';
 import type { Format } from './body.js';
 import type { Post } from './http.js';
-import { MAX_AGE_MS, describeAttempt, retryDelayMs, verdictOf, type Attempt } from './retry.js';
+import { MAX_AGE_MS, describeAttempt, nextAttemptDelayMs, verdictOf, type Attempt } from './retry.js';
 import { SecretProblem } from './secrets.js';
 
 /** Notifications waiting per target; the oldest goes first when it is full. */
 export const QUEUE_LIMIT = 200;
-/** POSTs in flight per healthy target. */
-export const IN_FLIGHT = 4;
 
 export type Result = 'delivered' | 'failed' | 'rejected' | 'expired' | 'dropped';
 
@@ -49,6 +48,7 @@ export interface NotifierDeps {
   /** Every outcome of every attempt, and the queue depths: metrics. */
   onResult?(format: Format, result: Result): void;
   onDepth?(format: Format, depth: number): void;
+  /** Targets with notifications waiting whose last attempt failed; called when the count changes. */
   onFailingTargets?(count: number): void;
   /** A target's health changed (state or error): its Environment's status follows. */
   onHealth?(namespace: string, environment: string): void;
@@ -56,14 +56,13 @@ export interface NotifierDeps {
 
 interface Queued extends Outgoing {
   enqueuedAt: number;
-  /** Order of enqueueing, kept through retries. */
-  seq: number;
 }
 
 interface TargetState {
   ref: TargetRef;
   items: Queued[];
-  inFlight: number;
+  /** A POST is out; the next one waits for its answer. */
+  sending: boolean;
   /** Failed attempts in a row; 0 while healthy. */
   failures: number;
   /** No attempt starts before this instant (backoff). */
@@ -79,7 +78,9 @@ export class Notifier {
   private readonly running = new Set<Promise<void>>();
   private readonly clock: Clock;
   private stopped = false;
-  private seq = 0;
+  /** Lost at stop by POSTs that were out and failed: counted in the stop log line. */
+  private lostAtStop = 0;
+  private failingReported = 0;
 
   constructor(private readonly deps: NotifierDeps) {
     this.clock = deps.clock ?? realClock;
@@ -91,15 +92,15 @@ export class Notifier {
     const key = keyOf(n.target);
     let t = this.targets.get(key);
     if (!t) {
-      t = { ref: n.target, items: [], inFlight: 0, failures: 0, notBefore: 0 };
+      t = { ref: n.target, items: [], sending: false, failures: 0, notBefore: 0 };
       this.targets.set(key, t);
     }
     if (t.items.length >= QUEUE_LIMIT) {
       const oldest = t.items.shift();
       if (oldest) this.give(t, oldest, 'dropped', `the queue of ${QUEUE_LIMIT} is full`);
     }
-    t.items.push({ ...n, enqueuedAt: this.clock.now(), seq: ++this.seq });
-    this.depths();
+    t.items.push({ ...n, enqueuedAt: this.clock.now() });
+    this.report();
     this.wake(t, 0);
   }
 
@@ -115,8 +116,33 @@ export class Notifier {
   /** Notifications waiting or in flight. */
   get pending(): number {
     let n = 0;
-    for (const t of this.targets.values()) n += t.items.length + t.inFlight;
+    for (const t of this.targets.values()) n += t.items.length + (t.sending ? 1 : 0);
     return n;
+  }
+
+  /**
+   * The target names an Environment defines now (none once it is deleted or
+   * its namespace left the watch scope). Any other target of it is forgotten:
+   * its queue dropped and counted, its health gone, so nothing reports a
+   * target that no longer exists as failing.
+   */
+  retain(namespace: string, environment: string, names: readonly string[]): void {
+    for (const t of [...this.targets.values()])
+      if (t.ref.namespace === namespace && t.ref.environment === environment && !names.includes(t.ref.name))
+        this.discard(t, 'notification target removed; its queue is dropped');
+    this.report();
+  }
+
+  /**
+   * This replica stopped leading: every queue is dropped (the new leader sends
+   * the decisions it takes) and every health forgotten, so a standby reports
+   * no failing target. Enqueueing works again once it leads again.
+   */
+  reset(): void {
+    let lost = 0;
+    for (const t of [...this.targets.values()]) lost += this.discard(t);
+    this.report();
+    if (lost > 0) this.deps.log.warn({ lost }, 'notifications not delivered: this replica stopped leading');
   }
 
   /** Stops starting attempts, waits for those in flight; what is still queued is lost, and said. */
@@ -130,8 +156,9 @@ export class Notifier {
         this.deps.onResult?.(item.format, 'dropped');
       }
     }
-    this.depths();
+    this.report();
     await Promise.allSettled([...this.running]);
+    lost += this.lostAtStop;
     if (lost > 0) this.deps.log.warn({ lost }, 'notifications not delivered: the operator is stopping');
   }
 
@@ -144,47 +171,51 @@ export class Notifier {
   }
 
   private pump(t: TargetState): void {
+    if (this.stopped || t.sending || !this.holds(t)) return;
     const now = this.clock.now();
     if (now < t.notBefore) return this.wake(t, t.notBefore - now);
-    // After a failure, one probe at a time until an attempt succeeds.
-    const limit = t.failures > 0 ? 1 : IN_FLIGHT;
-    while (t.items.length > 0 && t.inFlight < limit && !this.stopped) {
-      const item = t.items.shift() as Queued;
-      if (now - item.enqueuedAt > MAX_AGE_MS) {
-        this.give(t, item, 'expired', `undelivered after ${MAX_AGE_MS / 60_000} min`);
-        continue;
-      }
-      t.inFlight += 1;
+    let item = t.items.shift();
+    while (item && now - item.enqueuedAt > MAX_AGE_MS) {
+      this.give(t, item, 'expired', `undelivered after ${MAX_AGE_MS / 60_000} min`);
+      item = t.items.shift();
+    }
+    if (item) {
+      t.sending = true;
       const p = this.attempt(t, item).finally(() => this.running.delete(p));
       this.running.add(p);
     }
-    this.depths();
+    this.report();
   }
 
   private async attempt(t: TargetState, item: Queued): Promise<void> {
     const spec = this.deps.target(t.ref);
+    if (!spec) {
+      t.sending = false;
+      this.discard(t, 'notification target removed; its queue is dropped', item);
+      this.report();
+      return;
+    }
     let outcome: Attempt;
-    if (!spec) {
-      outcome = { kind: 'error', error: 'gone' };
-    } else {
-      try {
-        outcome = await this.deps.post(await this.deps.url(t.ref.namespace, spec), item.body);
-      } catch (err) {
-        // Only a SecretProblem's words are safe to repeat; anything else may quote what it read.
-        outcome = {
-          kind: 'error',
-          error: err instanceof SecretProblem ? err.message : 'reading the URL failed',
-        };
-      }
+    try {
+      outcome = await this.deps.post(await this.deps.url(t.ref.namespace, spec), item.body);
+    } catch (err) {
+      // Only a SecretProblem's words are safe to repeat; anything else may quote what it read.
+      outcome = {
+        kind: 'error',
+        error: err instanceof SecretProblem ? err.message : 'reading the URL failed',
+      };
     }
-    t.inFlight -= 1;
-    if (!spec) {
-      this.forget(t, item);
-    } else {
-      this.settle(t, item, outcome);
+    t.sending = false;
+    if (this.stopped || !this.holds(t)) {
+      // Stopping, or the target was forgotten while this POST was out: it is not tried again.
+      const delivered = verdictOf(outcome) === 'delivered';
+      if (!delivered && this.stopped) this.lostAtStop += 1;
+      this.deps.onResult?.(item.format, delivered ? 'delivered' : 'dropped');
+      return;
     }
-    if (!this.stopped && t.items.length > 0) this.wake(t, Math.max(0, t.notBefore - this.clock.now()));
-    this.depths();
+    this.settle(t, item, outcome);
+    if (t.items.length > 0) this.wake(t, Math.max(0, t.notBefore - this.clock.now()));
+    this.report();
   }
 
   private settle(t: TargetState, item: Queued, outcome: Attempt): void {
@@ -205,12 +236,12 @@ export class Notifier {
       return;
     }
     t.failures += 1;
-    const now = this.clock.now();
-    const delay =
-      outcome.kind === 'response' && outcome.retryAfterMs !== undefined
-        ? outcome.retryAfterMs
-        : retryDelayMs(t.failures, this.deps.random);
-    t.notBefore = now + delay;
+    const delay = nextAttemptDelayMs(
+      t.failures,
+      outcome.kind === 'response' ? outcome.retryAfterMs : undefined,
+      this.deps.random,
+    );
+    t.notBefore = this.clock.now() + delay;
     this.deps.onResult?.(item.format, 'failed');
     // One line per streak milestone (1, 2, 4, 8, … failures), not one per retry.
     if (Number.isInteger(Math.log2(t.failures)))
@@ -218,24 +249,24 @@ export class Notifier {
         { ...this.where(t), reason: item.reason, failures: t.failures, retryInMs: delay, err: said },
         'notification failed; retrying',
       );
-    // Back in its place: the order of a target's notifications holds through retries.
-    const at = t.items.findIndex((i) => i.seq > item.seq);
-    t.items.splice(at < 0 ? t.items.length : at, 0, item);
+    // Back at the head: the order of a target's notifications holds through retries.
+    t.items.unshift(item);
   }
 
-  /** The target left its Environment (or the Environment is gone): nothing queued for it can go. */
-  private forget(t: TargetState, item: Queued): void {
-    const lost = [item, ...t.items.splice(0)];
+  /** Whether `t` is still the state of its target (not forgotten while a POST was out). */
+  private holds(t: TargetState): boolean {
+    return this.targets.get(keyOf(t.ref)) === t;
+  }
+
+  /** Forgets a target: its queue (and `also`) dropped and counted; returns how many. */
+  private discard(t: TargetState, say?: string, also?: Queued): number {
+    const lost = [...(also ? [also] : []), ...t.items.splice(0)];
     for (const i of lost) this.deps.onResult?.(i.format, 'dropped');
-    this.deps.log.info(
-      { ...this.where(t), lost: lost.length },
-      'notification target removed; its queue is dropped',
-    );
-    if (t.inFlight === 0) {
-      if (t.timer !== undefined) this.clock.clearTimeout(t.timer);
-      this.targets.delete(keyOf(t.ref));
-      if (t.health?.state === 'Failing') this.failing();
-    }
+    if (t.timer !== undefined) this.clock.clearTimeout(t.timer);
+    t.timer = undefined;
+    this.targets.delete(keyOf(t.ref));
+    if (say && lost.length > 0) this.deps.log.info({ ...this.where(t), lost: lost.length }, say);
+    return lost.length;
   }
 
   private give(t: TargetState, item: Queued, result: Result, why: string): void {
@@ -258,24 +289,30 @@ export class Notifier {
     if (prev?.state === next.state && prev.lastError === lastError) return;
     const since = prev?.state === next.state ? prev.since : new Date(this.clock.now()).toISOString();
     t.health = { name: t.ref.name, state: next.state, since, ...(lastError ? { lastError } : {}) };
-    if (prev?.state !== next.state) this.failing();
     this.deps.onHealth?.(t.ref.namespace, t.ref.environment);
-  }
-
-  private failing(): void {
-    let n = 0;
-    for (const t of this.targets.values()) if (t.health?.state === 'Failing') n += 1;
-    this.deps.onFailingTargets?.(n);
   }
 
   private where(t: TargetState) {
     return { namespace: t.ref.namespace, environment: t.ref.environment, target: t.ref.name };
   }
 
-  private depths(): void {
-    const n: Record<Format, number> = { json: 0, slack: 0 };
-    for (const t of this.targets.values()) for (const i of t.items) n[i.format] += 1;
-    for (const [format, depth] of Object.entries(n) as Array<[Format, number]>)
-      this.deps.onDepth?.(format, depth);
+  /**
+   * Queue depths, and the targets failing to deliver: Failing with something
+   * still to send. A target whose last notification was refused or expired,
+   * with nothing left, is not failing anything now (the give-up is counted).
+   */
+  private report(): void {
+    const depth: Record<Format, number> = { json: 0, slack: 0 };
+    let failing = 0;
+    for (const t of this.targets.values()) {
+      for (const i of t.items) depth[i.format] += 1;
+      if (t.health?.state === 'Failing' && (t.items.length > 0 || t.sending)) failing += 1;
+    }
+    for (const [format, n] of Object.entries(depth) as Array<[Format, number]>)
+      this.deps.onDepth?.(format, n);
+    if (failing !== this.failingReported) {
+      this.failingReported = failing;
+      this.deps.onFailingTargets?.(failing);
+    }
   }
 }

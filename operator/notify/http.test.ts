@@ -51,6 +51,18 @@ test('user-info in the URL becomes Basic authorization', async () => {
   expect(seen[0]?.headers.authorization).toBe(`Basic ${Buffer.from('user:p@ss').toString('base64')}`);
 });
 
+test('user-info that is not valid percent-encoding: said without the URL, nothing sent', async () => {
+  const a = await createPost()(
+    `http://user%E0%A4%A:s3cr3t@127.0.0.1:${new globalThis.URL(base).port}/x`,
+    '{}',
+  );
+  expect(a).toEqual({
+    kind: 'error',
+    error: 'the user or password in the URL is not valid percent-encoding',
+  });
+  expect(seen).toEqual([]);
+});
+
 test('a redirect is returned, not followed', async () => {
   respond = (res) => res.writeHead(302, { location: `${base}/elsewhere` }).end();
   expect(await createPost()(`${base}/hook`, '{}')).toEqual({ kind: 'response', status: 302 });

@@ -56,8 +56,14 @@ function parseTarget(raw: string): { url: URL; headers: Record<string, string> }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'the URL is not http or https';
   const headers: Record<string, string> = {};
   if (url.username || url.password) {
-    const user = decodeURIComponent(url.username);
-    const pass = decodeURIComponent(url.password);
+    let user: string;
+    let pass: string;
+    try {
+      user = decodeURIComponent(url.username);
+      pass = decodeURIComponent(url.password);
+    } catch {
+      return 'the user or password in the URL is not valid percent-encoding';
+    }
     headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
     url.username = '';
     url.password = '';

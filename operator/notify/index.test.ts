@@ -1,7 +1,7 @@
-import type { Environment, Release } from '../api/generated/index.js';
+import type { Environment, Release, SecretKeySelector } from '../api/generated/index.js';
 import type { Decision } from '../runtime/journal.js';
 import type { Outgoing } from './deliver.js';
-import { notificationSink } from './index.js';
+import { forgetGoneTargets, notificationSink } from './index.js';
 import type { Caches } from './route.js';
 
 const environment: Environment = {
@@ -58,5 +58,40 @@ describe('notificationSink', () => {
       reason: 'AnalysisFailed',
     });
     expect(JSON.parse(queued[1]?.body ?? '')).toHaveProperty('text');
+  });
+});
+
+describe('forgetGoneTargets', () => {
+  function watch(list: Environment[]) {
+    const retained: Array<[string, string, readonly string[]]> = [];
+    const named: Array<[string, readonly SecretKeySelector[]]> = [];
+    const handler = forgetGoneTargets(
+      { retain: (ns, env, names) => retained.push([ns, env, names]) },
+      { retain: (ns, refs) => named.push([ns, refs]) },
+      { list: () => list },
+    );
+    return { handler, retained, named };
+  }
+
+  test('an Environment changed: its targets now, and the Secret keys its namespace still names', () => {
+    const w = watch([environment]);
+    w.handler('update', environment);
+    expect(w.retained).toEqual([['shop', 'production', ['ops', 'chat']]]);
+    expect(w.named).toEqual([
+      [
+        'shop',
+        [
+          { name: 'hooks', key: 'ops' },
+          { name: 'hooks', key: 'chat' },
+        ],
+      ],
+    ]);
+  });
+
+  test('an Environment deleted (or out of the watch scope): none of its targets are kept', () => {
+    const w = watch([]);
+    w.handler('delete', environment);
+    expect(w.retained).toEqual([['shop', 'production', []]]);
+    expect(w.named).toEqual([['shop', []]]);
   });
 });

@@ -4,6 +4,7 @@
 import type { Environment, Release } from '../api/generated/index.js';
 import { ENVIRONMENTS, RELEASES } from '../api/kinds.js';
 import { SECRET_METADATA } from '../environment/config-source.js';
+import type { EventHandler } from '../runtime/informer.js';
 import type { Decision } from '../runtime/journal.js';
 import type { Logger } from '../runtime/log.js';
 import type { Manager } from '../runtime/manager.js';
@@ -19,7 +20,8 @@ export { Notifier } from './deliver.js';
 export function startNotifications(m: Manager, log: Logger, metrics: OperatorMetrics): Notifier {
   const environments = m.informer<Environment>(ENVIRONMENTS);
   const releases = m.informer<Release>(RELEASES);
-  const secrets = new SecretValues(m.client, m.informer(SECRET_METADATA));
+  const secretMetadata = m.informer(SECRET_METADATA);
+  const secrets = new SecretValues(m.client, secretMetadata);
   const notifier = new Notifier({
     post: createPost(),
     target: (ref) =>
@@ -33,7 +35,35 @@ export function startNotifications(m: Manager, log: Logger, metrics: OperatorMet
   });
   m.onDecision(notificationSink(notifier, { environments, releases }));
   m.onStop(() => notifier.stop());
+  environments.on(forgetGoneTargets(notifier, secrets, environments));
+  secretMetadata.on((type, s) => {
+    if (type === 'delete') secrets.forgetSecret(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
+  });
+  // Only the leader sends: a replica that stops leading drops its queues and forgets its targets' health.
+  m.onStoppedLeading(() => notifier.reset());
   return notifier;
+}
+
+/**
+ * On every Environment event: what belongs to targets that are gone (removed
+ * from spec.notify, their Environment deleted or out of the watch scope, which
+ * the informer says as a deletion) is forgotten at once, so no failing health
+ * outlives its target and no URL stays in memory.
+ */
+export function forgetGoneTargets(
+  notifier: Pick<Notifier, 'retain'>,
+  secrets: Pick<SecretValues, 'retain'>,
+  environments: Pick<Caches['environments'], 'list'>,
+): EventHandler<Environment> {
+  return (type, env) => {
+    const namespace = env.metadata?.namespace ?? '';
+    const names = type === 'delete' ? [] : (env.spec.notify ?? []).map((t) => t.name);
+    notifier.retain(namespace, env.metadata?.name ?? '', names);
+    const named = environments
+      .list(namespace)
+      .flatMap((e) => (e.spec.notify ?? []).map((t) => t.urlSecretRef));
+    secrets.retain(namespace, named);
+  };
 }
 
 /** The sink: synchronous, cache reads and an enqueue per target, nothing that waits. */

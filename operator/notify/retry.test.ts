@@ -2,6 +2,7 @@ import {
   BACKOFF,
   describeAttempt,
   describeNetworkError,
+  nextAttemptDelayMs,
   retryAfterMs,
   retryDelayMs,
   verdictOf,
@@ -22,6 +23,15 @@ describe('retryDelayMs', () => {
       expect(ms).toBeGreaterThan(0.8 * 32_000 - 1);
       expect(ms).toBeLessThanOrEqual(32_000);
     }
+  });
+});
+
+describe('nextAttemptDelayMs', () => {
+  test('the backoff, or a longer Retry-After; never shorter than the backoff', () => {
+    expect(nextAttemptDelayMs(1, undefined, () => 0)).toBe(1000);
+    expect(nextAttemptDelayMs(1, 30_000, () => 0)).toBe(30_000);
+    expect(nextAttemptDelayMs(1, 0, () => 0)).toBe(1000);
+    expect(nextAttemptDelayMs(4, 2000, () => 0)).toBe(8000);
   });
 });
 

@@ -17,6 +17,19 @@ export function retryDelayMs(failures: number, random: () => number = Math.rando
   return Math.round(ceiling * (1 - 0.2 * random()));
 }
 
+/**
+ * Delay before the next attempt after a failure: the backoff, or longer when
+ * the receiver's Retry-After asks for more. Never shorter: a receiver that
+ * answers `Retry-After: 0` to every POST would otherwise be hammered.
+ */
+export function nextAttemptDelayMs(
+  failures: number,
+  retryAfter: number | undefined,
+  random: () => number = Math.random,
+): number {
+  return Math.max(retryAfter ?? 0, retryDelayMs(failures, random));
+}
+
 /** What one POST came back with. The error text never holds the URL. */
 export type Attempt =
   { kind: 'response'; status: number; retryAfterMs?: number } | { kind: 'error'; error: string };

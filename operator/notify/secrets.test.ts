@@ -22,10 +22,15 @@ function setup() {
     secrets.set(`shop/${name}`, { rv, data });
     meta.set(`shop/${name}`, { metadata: { name, namespace: 'shop', resourceVersion: rv } });
   };
+  const remove = (name: string) => {
+    secrets.delete(`shop/${name}`);
+    meta.delete(`shop/${name}`);
+  };
   const values = new SecretValues(client, { get: (name, ns) => meta.get(`${ns ?? ''}/${name}`) });
   return {
     values,
     put,
+    remove,
     reads: () => reads,
     failWith: (e: Error | undefined) => (fail = e),
   };
@@ -60,5 +65,35 @@ describe('SecretValues', () => {
     await expect(s.values.value('shop', ref)).rejects.toThrow(
       new SecretProblem('reading Secret "hooks" failed (HTTP 403)'),
     );
+  });
+
+  test('a deleted Secret: its values leave memory, at its deletion or at the next read', async () => {
+    const s = setup();
+    s.put('hooks', '1', { ops: b64('https://hooks.example/a'), chat: b64('https://hooks.example/c') });
+    await s.values.value('shop', ref);
+    await s.values.value('shop', { name: 'hooks', key: 'chat' });
+    expect(s.values.size).toBe(2);
+    s.values.forgetSecret('shop', 'hooks');
+    expect(s.values.size).toBe(0);
+
+    await s.values.value('shop', ref);
+    s.remove('hooks');
+    await expect(s.values.value('shop', ref)).rejects.toThrow('Secret "hooks" not found');
+    expect(s.values.size).toBe(0);
+  });
+
+  test('values no target names any more leave memory; those still named stay', async () => {
+    const s = setup();
+    s.put('hooks', '1', { ops: b64('https://hooks.example/a'), chat: b64('https://hooks.example/c') });
+    await s.values.value('shop', ref);
+    await s.values.value('shop', { name: 'hooks', key: 'chat' });
+    s.values.retain('other', []);
+    expect(s.values.size).toBe(2);
+    s.values.retain('shop', [ref]);
+    expect(s.values.size).toBe(1);
+    await s.values.value('shop', ref);
+    expect(s.reads()).toBe(2);
+    s.values.retain('shop', []);
+    expect(s.values.size).toBe(0);
   });
 });

@@ -3,8 +3,15 @@
 // notifications subscribe to decisions instead, so a refused Event (RBAC,
 // quota) loses nothing they need.
 import type { KubernetesObject } from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import { canonical } from './canonical.js';
 
 export interface Decision {
+  /**
+   * The same each time the decision is recorded again from the same state of
+   * its object (see decisionId); receivers and stores drop duplicates by it.
+   */
+  id?: string;
   /** ISO instant on the operator's clock. */
   at: string;
   type: 'Normal' | 'Warning';
@@ -23,6 +30,41 @@ interface Versioned {
   status?: { revision?: unknown };
 }
 
+/**
+ * Where the annotations that ask for a decision live (promote, abort, retry,
+ * approved-by); each request carries a fresh value (kubectl cutover writes a time).
+ */
+const REQUEST_PREFIX = 'cutover.dev/';
+
+/**
+ * A decision is planned from its object as read: generation, status and the
+ * requests in its cutover.dev/ annotations. When a reconcile runs again from
+ * that same state (its status write met a conflict after the decision was
+ * recorded), it takes the same decision again at a later instant: same id.
+ * The instant is not part of it. Two decisions with the same reason and
+ * message taken from different states differ: a second rollback of the same
+ * version after a retry is taken from a status that records the first, and a
+ * second promote request carries a new time.
+ */
+function decisionId(obj: KubernetesObject, e: Pick<Decision, 'reason' | 'message' | 'details'>): string {
+  const m = obj.metadata;
+  const requests = Object.entries(m?.annotations ?? {}).filter(([k]) => k.startsWith(REQUEST_PREFIX));
+  return createHash('sha256')
+    .update(
+      canonical({
+        object: m?.uid ?? `${obj.kind ?? ''}/${m?.namespace ?? ''}/${m?.name ?? ''}`,
+        generation: m?.generation,
+        status: (obj as { status?: unknown }).status,
+        requests: Object.fromEntries(requests),
+        reason: e.reason,
+        message: e.message,
+        details: e.details,
+      }),
+    )
+    .digest('hex')
+    .slice(0, 32);
+}
+
 /** The decision an Event on `obj` records; a Release's version and revision travel with it. */
 export function decisionOf(
   obj: KubernetesObject,
@@ -35,6 +77,7 @@ export function decisionOf(
   if (typeof status?.revision === 'string') facts.revision = status.revision;
   const details = { ...facts, ...e.details };
   return {
+    id: decisionId(obj, { reason: e.reason, message: e.message, details }),
     at: at.toISOString(),
     type: e.type,
     reason: e.reason,

@@ -106,6 +106,7 @@ export class Manager {
   private started = false;
   private readonly sinks: DecisionSink[] = [];
   private readonly stopHooks: Array<() => Promise<void>> = [];
+  private readonly stoppedLeadingHooks: Array<() => void> = [];
 
   constructor(
     access: ClusterAccess,
@@ -177,6 +178,22 @@ export class Manager {
   /** Runs at stop, after the reconciles in flight finished (a delivery queue winding down). */
   onStop(hook: () => Promise<void>): void {
     this.stopHooks.push(hook);
+  }
+
+  /** Runs when this replica stops leading: for state only a leader keeps (a delivery queue). */
+  onStoppedLeading(hook: () => void): void {
+    this.stoppedLeadingHooks.push(hook);
+  }
+
+  /** The leader elector's word that this replica no longer leads. */
+  stoppedLeading(): void {
+    for (const hook of this.stoppedLeadingHooks) {
+      try {
+        hook();
+      } catch (err) {
+        this.log.error({ err: describeError(err) }, 'a stopped-leading hook failed');
+      }
+    }
   }
 
   /** Wakes a controller for a key no informer event would bring (a notification target's health). */

@@ -63,7 +63,7 @@ export class OperatorMetrics {
 
   readonly notifications = new Counter({
     name: 'cutover_notifications_total',
-    help: 'Webhook notification attempts by body format and result: delivered, failed (retried later), rejected (a 4xx, not retried), expired (undelivered for an hour), dropped (queue full, target removed, operator stopping).',
+    help: 'Webhook notification attempts by body format and result: delivered, failed (retried later), rejected (a 4xx, not retried), expired (undelivered for an hour), dropped (queue full, target removed, operator stopping or no longer leading).',
     labelNames: ['format', 'result'] as const,
     registers: [this.registry],
   });
@@ -75,7 +75,7 @@ export class OperatorMetrics {
   });
   readonly notificationTargetsFailing = new Gauge({
     name: 'cutover_notification_targets_failing',
-    help: 'Webhook targets whose last attempt failed.',
+    help: 'Webhook targets whose last attempt failed and that still have notifications waiting (0 on a replica that does not lead).',
     registers: [this.registry],
   });
   // The audit trail (operator/audit): records by sink, and what keeps them from PostgreSQL.

@@ -19,8 +19,8 @@ export interface WebhookReceiver {
   readonly refused: Received[];
   /** http://127.0.0.1:<port><path> */
   url(path: string): string;
-  /** The status every POST gets from now on (204 at first). */
-  answer(status: number): void;
+  /** The status (and headers, such as Retry-After) every POST gets from now on (204 at first). */
+  answer(status: number, headers?: Record<string, string>): void;
   /** Closes the port: connections are refused. */
   down(): Promise<void>;
   /** Listens on the same port again. */
@@ -33,6 +33,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const received: Received[] = [];
   const refused: Received[] = [];
   let status = 204;
+  let headers: Record<string, string> = {};
   let server: Server | undefined;
 
   const listen = async () => {
@@ -49,7 +50,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         }
         const r = { path: req.url ?? '', headers: req.headers, body };
         (status >= 200 && status < 300 ? received : refused).push(r);
-        res.writeHead(status).end();
+        res.writeHead(status, headers).end();
       });
     });
     await new Promise<void>((resolve, reject) => {
@@ -73,7 +74,10 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     received,
     refused,
     url: (path) => `http://127.0.0.1:${port}${path}`,
-    answer: (s) => (status = s),
+    answer: (s, h = {}) => {
+      status = s;
+      headers = h;
+    },
     down: stop,
     up: listen,
     close: stop,

@@ -3,6 +3,8 @@
 // (the harness plays kubelet), and a real HTTP receiver started here gets both
 // as generic JSON and as a Slack message. Then the receiver goes down: the
 // rollback finishes regardless, and the notification arrives once it is back.
+// A target whose last notification was refused, or that left spec.notify
+// while one waited for it, does not count as failing.
 // The URLs carry a token that must never show in logs, Events or status.
 import type { KubernetesObject, V1CronJob } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
@@ -355,6 +357,55 @@ test('receiver down: the rollback does not wait; the notification is retried and
     timeoutMs: 60_000,
     description: 'no target failing',
   });
+});
+
+test('a target that refused its last notification, or that left spec.notify, does not count as failing', async () => {
+  const patch = (spec: Record<string, unknown>) =>
+    kubectl(
+      '-n',
+      ns,
+      'patch',
+      'environments.cutover.dev',
+      'prod',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec }),
+    );
+  const failingTargets = () => op.metric('cutover_notification_targets_failing');
+  // Decisions of the Environment itself (Ready turns False), for ops only: its default policies go missing.
+  receiver.answer(404);
+  const rejectedBefore = await op.metric('cutover_notifications_total', { result: 'rejected' });
+  await patch({ defaults: { rollbackPolicyRef: { name: 'absent' } } });
+  await waitFor(
+    async () => (await op.metric('cutover_notifications_total', { result: 'rejected' })) > rejectedBefore,
+    { timeoutMs: 30_000, description: 'the RollbackPolicyNotFound notification refused' },
+  );
+  // Failing in status (its last attempt was refused), yet nothing waits for it: the alert's gauge says 0.
+  await waitFor(async () => (await health('ops'))?.lastError === 'HTTP 404', {
+    timeoutMs: 30_000,
+    description: 'ops Failing on HTTP 404',
+  });
+  expect(await failingTargets()).toBe(0);
+
+  // Now one waits, five minutes (Retry-After): ops counts until it leaves spec.notify.
+  receiver.answer(503, { 'retry-after': '300' });
+  await patch({ defaults: { rollbackPolicyRef: null, backupPolicyRef: { name: 'absent' } } });
+  await waitFor(async () => (await failingTargets()) === 1, {
+    timeoutMs: 30_000,
+    description: 'ops failing with the BackupPolicyNotFound notification waiting',
+  });
+  await patch({ notify: (await environment()).spec.notify?.filter((t) => t.name !== 'ops') });
+  await waitFor(async () => (await failingTargets()) === 0, {
+    timeoutMs: 10_000,
+    description: 'no target failing once ops is gone',
+  });
+  expect(await op.metric('cutover_notification_queue', { format: 'json' })).toBe(0);
+  await waitFor(async () => (await health('ops')) === undefined, {
+    timeoutMs: 30_000,
+    description: 'ops gone from status.notifications',
+  });
+  receiver.answer(204);
+  await patch({ defaults: { backupPolicyRef: { name: 'nightly' } } });
 });
 
 test('the URLs never show in the operator log, Events or status', async () => {
