@@ -238,7 +238,7 @@ export function releaseController(
       // Outcomes are counted once their status has landed, whatever fails after it.
       const commit = async () => {
         await writeStatus(m.client, RELEASES, rel, plan.status);
-        rm.observe(rel, plan.status);
+        rm.observe(rel, plan.status, obs.analysis?.evaluation);
         rm.drifted(plan.drifted, spec.driftMode);
       };
       if (plan.commitFirst) await commit();

@@ -1,10 +1,11 @@
 // Release metrics: rollouts by outcome, their duration, the current weight,
 // a gauge that alerts while a contract migration has failed, and drift found.
 // The per-Release gauges restate status (phase, Ready, verdict, approvers), so
-// alert rules (config/prometheus/rules.yaml) read what kubectl shows.
+// alert rules (config/prometheus/rules.yaml) read what kubectl shows; the
+// analysis measurements add the numbers status only holds as text.
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Release, ReleaseStatus } from '../api/generated/index.js';
-import type { Evaluation } from '../rollback/types.js';
+import type { Evaluation, Measurement } from '../rollback/types.js';
 import { SLOT_UNAVAILABLE } from './plan/drift.js';
 
 /** Phases in which the RollbackPolicy is evaluated, so a standing Inconclusive verdict holds the rollout. */
@@ -23,8 +24,11 @@ export class ReleaseMetrics {
   readonly slotUnavailable: Gauge<'namespace' | 'release'>;
   readonly inconclusive: Gauge<'namespace' | 'release'>;
   readonly approvals: Counter<'namespace' | 'release'>;
+  readonly measurement: Gauge<MeasurementLabel>;
   /** The phase each Release's series carries, to remove it when the phase moves on. */
   private readonly phases = new Map<string, string>();
+  /** The measurements each Release's series carry, to remove those its next evaluation no longer reads. */
+  private readonly measured = new Map<string, readonly Measurement[]>();
 
   constructor(registry: Registry) {
     this.rollouts = new Counter({
@@ -100,6 +104,16 @@ export class ReleaseMetrics {
       labelNames: ['namespace', 'release'],
       registers: [registry],
     });
+    this.measurement = new Gauge({
+      name: 'cutover_analysis_measurement',
+      help:
+        "The last value each RollbackPolicy trigger read for a Release under analysis, in the trigger's unit: seconds (LatencyP95), " +
+        'a ratio (ErrorRate; CPU and Memory of the busiest pod of the slot over its limits, else requests; DatabasePool of max_connections), ' +
+        'or the number a custom query (signal Query) returned. slot is new, or stable for the baseline of a trigger relative to the stable slot. ' +
+        'Gone once the Release leaves analysis.',
+      labelNames: ['namespace', 'release', 'trigger', 'signal', 'slot'],
+      registers: [registry],
+    });
   }
 
   /** A deleted Release's series go with it. */
@@ -110,6 +124,7 @@ export class ReleaseMetrics {
     const phase = this.phases.get(key);
     if (phase !== undefined) this.phase.remove({ ...labels, phase });
     this.phases.delete(key);
+    this.observeMeasurements(labels, undefined, undefined);
   }
 
   /** Counts each object found drifted anew, once its Drifted condition has landed. */
@@ -122,8 +137,11 @@ export class ReleaseMetrics {
     if (latenessMs !== undefined) this.lateness.observe(latenessMs / 1000);
   }
 
-  /** Counts each newly recorded outcome once: the history grows by one entry per finished rollout. */
-  observe(rel: Release, next: ReleaseStatus): void {
+  /**
+   * Counts each newly recorded outcome once: the history grows by one entry per finished rollout.
+   * `evaluation`: the one this reconcile ran, if any.
+   */
+  observe(rel: Release, next: ReleaseStatus, evaluation?: Evaluation): void {
     const labels = { namespace: rel.metadata?.namespace ?? '', release: rel.metadata?.name ?? '' };
     const before = rel.status?.history?.[0];
     const after = next.history?.[0];
@@ -152,11 +170,35 @@ export class ReleaseMetrics {
     this.slotUnavailable.set(labels, ready?.status !== 'True' && ready?.reason === SLOT_UNAVAILABLE ? 1 : 0);
     const held = ANALYSING.has(next.phase ?? '') && next.analysis?.verdict === 'Inconclusive';
     this.inconclusive.set(labels, held ? 1 : 0);
+    this.observeMeasurements(labels, next.phase, evaluation);
     // A new revision starts a new list: every approver in it is new.
     const sameRevision = next.revision === rel.status?.revision;
     const counted = new Set(sameRevision ? (rel.status?.approvedBy ?? []) : []);
     const added = (next.approvedBy ?? []).filter((a) => !counted.has(a)).length;
     if (added > 0) this.approvals.inc(labels, added);
+  }
+
+  /**
+   * Between evaluations the last one's numbers stand. A Release that left analysis (promoted, rolled back, a new
+   * revision starting over) has none, even when the evaluation that made it leave was just taken; and the stable
+   * slot is compared with only while traffic shifts, so its baselines end with Shifting.
+   */
+  private observeMeasurements(
+    release: { namespace: string; release: string },
+    phase: string | undefined,
+    evaluation: Evaluation | undefined,
+  ): void {
+    const key = `${release.namespace}/${release.release}`;
+    const before = this.measured.get(key) ?? [];
+    const analysed = ANALYSING.has(phase ?? '');
+    const latest = evaluation ? (evaluation.measurements ?? []) : before;
+    const now = analysed ? latest.filter((m) => m.slot === 'new' || phase === 'Shifting') : [];
+    const labels = (m: Measurement) => ({ ...release, trigger: m.trigger, signal: m.signal, slot: m.slot });
+    const kept = new Set(now.map(seriesKey));
+    for (const old of before) if (!kept.has(seriesKey(old))) this.measurement.remove(labels(old));
+    for (const m of now) this.measurement.set(labels(m), m.value);
+    if (now.length > 0) this.measured.set(key, now);
+    else this.measured.delete(key);
   }
 
   private observePhase(labels: { namespace: string; release: string }, phase: string | undefined): void {
@@ -170,4 +212,10 @@ export class ReleaseMetrics {
     this.phase.set({ ...labels, phase }, 1);
     this.phases.set(key, phase);
   }
+}
+
+type MeasurementLabel = 'namespace' | 'release' | 'trigger' | 'signal' | 'slot';
+
+function seriesKey(m: Measurement): string {
+  return `${m.trigger}/${m.signal}/${m.slot}`;
 }

@@ -84,6 +84,16 @@ describe('evaluate', () => {
     expect(calls).toHaveLength(5);
   });
 
+  test('hands on the numbers it read, by slot, unformatted', async () => {
+    const { client } = fakePrometheus(healthy);
+    const evaluation = await createAnalyzer({ prometheus: client }).evaluate(policy([slower, cpu]), target);
+    expect(evaluation.measurements).toEqual([
+      { trigger: 'slower', signal: 'LatencyP95', slot: 'new', value: 0.105 },
+      { trigger: 'slower', signal: 'LatencyP95', slot: 'stable', value: 0.1 },
+      { trigger: 'cpu', signal: 'CPU', slot: 'new', value: 0.5 },
+    ]);
+  });
+
   test('starts every read before any has answered', async () => {
     let started = 0;
     const waiting: (() => void)[] = [];

@@ -1,5 +1,7 @@
 // The contract between the analysis (rollback/) and the Release state machine:
 // what one evaluation of a RollbackPolicy reads, and what it concludes.
+import type { Trigger } from '../api/generated/index.js';
+
 export type Result = 'Pass' | 'Fail' | 'Inconclusive';
 
 /** One trigger's reading, formatted for status.analysis.lastMeasurements. */
@@ -24,6 +26,26 @@ export interface Evaluation {
   readings: Reading[];
   /** The verdict in one sentence: what breached, or why it is Inconclusive. */
   message: string;
+  /** The numbers the readings were judged on, for the operator's gauges (release/metrics.ts). */
+  measurements?: Measurement[];
+}
+
+/** What a trigger reads: its builtin signal, or `Query` for a PromQL query of its own. */
+export type Signal = NonNullable<Trigger['builtin']> | 'Query';
+
+/**
+ * One number a trigger read, unformatted, in the unit its threshold is
+ * compared in: seconds (LatencyP95), a ratio (ErrorRate; CPU and Memory of
+ * the busiest pod's limits, else requests; DatabasePool of max_connections),
+ * or what a custom query returned. Only numbers the verdict stood on: a
+ * latency read from less traffic than minRequestRate is left out.
+ */
+export interface Measurement {
+  trigger: string;
+  signal: Signal;
+  /** `stable`: the baseline of a trigger relative to the stable slot. */
+  slot: 'new' | 'stable';
+  value: number;
 }
 
 /** What the analysis is about: the new slot, and the stable slot to compare with. */

@@ -211,6 +211,12 @@ describe('evaluationOf', () => {
     [[], 'Inconclusive', 'the policy has no triggers'],
   ] as const)('%#: %s', (judgements, verdict, message) => {
     const evaluation = evaluationOf(judgements, at);
-    expect(evaluation).toEqual({ at, verdict, message, readings: judgements.map((j) => j.reading) });
+    expect(evaluation).toEqual({
+      at,
+      verdict,
+      message,
+      readings: judgements.map((j) => j.reading),
+      measurements: judgements.flatMap((j) => j.measurements ?? []),
+    });
   });
 });

@@ -11,7 +11,7 @@ import {
   unitOf,
 } from './format.js';
 import type { QueryResult } from './prometheus.js';
-import type { Evaluation, Reading, Result } from './types.js';
+import type { Evaluation, Measurement, Reading, Result, Signal } from './types.js';
 
 /** A number read for one slot, or why there is none. */
 export type Sample = { ok: true; value: number } | { ok: false; reason: string };
@@ -30,6 +30,8 @@ export interface TriggerInput {
 export interface Judgement {
   reading: Reading;
   breach?: string;
+  /** The numbers it stood on, by slot. */
+  measurements?: Measurement[];
 }
 
 // The lengths status.analysis allows for a reason and a message.
@@ -60,6 +62,35 @@ type Part =
   { result: 'Pass' } | { result: 'Fail'; breach: string } | { result: 'Inconclusive'; reason: string };
 
 export function judge(input: TriggerInput, minRequestRate: number): Judgement {
+  const judgement = readingOf(input, minRequestRate);
+  const measurements = measurementsOf(input, minRequestRate);
+  return measurements.length > 0 ? { ...judgement, measurements } : judgement;
+}
+
+function signalOf(trigger: Trigger): Signal {
+  return trigger.builtin ?? 'Query';
+}
+
+/**
+ * The values a verdict could stand on: a slot's latency or error rate from
+ * less traffic than minRequestRate is noise the verdict ignores, so no alert
+ * should read it either.
+ */
+function measurementsOf(input: TriggerInput, minRequestRate: number): Measurement[] {
+  const { trigger, value, stable } = input;
+  const gated = gatedByTraffic(trigger);
+  const out: Measurement[] = [];
+  const add = (slot: Measurement['slot'], sample: Sample, rate: Sample | undefined): void => {
+    if (!sample.ok || (gated && tooQuiet(rate, slot, minRequestRate) !== undefined)) return;
+    out.push({ trigger: trigger.name, signal: signalOf(trigger), slot, value: sample.value });
+  };
+  add('new', value, input.requestRate);
+  if (trigger.relativeTo !== undefined && stable !== undefined)
+    add('stable', stable.value, stable.requestRate);
+  return out;
+}
+
+function readingOf(input: TriggerInput, minRequestRate: number): Judgement {
   const { trigger, value } = input;
   const unit = unitOf(trigger);
   const threshold = describeThreshold(trigger);
@@ -179,6 +210,7 @@ export function evaluationOf(judgements: readonly Judgement[], at: Date): Evalua
     verdict: readings.length === 0 ? 'Inconclusive' : verdict,
     readings,
     message: clip(message, MAX_MESSAGE),
+    measurements: judgements.flatMap((j) => j.measurements ?? []),
   };
 }
 

@@ -8,7 +8,7 @@ import type { Release } from '../../operator/api/generated/index.js';
 import { startAppMetrics, type AppMetricsServer } from '../harness/app-metrics.js';
 import { startExecutor } from '../harness/executor.js';
 import { createNamespace, deleteNamespace, installCrds, kubectl, objectApi } from '../harness/kube.js';
-import { startOperator, type OperatorProcess } from '../harness/operator.js';
+import { parseSeries, startOperator, type OperatorProcess } from '../harness/operator.js';
 import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
 import { startPrometheus, type PrometheusInstance } from '../harness/prometheus.js';
 import { TrafficDriver } from '../harness/traffic.js';
@@ -83,6 +83,24 @@ const phase = (p: string) => (r: Release) =>
   r.spec.version !== '1.0.0' &&
   r.status?.observedGeneration === r.metadata?.generation &&
   r.status?.phase === p;
+
+/** What the operator exports for a trigger of a Release under analysis (cutover_analysis_measurement), if anything. */
+async function measurement(
+  app: string,
+  trigger: string,
+): Promise<{ labels: Record<string, string>; value: number } | undefined> {
+  for (const [series, value] of await op.metrics()) {
+    const { metric, labels } = parseSeries(series);
+    if (
+      metric === 'cutover_analysis_measurement' &&
+      labels.namespace === ns &&
+      labels.release === app &&
+      labels.trigger === trigger
+    )
+      return { labels, value };
+  }
+  return undefined;
+}
 
 /** spec.version and the template change; other spec fields merge in. */
 async function rollOut(app: string, version: string, spec: Record<string, unknown> = {}): Promise<void> {
@@ -296,6 +314,14 @@ test('DatabasePool against the real PostgreSQL: connections held past the thresh
   try {
     await rollOut('pool', '2.0.0');
     await until('pool', 'the 10 % step', (r) => r.status?.canaryWeight === 10);
+    // The reading alerts read, as a share of max_connections: exported while the Release is under analysis.
+    const reading = await waitFor(() => measurement('pool', 'pool'), {
+      timeoutMs: 15_000,
+      description: 'the pool measurement on /metrics',
+    });
+    expect(reading.labels).toMatchObject({ signal: 'DatabasePool', slot: 'new' });
+    expect(reading.value).toBeGreaterThan(0);
+    expect(reading.value).toBeLessThanOrEqual(1);
     // 30 slots: 20 held connections put the ratio above 60 %, whatever else is connected.
     for (let i = 0; i < 20; i++) {
       const c = new pg.Client({ connectionString: db.url });
@@ -306,6 +332,11 @@ test('DatabasePool against the real PostgreSQL: connections held past the thresh
     expect(r.status?.rollback).toMatchObject({ metric: 'pool', threshold: '60%' });
     // The database URL never reaches status.
     expect(JSON.stringify(r.status)).not.toContain(db.password);
+    // Rolled back, out of analysis: no reading left behind to alert on.
+    await waitFor(async () => (await measurement('pool', 'pool')) === undefined, {
+      timeoutMs: 5_000,
+      description: 'the pool measurement to leave /metrics',
+    });
   } finally {
     await Promise.all(held.map((c) => c.end()));
   }
