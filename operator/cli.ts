@@ -28,6 +28,8 @@ commands:
              --audit-retention-days N drop audit partitions older than N days (default 365)
              --audit-buffer-size N    audit records kept in memory while the database is
                                       unreachable; beyond it the oldest are dropped (default 10000)
+             --prometheus-address URL Prometheus of RollbackPolicies without spec.prometheus.address
+                                      (default $CUTOVER_PROMETHEUS_ADDRESS; none when unset)
   migrate    apply SQL migrations from a directory to $DATABASE_URL
              (cutover migrate --help for its flags)
   backup     full: a base backup of $DATABASE_URL into file:///path (cutover backup --help)
@@ -63,6 +65,7 @@ async function main(argv: string[]): Promise<number> {
           'audit-database-url': { type: 'string', default: process.env.CUTOVER_AUDIT_DATABASE_URL },
           'audit-retention-days': { type: 'string' },
           'audit-buffer-size': { type: 'string' },
+          'prometheus-address': { type: 'string', default: process.env.CUTOVER_PROMETHEUS_ADDRESS },
         },
       });
       // Checked before anything starts: a typo must not become an operator that watches nothing.
@@ -75,6 +78,15 @@ async function main(argv: string[]): Promise<number> {
         });
       } catch (err) {
         if (!(err instanceof ScopeError)) throw err;
+        process.stderr.write(`cutover operator: ${err.message}\n`);
+        return 2;
+      }
+      const { parsePrometheusAddress, PrometheusAddressError } = await import('./rollback/address.js');
+      let prometheusAddress: string | undefined;
+      try {
+        prometheusAddress = parsePrometheusAddress(values['prometheus-address']);
+      } catch (err) {
+        if (!(err instanceof PrometheusAddressError)) throw err;
         process.stderr.write(`cutover operator: ${err.message}\n`);
         return 2;
       }
@@ -107,6 +119,7 @@ async function main(argv: string[]): Promise<number> {
         now: clockFrom(values['clock-start']),
         scope,
         audit,
+        prometheusAddress,
       });
     }
     case 'migrate': {

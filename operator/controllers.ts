@@ -19,6 +19,8 @@ export interface ControllerOptions {
   now?: () => Date;
   /** Replaces the Prometheus and PostgreSQL reads of analysis (benchmarks). */
   analyzer?: Analyzer;
+  /** --prometheus-address: for RollbackPolicies that leave spec.prometheus.address unset. */
+  prometheusAddress?: string;
 }
 
 export function registerControllers(
@@ -50,6 +52,7 @@ export function registerControllers(
     backupPolicyController(m, metrics, { now: opts.now, image: opts.migrateImage ?? DEFAULT_MIGRATE_IMAGE }),
     rollbackPolicyController(m, {
       now: opts.now,
+      prometheusAddress: opts.prometheusAddress,
       probe: async (address, timeoutMs) => {
         const r = await analyzer.probe(address, timeoutMs);
         return r.ok ? { ok: true } : r;

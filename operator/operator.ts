@@ -29,6 +29,8 @@ export interface OperatorOptions {
   scope?: WatchScope;
   /** The audit trail: stdout always, PostgreSQL when a URL is set (--audit-*). */
   audit?: AuditConfig;
+  /** --prometheus-address: for RollbackPolicies that leave spec.prometheus.address unset. */
+  prometheusAddress?: string;
 }
 
 export async function runOperator(opts: OperatorOptions): Promise<number> {
@@ -73,7 +75,11 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     identity,
   });
   manager.onDecision(audit.record);
-  registerControllers(manager, log, metrics, { migrateImage: opts.migrateImage, now: opts.now });
+  registerControllers(manager, log, metrics, {
+    migrateImage: opts.migrateImage,
+    now: opts.now,
+    prometheusAddress: opts.prometheusAddress,
+  });
   let leader: LeaderElector | undefined;
   if (opts.leaderElect) {
     leader = new LeaderElector(

@@ -164,6 +164,31 @@ test('defaults are filled in at admission', async () => {
   });
 });
 
+test("a RollbackPolicy without spec.prometheus still gets the 5s timeout; explain names the operator's flag", async () => {
+  const policy = (await api.create(
+    {
+      apiVersion: 'cutover.dev/v1alpha1',
+      kind: 'RollbackPolicy',
+      metadata: { name: 'no-prometheus', namespace },
+      spec: { triggers: [{ name: 'errors', builtin: 'ErrorRate', threshold: '1%' }] },
+    } as Manifest,
+    undefined,
+    'All',
+  )) as Manifest;
+  expect(policy.spec.prometheus).toEqual({ timeout: '5s' });
+  const out = await waitFor(
+    async () => {
+      const text = await kubectl('explain', 'rollbackpolicy.spec.prometheus');
+      return text.includes('address') ? text : false;
+    },
+    { timeoutMs: 30_000, description: 'kubectl explain to know RollbackPolicy' },
+  );
+  expect(out.replace(/\s+/g, ' ')).toContain(
+    "When address is unset, the operator's --prometheus-address (CUTOVER_PROMETHEUS_ADDRESS; the Helm value prometheus.address) applies.",
+  );
+  expect(out).not.toMatch(/address\s+<string> -required-/);
+});
+
 describe('with the sample Release created', () => {
   const sample = samples.find(([, m]) => m.kind === 'Release')?.[1];
 

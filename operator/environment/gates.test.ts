@@ -52,6 +52,19 @@ describe('promotion gates', () => {
     );
   });
 
+  test('a RollbackPolicy found but unusable parks the rollout with its own reason', () => {
+    const problem = { reason: 'PrometheusAddressMissing', message: 'no Prometheus address: set it' };
+    expect(evaluateGates(facts({ rollbackPolicy: { name: 'standard', found: true, problem } }), NOW)).toEqual(
+      {
+        gate: 'references',
+        phase: 'Pending',
+        reason: 'PrometheusAddressMissing',
+        message: 'RollbackPolicy "standard": no Prometheus address: set it',
+        stalled: true,
+      },
+    );
+  });
+
   test('the first gate that blocks wins, and later gates are not asked', () => {
     const asked: string[] = [];
     const shut =

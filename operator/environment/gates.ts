@@ -35,6 +35,8 @@ export interface GateResult {
 export interface Reference {
   name: string;
   found: boolean;
+  /** Why the target, though found, cannot serve a rollout (a RollbackPolicy with no Prometheus address). */
+  problem?: { reason: string; message: string };
 }
 
 /** One violated configuration rule. The message never holds a Secret's value. */
@@ -96,7 +98,18 @@ export type Gate = (facts: GateFacts, now: Date) => GateResult | undefined;
 
 const references: Gate = (f) => {
   const ref = (kind: string, r: Reference | undefined): RefCheck[] =>
-    r ? [{ kind, name: r.name, namespace: f.namespace, found: r.found }] : [];
+    r
+      ? [
+          {
+            kind,
+            name: r.name,
+            namespace: f.namespace,
+            found: r.found,
+            problem: r.problem?.message,
+            problemReason: r.problem?.reason,
+          },
+        ]
+      : [];
   const broken = firstBrokenRef([
     ...ref('Environment', f.environment),
     ...ref('RollbackPolicy', f.rollbackPolicy),

@@ -8,6 +8,7 @@ import type { Release, ReleasePhase, RollbackPolicy, RollbackPolicySpec } from '
 import type { KubeClient } from '../runtime/client.js';
 import { parseDuration } from '../runtime/duration.js';
 import { getOptional } from '../runtime/lookup.js';
+import { withPrometheusAddress } from '../rollback/address.js';
 import type { Analyzer } from '../rollback/analyze.js';
 import { podResources } from '../rollback/resources.js';
 import type { AnalysisTarget } from '../rollback/types.js';
@@ -71,6 +72,8 @@ export interface AnalysisSources {
   analyzer: Pick<Analyzer, 'evaluate'>;
   schedule: AnalysisSchedule;
   secrets: SecretCache;
+  /** --prometheus-address: for policies that leave spec.prometheus.address unset. */
+  prometheusAddress?: string;
 }
 
 /** The policy as the plan reads it, with this reconcile's evaluation if one was due. */
@@ -94,7 +97,8 @@ export async function observeAnalysis(
   };
   const phase = rel.status?.phase;
   if (!phase || !ANALYSED.includes(phase) || rel.status?.revision !== spec.revision) return obs;
-  const policy = policyFor(rbp.spec, phase);
+  const policy = withPrometheusAddress(policyFor(rbp.spec, phase), src.prometheusAddress);
+  if (!policy) return { ...obs, addressMissing: true };
   if (policy.triggers.length === 0) return { ...obs, idle: true };
   if (!src.schedule.due(key, rollout, now, intervalMs)) {
     obs.nextInMs = Math.max(0, (obs.lastAt?.getTime() ?? 0) + intervalMs - now.getTime());

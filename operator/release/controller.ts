@@ -61,6 +61,8 @@ export interface ReleaseControllerOptions {
   analyzer: Pick<Analyzer, 'evaluate'>;
   /** The Environments' configuration, evaluated once for all their Releases (shared with the Environment controller). */
   config: ConfigCache;
+  /** --prometheus-address: for RollbackPolicies that leave spec.prometheus.address unset. */
+  prometheusAddress?: string;
 }
 
 export function releaseController(
@@ -97,6 +99,7 @@ export function releaseController(
       schedule,
       secrets: new SecretCache(m.client, now),
       analyzer: opts.analyzer,
+      prometheusAddress: opts.prometheusAddress,
     },
     promotion: {
       releases,

@@ -13,10 +13,15 @@ import type {
 import { ANNOTATIONS } from '../api/annotations.js';
 import { resolvePolicies } from '../api/defaults.js';
 import type { BackupPolicy, Environment, Release, RollbackPolicy, Slot } from '../api/generated/index.js';
-import { atGate, type ConfigFacts, type GateFacts } from '../environment/gates.js';
+import { atGate, type ConfigFacts, type GateFacts, type Reference } from '../environment/gates.js';
 import { MigrationSetError, missingDownFiles, parseMigrationSet } from '../db/files.js';
 import { destructiveFindings, lintMigration } from '../db/lint.js';
 import { parseReport } from '../backup/report.js';
+import {
+  ADDRESS_MISSING_MESSAGE,
+  PROMETHEUS_ADDRESS_MISSING,
+  withPrometheusAddress,
+} from '../rollback/address.js';
 import { ownedBy } from '../runtime/apply.js';
 import { ApiError, type KubeClient } from '../runtime/client.js';
 import type { Informer } from '../runtime/informer.js';
@@ -156,7 +161,7 @@ function gateFacts(
   const facts: GateFacts = {
     namespace,
     environment: { name: rel.spec.environmentRef.name, found: env !== undefined, object: env },
-    rollbackPolicy: cached(src.rollbackPolicies, names.rollback),
+    rollbackPolicy: policyReference(src, namespace, names.rollback),
     backupPolicy: cached(src.backupPolicies, names.backup),
     ...(config ? { config } : {}),
   };
@@ -165,6 +170,19 @@ function gateFacts(
   facts.promotion = promotionFacts(src.promotion, rel, env);
   facts.approvals = approvalFacts(rel, env, revision);
   return facts;
+}
+
+/** A policy that names no Prometheus, with no operator default either, would start a rollout nobody can judge. */
+function policyReference(src: Sources, namespace: string, name: string | undefined): Reference | undefined {
+  if (name === undefined) return undefined;
+  const rbp = src.rollbackPolicies.get(name, namespace);
+  if (!rbp) return { name, found: false };
+  if (withPrometheusAddress(rbp.spec, src.analysis.prometheusAddress)) return { name, found: true };
+  return {
+    name,
+    found: true,
+    problem: { reason: PROMETHEUS_ADDRESS_MISSING, message: ADDRESS_MISSING_MESSAGE },
+  };
 }
 
 function slotObservation(d: V1Deployment): SlotObservation {

@@ -175,6 +175,21 @@ describe('evaluate', () => {
     ]);
     expect(evaluation.readings[0]).toMatchObject({ result: 'Pass', value: '3', baseline: '3' });
   });
+
+  test('a policy nobody gave an address: every reading Inconclusive, nothing sent', async () => {
+    const { client, calls } = fakePrometheus(healthy);
+    const evaluation = await createAnalyzer({ prometheus: client }).evaluate(
+      { prometheus: { timeout: '5s' }, triggers: [latency, errors] },
+      target,
+    );
+    expect(calls).toEqual([]);
+    expect(evaluation.verdict).toBe('Inconclusive');
+    expect(evaluation.readings.map((r) => [r.trigger, r.result])).toEqual([
+      ['latency', 'Inconclusive'],
+      ['errors', 'Inconclusive'],
+    ]);
+    expect(evaluation.readings[0]?.reason).toContain('no Prometheus address');
+  });
 });
 
 describe('probe', () => {

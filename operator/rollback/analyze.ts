@@ -3,6 +3,7 @@
 // controller hands in the target, with resources and database URLs resolved.
 import type { RollbackPolicySpec, Trigger } from '../api/generated/index.js';
 import { parseDuration } from '../runtime/duration.js';
+import { ADDRESS_MISSING_MESSAGE } from './address.js';
 import type { PoolUsageReader } from './database.js';
 import type { PrometheusClient, QueryResult } from './prometheus.js';
 import {
@@ -55,7 +56,10 @@ export function createAnalyzer({ prometheus, poolUsage, now = () => new Date() }
       const at = now();
       // A malformed window is the caller's bug: refuse it before anything is sent.
       rangeOf(window);
-      const timeoutMs = parseDuration(policy.prometheus.timeout ?? DEFAULT_TIMEOUT);
+      const timeoutMs = parseDuration(policy.prometheus?.timeout ?? DEFAULT_TIMEOUT);
+      // The caller fills in the operator's address (withPrometheusAddress); without one
+      // every reading is Inconclusive, which never promotes.
+      const address = policy.prometheus?.address;
       const minRequestRate = policy.minRequestRate ?? DEFAULT_MIN_REQUEST_RATE;
 
       // Identical reads are shared: the request rate of a slot is asked once
@@ -64,7 +68,10 @@ export function createAnalyzer({ prometheus, poolUsage, now = () => new Date() }
       const query = (promql: string): Promise<QueryResult> => {
         let pending = queries.get(promql);
         if (!pending) {
-          pending = prometheus.query(policy.prometheus.address, promql, timeoutMs);
+          pending =
+            address === undefined
+              ? Promise.resolve({ ok: false, error: ADDRESS_MISSING_MESSAGE })
+              : prometheus.query(address, promql, timeoutMs);
           queries.set(promql, pending);
         }
         return pending;

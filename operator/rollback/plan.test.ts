@@ -41,6 +41,19 @@ describe('planRollbackPolicyStatus', () => {
     expect(ready(status)?.message).toContain('Inconclusive, and onInconclusive decides (Pause)');
   });
 
+  test('no address in the policy nor the operator: Ready=False PrometheusAddressMissing, nothing probed', () => {
+    const rbp = policy();
+    rbp.spec.prometheus = { timeout: '5s' };
+    rbp.status = { lastChecked: '2026-03-02T08:00:00Z' };
+    const status = planRollbackPolicyStatus(rbp, { ok: false, addressMissing: true }, t0);
+    expect(ready(status)).toMatchObject({ status: 'False', reason: 'PrometheusAddressMissing' });
+    expect(ready(status)?.message).toBe(
+      'no Prometheus address: set spec.prometheus.address, or start the operator with --prometheus-address (Helm value prometheus.address); Releases using this policy hold until one is set',
+    );
+    expect(status.conditions?.find((c) => c.type === 'Stalled')?.status).toBe('True');
+    expect(status.lastChecked).toBe('2026-03-02T08:00:00Z');
+  });
+
   test('the Enforced=False of earlier versions goes: the policy is evaluated now', () => {
     const rbp = policy();
     rbp.status = {

@@ -5,8 +5,10 @@
 import type { RollbackPolicy, RollbackPolicyStatus } from '../api/generated/index.js';
 import { removeCondition, setHealth } from '../runtime/conditions.js';
 import { ENFORCED } from '../api/conditions.js';
+import { ADDRESS_MISSING_MESSAGE, PROMETHEUS_ADDRESS_MISSING } from './address.js';
 
-export type Probe = { ok: true } | { ok: false; error: string };
+/** How the last probe went; `addressMissing`: there was nothing to probe (no address in the policy or the operator). */
+export type Probe = { ok: true } | { ok: false; error: string } | { ok: false; addressMissing: true };
 
 export function planRollbackPolicyStatus(rbp: RollbackPolicy, probe: Probe, now: Date): RollbackPolicyStatus {
   const prev = rbp.status ?? {};
@@ -15,15 +17,22 @@ export function planRollbackPolicyStatus(rbp: RollbackPolicy, probe: Probe, now:
   const triggers = `${n} trigger${n === 1 ? '' : 's'}`;
   const health = probe.ok
     ? { state: 'Ready' as const, reason: 'PrometheusReachable', message: `Prometheus answered; ${triggers}` }
-    : {
-        state: 'Stalled' as const,
-        reason: 'PrometheusUnreachable',
-        message: `Prometheus did not answer a probe query: ${probe.error}; the evaluations of Releases using this policy are Inconclusive, and onInconclusive decides (${rbp.spec.onInconclusive ?? 'Pause'})`,
-      };
+    : 'addressMissing' in probe
+      ? {
+          state: 'Stalled' as const,
+          reason: PROMETHEUS_ADDRESS_MISSING,
+          message: `${ADDRESS_MISSING_MESSAGE}; Releases using this policy hold until one is set`,
+        }
+      : {
+          state: 'Stalled' as const,
+          reason: 'PrometheusUnreachable',
+          message: `Prometheus did not answer a probe query: ${probe.error}; the evaluations of Releases using this policy are Inconclusive, and onInconclusive decides (${rbp.spec.onInconclusive ?? 'Pause'})`,
+        };
   return {
     ...prev,
     observedGeneration: generation,
-    lastChecked: now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    // Nothing was probed without an address: the last probe's time stays what it was.
+    lastChecked: 'addressMissing' in probe ? prev.lastChecked : now.toISOString().replace(/\.\d{3}Z$/, 'Z'),
     // Enforced=False said the policy was never evaluated; it is now.
     conditions: removeCondition(setHealth(prev.conditions, health, generation, now), ENFORCED),
   };

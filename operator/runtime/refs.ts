@@ -13,6 +13,8 @@ export interface RefCheck {
   found: boolean;
   /** Extra detail when found but unusable (a Secret without the key, say). */
   problem?: string;
+  /** The condition's reason for `problem`; Invalid<Kind>Reference unless said. */
+  problemReason?: string;
 }
 
 export function firstBrokenRef(checks: readonly RefCheck[]): Health | undefined {
@@ -27,7 +29,7 @@ export function firstBrokenRef(checks: readonly RefCheck[]): Health | undefined 
     if (c.problem) {
       return {
         state: 'Stalled',
-        reason: `Invalid${c.kind}Reference`,
+        reason: c.problemReason ?? `Invalid${c.kind}Reference`,
         message: `${c.kind} "${c.name}": ${c.problem}`,
       };
     }

@@ -290,6 +290,23 @@ test('the Jobs image follows the operator image: CUTOVER_IMAGE is the container 
   });
 });
 
+test('prometheus.address: CUTOVER_PROMETHEUS_ADDRESS when set, nothing by default, a non-http URL refused', async () => {
+  const address = (objects: Manifest[]) =>
+    operatorContainer(objects)?.env.filter((e) => e.name === 'CUTOVER_PROMETHEUS_ADDRESS');
+  const set = await renderChart('cutover-prom', releaseNs, {
+    prometheus: { address: 'http://prometheus-operated.monitoring:9090' },
+  });
+  expect(address(set.objects)).toEqual([
+    { name: 'CUTOVER_PROMETHEUS_ADDRESS', value: 'http://prometheus-operated.monitoring:9090' },
+  ]);
+  expect(operatorArgs(set.objects).some((a) => a.startsWith('--prometheus-address'))).toBe(false);
+  await dryRunApply(set.text);
+  expect(address((await renderChart('cutover-prom', releaseNs)).objects)).toEqual([]);
+  await expect(
+    helm('lint', '--strict', CHART, '--set', 'prometheus.address=prometheus.monitoring:9090'),
+  ).rejects.toThrow(/prometheus.address/);
+});
+
 test('helm install brings the operator up under the restricted profile; helm uninstall removes it', async () => {
   const ns = installNs;
   const release = 'cutover-it';

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import pg from 'pg';
 import type { RollbackPolicySpec, Trigger } from '../../operator/api/generated/index.js';
+import type { AddressedPolicySpec } from '../../operator/rollback/address.js';
 import { createAnalyzer, type Analyzer } from '../../operator/rollback/analyze.js';
 import { poolUsage } from '../../operator/rollback/database.js';
 import { createPrometheusClient, type QueryOutcome } from '../../operator/rollback/prometheus.js';
@@ -79,9 +80,9 @@ afterAll(async () => {
   await Promise.all([prom?.stop(), db?.stop(), app?.close()]);
 }, SLOW_MS);
 
-function policy(triggers: Trigger[], extra: Partial<RollbackPolicySpec> = {}): RollbackPolicySpec {
+function policy(triggers: Trigger[], extra: Partial<RollbackPolicySpec> = {}): AddressedPolicySpec {
   if (!prom) throw new Error('Prometheus did not start');
-  return { prometheus: { address: prom.url, timeout: '5s' }, triggers, ...extra };
+  return { triggers, ...extra, prometheus: { address: prom.url, timeout: '5s' } };
 }
 
 function target(version: string, extra: Partial<AnalysisTarget> = {}): AnalysisTarget {

@@ -17,9 +17,10 @@ export interface RollbackPolicy {
  */
 export interface RollbackPolicySpec {
   /**
-   * Prometheus server the signals are read from, over its HTTP API.
+   * Prometheus server the signals are read from, over its HTTP API. When address is unset, the operator's --prometheus-address (CUTOVER_PROMETHEUS_ADDRESS; the Helm value prometheus.address) applies.
+   * @default {}
    */
-  prometheus: RollbackPolicySpecPrometheus;
+  prometheus?: RollbackPolicySpecPrometheus;
   /**
    * Time between evaluations while traffic shifts, during the bake and while the contract runs; each step also ends on an evaluation of its own.
    * @default "30s"
@@ -57,13 +58,13 @@ export interface RollbackPolicySpec {
 }
 
 /**
- * Prometheus server the signals are read from, over its HTTP API.
+ * Prometheus server the signals are read from, over its HTTP API. When address is unset, the operator's --prometheus-address (CUTOVER_PROMETHEUS_ADDRESS; the Helm value prometheus.address) applies.
  */
 export interface RollbackPolicySpecPrometheus {
   /**
-   * Base URL, e.g. http://prometheus.monitoring:9090.
+   * Base URL, e.g. http://prometheus.monitoring:9090. Unset: the operator's --prometheus-address; with neither, the policy is not Ready (PrometheusAddressMissing) and the Releases using it hold.
    */
-  address: string;
+  address?: string;
   /**
    * Timeout of one query; a query that times out is retried once, then Inconclusive.
    * @default "5s"

@@ -132,19 +132,23 @@ const trigger = named(
 );
 
 const spec = obj('Desired state of the RollbackPolicy.', {
-  prometheus: required(
-    obj('Prometheus server the signals are read from, over its HTTP API.', {
-      address: required(
-        str('Base URL, e.g. http://prometheus.monitoring:9090.', {
+  // Defaulted to {} so the timeout default applies when the address comes from the operator.
+  prometheus: obj(
+    "Prometheus server the signals are read from, over its HTTP API. When address is unset, the operator's --prometheus-address (CUTOVER_PROMETHEUS_ADDRESS; the Helm value prometheus.address) applies.",
+    {
+      address: str(
+        "Base URL, e.g. http://prometheus.monitoring:9090. Unset: the operator's --prometheus-address; with neither, the policy is not Ready (PrometheusAddressMissing) and the Releases using it hold.",
+        {
           pattern: '^https?://[^\\s]+$',
           maxLength: 2048,
-        }),
+        },
       ),
       timeout: duration('Timeout of one query; a query that times out is retried once, then Inconclusive.', {
         default: '5s',
         atLeast: '1ms',
       }),
-    }),
+    },
+    { default: {} },
   ),
   interval: duration(
     'Time between evaluations while traffic shifts, during the bake and while the contract runs; each step also ends on an evaluation of its own.',

@@ -372,6 +372,38 @@ describe('edges found in review', () => {
     });
   });
 
+  test('a policy left without a Prometheus address holds the step, and full traffic, with a clear reason', () => {
+    const w = world();
+    w.run((x) => x.weight === 10);
+    const unaddressed = (at: number) => {
+      const obs = { ...w.observe(), now: new Date(at) };
+      obs.analysis = {
+        policy: 'standard',
+        failureLimit: 2,
+        onInconclusive: 'Continue',
+        downMigrations: false,
+        nextInMs: INTERVAL,
+        addressMissing: true,
+      };
+      return obs;
+    };
+    const p = planRelease(w.s, w.status, unaddressed(w.now + 10 * STEP));
+    expect(p.status.currentStep).toBe(0);
+    w.apply(p.actions);
+    expect(w.weight).toBe(10);
+    expect(p.status.conditions?.find((c) => c.type === 'Stalled')).toMatchObject({
+      status: 'True',
+      reason: 'PrometheusAddressMissing',
+      message:
+        'RollbackPolicy standard: no Prometheus address: set spec.prometheus.address, or start the operator with --prometheus-address (Helm value prometheus.address); the rollout holds rather than go on unjudged',
+    });
+    // At the last step too: no promotion without an evaluation.
+    w.run((x) => x.status.currentStep === 3);
+    const last = planRelease(w.s, w.status, unaddressed(w.now + 10 * STEP));
+    expect(last.status.phase).toBe('Shifting');
+    expect(last.status.currentStep).toBe(3);
+  });
+
   test('nothing to judge after promotion (relative triggers only): the contract does not wait', () => {
     const w = world({ contract: { afterMs: STEP } });
     w.run((x) => x.status.phase === 'Baking');

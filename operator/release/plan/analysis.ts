@@ -7,6 +7,7 @@
 // row changes, or at a decision, never merely because an interval passed: a
 // thousand Releases under analysis would otherwise write a thousand times per
 // interval. Conditions name triggers, not live values, for the same reason.
+import { ADDRESS_MISSING_MESSAGE, PROMETHEUS_ADDRESS_MISSING } from '../../rollback/address.js';
 import type { Evaluation } from '../../rollback/types.js';
 import type { Builder } from './builder.js';
 import { iso } from './builder.js';
@@ -27,6 +28,12 @@ export function analyse(b: Builder, { dueAt, final }: { dueAt?: number; final: b
     return 'hold';
   }
   const a = b.obs.analysis;
+  if (a?.addressMissing) {
+    // No requeue: the policy's watch or the operator's restart with the flag brings the Release back.
+    const message = `RollbackPolicy ${a.policy}: ${ADDRESS_MISSING_MESSAGE}; the rollout holds rather than go on unjudged`;
+    b.health({ state: 'Stalled', reason: PROMETHEUS_ADDRESS_MISSING, message });
+    return 'hold';
+  }
   if (!a || a.idle) return dueAt === undefined ? 'hold' : 'go';
   b.after(a.nextInMs);
   const ev = a.evaluation;

@@ -107,6 +107,8 @@ export interface AnalysisObservation {
   nextInMs: number;
   /** No trigger applies in this phase (only relative ones, after promotion): nothing to wait for. */
   idle?: boolean;
+  /** Neither the policy nor the operator (--prometheus-address) names a Prometheus: nothing can be judged. */
+  addressMissing?: boolean;
 }
 
 export type Action =
