@@ -3,6 +3,7 @@
 // restore and verify run inside Jobs or by hand.
 import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
+import { operatorOptions } from './flags.js';
 import type { WatchScope } from './runtime/scope.js';
 import { VERSION } from './version.js';
 
@@ -49,24 +50,7 @@ async function main(argv: string[]): Promise<number> {
     case 'operator': {
       const { values } = parseArgs({
         args: rest,
-        options: {
-          kubeconfig: { type: 'string' },
-          port: { type: 'string', default: '8080' },
-          host: { type: 'string', default: '0.0.0.0' },
-          workers: { type: 'string', default: '16' },
-          'leader-elect': { type: 'string', default: 'true' },
-          'lease-namespace': { type: 'string', default: process.env.POD_NAMESPACE ?? 'cutover-system' },
-          'lease-name': { type: 'string', default: 'cutover-leader' },
-          identity: { type: 'string' },
-          'migrate-image': { type: 'string', default: process.env.CUTOVER_IMAGE },
-          'clock-start': { type: 'string' },
-          namespaces: { type: 'string' },
-          'namespace-selector': { type: 'string' },
-          'audit-database-url': { type: 'string', default: process.env.CUTOVER_AUDIT_DATABASE_URL },
-          'audit-retention-days': { type: 'string' },
-          'audit-buffer-size': { type: 'string' },
-          'prometheus-address': { type: 'string', default: process.env.CUTOVER_PROMETHEUS_ADDRESS },
-        },
+        options: operatorOptions(),
       });
       // Checked before anything starts: a typo must not become an operator that watches nothing.
       const { parseWatchScope, ScopeError } = await import('./runtime/scope.js');

@@ -1,9 +1,9 @@
 // The destructive-statement lint. An expand migration runs while the old
 // version of the application still serves traffic, so it may only add; any
 // statement that takes away or reshapes something the old code relies on
-// belongs in the contract phase, after traffic has moved. The same rules are
-// meant to tell the operator whether a contract migration needs a backup first
-// (not implemented yet: today only `cutover migrate --lint-only` reports them).
+// belongs in the contract phase, after traffic has moved. The same rules tell
+// the operator whether a contract migration needs a backup first
+// (operator/release/observe.ts) and `cutover migrate --lint-only` reports them.
 import {
   abbreviate,
   isPunct,

@@ -2,11 +2,17 @@
 // schema), `helm template | kubectl apply --dry-run=server` for the
 // cluster-wide, the namespaced and the selector variant, the scoped variants'
 // RBAC compared with config/rbac-namespaced and then applied and asked about
-// (SubjectAccessReview), the image the Jobs get, and a real `helm install`
-// whose operator Deployment becomes Available under the restricted profile.
+// (SubjectAccessReview), the image the Jobs get, the audit values (a Secret's
+// URL, flags), and a real `helm install` whose operator Deployment becomes
+// Available under the restricted profile.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
+import {
+  AUDIT_DATABASE_URL_ENV,
+  DEFAULT_BUFFER_SIZE,
+  DEFAULT_RETENTION_DAYS,
+} from '../../operator/audit/index.js';
 import { createNamespace, deleteNamespace, installCrds, kubectl, objectApi } from '../harness/kube.js';
 import {
   allowed,
@@ -40,7 +46,11 @@ interface OperatorDeployment extends Manifest {
   spec: {
     template: {
       spec: {
-        containers: Array<{ args: string[]; image: string; env: Array<{ name: string; value?: string }> }>;
+        containers: Array<{
+          args: string[];
+          image: string;
+          env: Array<{ name: string; value?: string; valueFrom?: unknown }>;
+        }>;
       };
     };
   };
@@ -305,6 +315,53 @@ test('prometheus.address: CUTOVER_PROMETHEUS_ADDRESS when set, nothing by defaul
   await expect(
     helm('lint', '--strict', CHART, '--set', 'prometheus.address=prometheus.monitoring:9090'),
   ).rejects.toThrow(/prometheus.address/);
+});
+
+test('audit values: the database URL from a Secret, retention and buffer as flags, nothing at the defaults', async () => {
+  const audit = {
+    databaseUrlSecret: { name: 'cutover-audit-db', key: 'url' },
+    retentionDays: 730,
+    bufferSize: 50000,
+  };
+  await helm('lint', '--strict', CHART, '--set-json', `audit=${JSON.stringify(audit)}`);
+  const { text, objects } = await renderChart('cutover-audit', releaseNs, { audit });
+  const out = await dryRunApply(text);
+  expect(out.split('\n').filter((l) => l.includes('(server dry run)'))).toHaveLength(objects.length);
+  expect(operatorArgs(objects).slice(-2)).toEqual([
+    '--audit-retention-days=730',
+    '--audit-buffer-size=50000',
+  ]);
+  expect(operatorContainer(objects)?.env.filter((e) => e.name === AUDIT_DATABASE_URL_ENV)).toEqual([
+    { name: AUDIT_DATABASE_URL_ENV, valueFrom: { secretKeyRef: { name: 'cutover-audit-db', key: 'url' } } },
+  ]);
+
+  // The chart's defaults are the operator's, and said by neither flag nor env.
+  const values = parse(readFileSync(resolve(CHART, 'values.yaml'), 'utf8')) as {
+    audit: { retentionDays: number; bufferSize: number };
+  };
+  expect([values.audit.retentionDays, values.audit.bufferSize]).toEqual([
+    DEFAULT_RETENTION_DAYS,
+    DEFAULT_BUFFER_SIZE,
+  ]);
+  for (const variant of [
+    {},
+    { audit: { retentionDays: DEFAULT_RETENTION_DAYS, bufferSize: DEFAULT_BUFFER_SIZE } },
+  ]) {
+    const container = operatorContainer((await renderChart('cutover-audit', releaseNs, variant)).objects);
+    expect(container?.args.filter((a) => a.startsWith('--audit-'))).toEqual([]);
+    expect(container?.env.map((e) => e.name)).not.toContain(AUDIT_DATABASE_URL_ENV);
+  }
+
+  // The URL itself has no value to go in, and half a Secret reference is refused.
+  await expect(
+    helm('lint', '--strict', CHART, '--set', 'audit.databaseUrl=postgres://db.example/audit'),
+  ).rejects.toThrow(/databaseUrl/);
+  await expect(
+    helm('template', 'x', CHART, '--set', 'audit.databaseUrlSecret.name=cutover-audit-db'),
+  ).rejects.toThrow(/both name and key/);
+  await expect(helm('lint', '--strict', CHART, '--set', 'audit.retentionDays=0')).rejects.toThrow(
+    /retentionDays/,
+  );
 });
 
 test('helm install brings the operator up under the restricted profile; helm uninstall removes it', async () => {

@@ -1,0 +1,122 @@
+// Every flag the Helm chart or config/manager can give `cutover operator` is
+// one the operator accepts, with a value it accepts. The rendered args go
+// through the operator's own option table (operator/flags.ts) in strict mode,
+// as cli.ts parses them, then through the checks cli.ts makes before it
+// starts anything (watch scope, audit values). Starting the real binary would
+// start an operator: these are the same functions without the start.
+// Needs helm, not the cluster.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { auditConfig } from '../../operator/audit/index.js';
+import { operatorOptions } from '../../operator/flags.js';
+import { parseWatchScope } from '../../operator/runtime/scope.js';
+import { CHART, kustomizeDefault, renderChart, type Manifest } from './tools.js';
+
+interface OperatorDeployment extends Manifest {
+  spec: { template: { spec: { containers: Array<{ name: string; args: string[] }> } } };
+}
+
+/** Releases whose values change the operator's args: together they render every flag of the template. */
+const VARIANTS: Record<string, { release?: string; values: Record<string, unknown> }> = {
+  default: { values: {} },
+  // Any name but cutover gets a lease of its own.
+  releaseName: { release: 'cutover-blue', values: {} },
+  watchNamespaces: { values: { watchNamespaces: ['shop-staging', 'shop-production'] } },
+  namespaceSelector: { values: { namespaceSelector: 'cutover.dev/tenant=blue' } },
+  leaseNamespace: { values: { leaderElection: { leaseNamespace: 'cutover-leases' } } },
+  leaderElectionOff: { values: { leaderElection: { enabled: false }, replicas: 1 } },
+  audit: {
+    values: {
+      audit: {
+        databaseUrlSecret: { name: 'cutover-audit-db', key: 'url' },
+        retentionDays: 730,
+        bufferSize: 50000,
+      },
+    },
+  },
+};
+
+function operatorArgs(objects: Manifest[]): string[] {
+  const deployment = objects.find((m) => m.kind === 'Deployment') as OperatorDeployment | undefined;
+  const container = deployment?.spec.template.spec.containers.find((c) => c.name === 'operator');
+  if (!container) throw new Error('no operator container rendered');
+  return container.args;
+}
+
+/** What `cutover operator` does with its args before it starts: throws where it would refuse them. */
+function parsedByOperator(args: string[]) {
+  const [command, ...flags] = args;
+  expect(command).toBe('operator');
+  // An empty environment: only the args decide, not defaults read from env vars.
+  const { values } = parseArgs({ args: flags, options: operatorOptions({}), strict: true });
+  parseWatchScope({ namespaces: values.namespaces, namespaceSelector: values['namespace-selector'] });
+  auditConfig({
+    databaseUrl: values['audit-database-url'],
+    retentionDays: values['audit-retention-days'],
+    bufferSize: values['audit-buffer-size'],
+  });
+  return values;
+}
+
+function flagName(arg: string): string {
+  return arg.replace(/^--/, '').split('=')[0] ?? '';
+}
+
+const rendered = new Map<string, string[]>();
+
+beforeAll(async () => {
+  for (const [variant, { release, values }] of Object.entries(VARIANTS)) {
+    const { objects } = await renderChart(release ?? 'cutover', 'cutover-system', values);
+    rendered.set(variant, operatorArgs(objects));
+  }
+});
+
+test('every flag in the chart’s Deployment template is rendered by one of the variants', () => {
+  const template = readFileSync(resolve(CHART, 'templates/deployment.yaml'), 'utf8');
+  const inTemplate = new Set([...template.matchAll(/^\s*- --([a-z][a-z-]*)=/gm)].map((m) => m[1]));
+  expect(inTemplate.size).toBeGreaterThan(0);
+  const seen = new Set([...rendered.values()].flatMap((args) => args.slice(1).map(flagName)));
+  expect([...inTemplate].filter((flag) => !seen.has(flag ?? ''))).toEqual([]);
+});
+
+test.each(Object.keys(VARIANTS))('the %s render’s args are accepted by cutover operator', (variant) => {
+  const args = rendered.get(variant) ?? [];
+  const known = Object.keys(operatorOptions({}));
+  expect(
+    args
+      .slice(1)
+      .map(flagName)
+      .filter((flag) => !known.includes(flag)),
+  ).toEqual([]);
+  expect(() => parsedByOperator(args)).not.toThrow();
+});
+
+test('the operator reads the rendered values as the chart meant them', () => {
+  expect(parsedByOperator(rendered.get('watchNamespaces') ?? []).namespaces).toBe(
+    'shop-staging,shop-production',
+  );
+  expect(parsedByOperator(rendered.get('namespaceSelector') ?? [])['namespace-selector']).toBe(
+    'cutover.dev/tenant=blue',
+  );
+  expect(parsedByOperator(rendered.get('releaseName') ?? [])['lease-name']).toBe('cutover-blue-leader');
+  expect(parsedByOperator(rendered.get('leaseNamespace') ?? [])['lease-namespace']).toBe('cutover-leases');
+  expect(parsedByOperator(rendered.get('leaderElectionOff') ?? [])['leader-elect']).toBe('false');
+  const audit = parsedByOperator(rendered.get('audit') ?? []);
+  expect([audit['audit-retention-days'], audit['audit-buffer-size'], audit['audit-database-url']]).toEqual([
+    '730',
+    '50000',
+    undefined,
+  ]);
+});
+
+test('config/manager’s args are accepted by cutover operator', async () => {
+  const args = operatorArgs((await kustomizeDefault()).objects);
+  expect(parsedByOperator(args)['lease-namespace']).toBe('cutover-system');
+});
+
+test('the check refuses what the operator refuses', () => {
+  expect(() => parsedByOperator(['operator', '--audit-retention=30'])).toThrow(/Unknown option/);
+  expect(() => parsedByOperator(['operator', '--audit-retention-days=0'])).toThrow(/audit-retention-days/);
+  expect(() => parsedByOperator(['operator', '--namespaces=a', '--namespace-selector=x=y'])).toThrow();
+});
