@@ -18,8 +18,11 @@ const MIN_BACKOFF_MS = 1_000;
 const MAX_BACKOFF_MS = 60_000;
 /** The retention is due once a day on the operator's clock; looked at this often. */
 const MAINTENANCE_CHECK_MS = 60 * 60_000;
-/** A failed retention waits this long before it is tried again; writes go on meanwhile. */
-const MAINTENANCE_RETRY_MS = 60 * 60_000;
+/**
+ * A failed retention is not tried again for this long (writes go on
+ * meanwhile): by the next hourly check, however long the failed attempt took.
+ */
+const MAINTENANCE_RETRY_MS = MAINTENANCE_CHECK_MS - 10 * 60_000;
 /**
  * Installations seen within this many days hold the retention of a shared
  * table at theirs: one stopped for longer no longer keeps others from dropping.
