@@ -26,7 +26,8 @@ commands:
                                       steps) starts at this ISO 8601 instant and runs at real speed
              --audit-database-url URL audit records also go to this PostgreSQL database (default
                                       $CUTOVER_AUDIT_DATABASE_URL; prefer the env var, from a Secret)
-             --audit-retention-days N drop audit partitions older than N days (default 365)
+             --audit-retention-days N drop audit partitions older than N days (default 365), or than
+                                      the longest retention of the installations sharing the database
              --audit-buffer-size N    audit records kept in memory while the database is
                                       unreachable; beyond it the oldest are dropped (default 10000)
              --prometheus-address URL Prometheus of RollbackPolicies without spec.prometheus.address

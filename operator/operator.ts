@@ -73,6 +73,7 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
     metrics,
     now: opts.now,
     identity,
+    installation: `${opts.leaseNamespace}/${opts.leaseName}`,
   });
   manager.onDecision(audit.record);
   registerControllers(manager, log, metrics, {
@@ -113,13 +114,29 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   const signal = await stopping.promise;
   process.off('SIGHUP', onHangup);
   log.info({ signal }, 'shutting down: finishing reconciles in flight');
-  await manager.stop();
-  // After the last reconcile: its decisions are in the buffer the trail writes out.
-  await audit.stop();
-  await leader?.stop();
+  await stopInOrder({ manager, leader, audit });
   await new Promise((resolve) => server.close(resolve));
   log.info('stopped');
   return 0;
+}
+
+/** What the audit trail may spend writing out its queue at shutdown. */
+export const AUDIT_FLUSH_GRACE_MS = 5_000;
+
+/**
+ * The shutdown, within the pod's 30 s termination grace period: the last
+ * reconciles finish, then the lease goes back so a standby takes over at
+ * once, then the trail writes what those reconciles decided (it needs no
+ * lease, and a database that hangs must not hold up the handover).
+ */
+export async function stopInOrder(parts: {
+  manager: { stop(): Promise<void> };
+  leader?: { stop(): Promise<void> };
+  audit: { stop(graceMs: number): Promise<void> };
+}): Promise<void> {
+  await parts.manager.stop();
+  await parts.leader?.stop();
+  await parts.audit.stop(AUDIT_FLUSH_GRACE_MS);
 }
 
 function signalled(): { promise: Promise<string> } {

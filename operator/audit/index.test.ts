@@ -27,7 +27,7 @@ test('the trail starts with both sinks exported at 0, and says whether a databas
   const metrics = new OperatorMetrics({ processMetrics: false });
   const trail = startAuditTrail(
     { databaseUrl: 'postgres://cutover:s3cret-pass@127.0.0.1:1/audit', retentionDays: 365, bufferSize: 10 },
-    { log, metrics },
+    { log, metrics, installation: 'cutover-system/cutover-operator' },
   );
   await trail.stop(0);
   const text = await metrics.registry.metrics();

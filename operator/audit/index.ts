@@ -21,7 +21,14 @@ export interface AuditConfig {
 
 export function startAuditTrail(
   config: AuditConfig,
-  deps: { log: Logger; metrics: OperatorMetrics; now?: () => Date; identity?: string },
+  deps: {
+    log: Logger;
+    metrics: OperatorMetrics;
+    now?: () => Date;
+    identity?: string;
+    /** Its lease namespace/name: what tells installations sharing a database apart. */
+    installation: string;
+  },
 ): AuditTrail {
   const { metrics } = deps;
   // Both sinks' series exist from the start, so a rate over them is never "no data".
@@ -30,6 +37,7 @@ export function startAuditTrail(
     log: deps.log,
     now: deps.now ?? (() => new Date()),
     identity: deps.identity,
+    installation: deps.installation,
     retentionDays: config.retentionDays,
     bufferSize: config.bufferSize,
     ...(config.databaseUrl ? { store: postgresStore(config.databaseUrl) } : {}),

@@ -1,13 +1,22 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { partition } from './partitions.js';
-import { AUDIT_SCHEMA, createPartitionStatement, insertStatement } from './postgres.js';
+import {
+  AUDIT_SCHEMA,
+  AuditStoreError,
+  PARTITION_GUARD,
+  createPartitionStatement,
+  insertStatement,
+  isMissingTable,
+  isRefusedData,
+} from './postgres.js';
 import type { AuditRecord } from './record.js';
 
 const docs = readFileSync(join(import.meta.dirname, '../../docs/audit.md'), 'utf8');
 
 test('docs/audit.md shows the DDL the operator runs, exactly', () => {
   expect(docs).toContain(`\`\`\`sql\n${AUDIT_SCHEMA}\n\`\`\``);
+  expect(docs).toContain(`\`\`\`sql\n${PARTITION_GUARD}\n\`\`\``);
   expect(docs).toContain(
     createPartitionStatement(partition({ year: 2026, month: 12 })).replace(' FOR VALUES', '\n  FOR VALUES'),
   );
@@ -53,4 +62,23 @@ test('a batch is one INSERT with a parameter per column, absent fields as NULL, 
     '{"from":"a","to":"b"}',
     null,
   ]);
+});
+
+test('what a failed write means: data PostgreSQL refuses, a table that is gone, or neither', () => {
+  const e = (code: string, message = 'm') => new AuditStoreError(message, code);
+  // Data: NUL in text, a bad escape in jsonb, a NOT NULL column, a value too long.
+  for (const code of ['22021', '22P05', '22P02', '23502', '22001']) {
+    expect(isRefusedData(e(code))).toBe(true);
+    expect(isMissingTable(e(code))).toBe(false);
+  }
+  // Gone: the table, or the partition a row needs (a check violation on the partition bound).
+  for (const err of [e('42P01'), e('23514', 'no partition of relation "cutover_audit" found for row')]) {
+    expect(isMissingTable(err)).toBe(true);
+    expect(isRefusedData(err)).toBe(false);
+  }
+  // Neither: a connection refused, a timeout, a lock timeout.
+  for (const err of [new Error('connect ECONNREFUSED'), e('57014'), e('55P03'), e('08006')]) {
+    expect(isRefusedData(err)).toBe(false);
+    expect(isMissingTable(err)).toBe(false);
+  }
 });

@@ -53,7 +53,42 @@ BEGIN
       FOR EACH STATEMENT EXECUTE FUNCTION cutover_audit_append_only();
   END IF;
 END
+$$;
+
+CREATE TABLE IF NOT EXISTS cutover_audit_installations (
+  installation   text        NOT NULL,
+  retention_days integer     NOT NULL,
+  last_seen      timestamptz NOT NULL,
+  PRIMARY KEY (installation, retention_days)
+);`;
+
+/**
+ * A statement-level TRUNCATE trigger on the table is not cloned onto its
+ * partitions, so each partition gets its own, in the transaction that
+ * creates it; partitions made before this guard existed get it too.
+ */
+export const PARTITION_GUARD = `DO $$
+DECLARE
+  part regclass;
+BEGIN
+  FOR part IN
+    SELECT i.inhrelid::regclass FROM pg_inherits i
+     WHERE i.inhparent = 'cutover_audit'::regclass
+       AND NOT EXISTS (SELECT 1 FROM pg_trigger t
+                       WHERE t.tgrelid = i.inhrelid AND t.tgname = 'cutover_audit_no_truncate')
+  LOOP
+    EXECUTE format('CREATE TRIGGER cutover_audit_no_truncate BEFORE TRUNCATE ON %s '
+                   'FOR EACH STATEMENT EXECUTE FUNCTION cutover_audit_append_only()', part);
+  END LOOP;
+END
 $$;`;
+
+/**
+ * How long the retention's DROP waits for its lock. It needs the table
+ * exclusively, and while it waits every INSERT queues behind it: a reader's
+ * long query must cost the retention a retry, not the trail its writes.
+ */
+const DROP_LOCK_TIMEOUT = '2s';
 
 const COLUMNS = [
   'id',
@@ -115,11 +150,15 @@ export function createPartitionStatement(p: Partition): string {
 }
 
 export interface AuditStore {
-  /** The table, its guard and these partitions, created where missing. */
+  /** The table, its guards and these partitions, created where missing. */
   prepare(partitions: readonly Partition[]): Promise<void>;
   /** Names of the table's partitions. */
   partitions(): Promise<string[]>;
   drop(partition: Partition): Promise<void>;
+  /** Says that `installation` keeps records `retentionDays`, as of `at`. */
+  register(installation: string, retentionDays: number, at: Date): Promise<void>;
+  /** The retentions of the installations that registered at `since` or later. */
+  retentions(since: Date): Promise<number[]>;
   insert(records: readonly AuditRecord[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -127,6 +166,32 @@ export interface AuditStore {
 /** An Error whose message is safe to log: no URL user-info, no password. */
 export class AuditStoreError extends Error {
   override name = 'AuditStoreError';
+  constructor(
+    message: string,
+    /** PostgreSQL's SQLSTATE, when the server refused. */
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+const sqlState = (err: unknown): string | undefined =>
+  err instanceof AuditStoreError ? err.code : undefined;
+
+/** The table or a partition the trail believes in is gone (a reset, a restore, a hand-made DROP). */
+export function isMissingTable(err: unknown): boolean {
+  const code = sqlState(err);
+  return (
+    code === '42P01' ||
+    code === '23514' ||
+    (err instanceof Error && /no partition of relation/.test(err.message))
+  );
+}
+
+/** The server refused the data itself (classes 22 and 23): sending it again cannot help. */
+export function isRefusedData(err: unknown): boolean {
+  const code = sqlState(err);
+  return code !== undefined && /^2[23]/.test(code) && !isMissingTable(err);
 }
 
 export function postgresStore(url: string, { timeoutMs = 10_000 } = {}): AuditStore {
@@ -152,7 +217,10 @@ export function postgresStore(url: string, { timeoutMs = 10_000 } = {}): AuditSt
     try {
       return await fn(connect());
     } catch (err) {
-      throw new AuditStoreError(scrub(describeError(err)));
+      throw new AuditStoreError(
+        scrub(describeError(err)),
+        err instanceof pg.DatabaseError ? err.code : undefined,
+      );
     }
   };
   const ddl = (statements: readonly string[]) =>
@@ -172,7 +240,8 @@ export function postgresStore(url: string, { timeoutMs = 10_000 } = {}): AuditSt
     });
 
   return {
-    prepare: (partitions) => ddl([AUDIT_SCHEMA, ...partitions.map(createPartitionStatement)]),
+    prepare: (partitions) =>
+      ddl([AUDIT_SCHEMA, ...partitions.map(createPartitionStatement), PARTITION_GUARD]),
     partitions: () =>
       run(async (p) => {
         const { rows } = await p.query<{ name: string }>(
@@ -182,7 +251,25 @@ export function postgresStore(url: string, { timeoutMs = 10_000 } = {}): AuditSt
         );
         return rows.map((r) => r.name);
       }),
-    drop: (partition) => ddl([`DROP TABLE IF EXISTS ${partition.name}`]),
+    drop: (partition) =>
+      ddl([`SET LOCAL lock_timeout = '${DROP_LOCK_TIMEOUT}'`, `DROP TABLE IF EXISTS ${partition.name}`]),
+    register: async (installation, retentionDays, at) => {
+      await run((p) =>
+        p.query(
+          `INSERT INTO cutover_audit_installations (installation, retention_days, last_seen) VALUES ($1, $2, $3)
+           ON CONFLICT (installation, retention_days) DO UPDATE SET last_seen = EXCLUDED.last_seen`,
+          [installation, retentionDays, at.toISOString()],
+        ),
+      );
+    },
+    retentions: (since) =>
+      run(async (p) => {
+        const { rows } = await p.query<{ days: number }>(
+          'SELECT retention_days AS days FROM cutover_audit_installations WHERE last_seen >= $1',
+          [since.toISOString()],
+        );
+        return rows.map((r) => r.days);
+      }),
     insert: async (records) => {
       if (records.length === 0) return;
       await run((p) => p.query(insertStatement(records)));

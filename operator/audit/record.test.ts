@@ -66,3 +66,23 @@ test('other log lines are not audit records', () => {
   expect(parseAuditLine('{"level":"info","audit":"true"}')).toBeUndefined();
   expect(parseAuditLine('not json')).toBeUndefined();
 });
+
+test('NUL and unpaired surrogates, which PostgreSQL refuses, become U+FFFD everywhere; pairs stay', () => {
+  const r = auditRecordOf(
+    {
+      ...decision,
+      message: 'migration said a\u0000b, \ud83d\ude80 and a lone \ud83d',
+      object: { ...decision.object, name: 'w\u0000eb' },
+      details: { version: '2.0.0\u0000', output: 'x\udc00y', ['k\u0000']: 1 },
+    },
+    'op\u0000',
+    'id-4',
+  );
+  expect(r.message).toBe('migration said a\ufffdb, \ud83d\ude80 and a lone \ufffd');
+  expect(r.name).toBe('w\ufffdeb');
+  expect(r.version).toBe('2.0.0\ufffd');
+  expect(r.operator).toBe('op\ufffd');
+  expect(r.details).toEqual({ output: 'x\ufffdy', 'k\ufffd': 1 });
+  // What reaches stdout is what reaches the table: no \u0000 or lone-surrogate escape left in the line.
+  expect(auditLine(r)).not.toMatch(/\\u0000|\\ud83d"/i);
+});

@@ -30,24 +30,45 @@ export interface AuditRecord {
   operator?: string;
 }
 
+/**
+ * NUL, and a surrogate without its pair: PostgreSQL refuses both (NUL in
+ * text, the escapes in jsonb), and a record it refuses must not hold up the
+ * ones behind it. Messages quote what users wrote (a migration's output, an
+ * annotation), so they can hold anything.
+ */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+
+/** The text with what PostgreSQL cannot store replaced by U+FFFD, so stdout and the table say the same. */
+export function storable(text: string): string {
+  return text.replace(UNSTORABLE, '\uFFFD');
+}
+
+function storableDetails(details: Readonly<Record<string, string | number | boolean>>): AuditDetails {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(details)) out[storable(k)] = typeof v === 'string' ? storable(v) : v;
+  return out;
+}
+
 /** The record of a decision; version and revision are lifted out of its details. */
 export function auditRecordOf(d: Decision, operator?: string, id: string = randomUUID()): AuditRecord {
   const { version, revision, ...rest } = d.details ?? {};
+  const uid = d.object.uid;
   return {
     id,
     time: d.at,
-    apiVersion: d.object.apiVersion,
-    kind: d.object.kind,
-    namespace: d.object.namespace,
-    name: d.object.name,
-    ...(d.object.uid ? { uid: d.object.uid } : {}),
-    action: d.reason,
+    apiVersion: storable(d.object.apiVersion),
+    kind: storable(d.object.kind),
+    namespace: storable(d.object.namespace),
+    name: storable(d.object.name),
+    ...(uid ? { uid: storable(uid) } : {}),
+    action: storable(d.reason),
     type: d.type,
-    message: d.message,
-    ...(version !== undefined ? { version: String(version) } : {}),
-    ...(revision !== undefined ? { revision: String(revision) } : {}),
-    details: rest,
-    ...(operator ? { operator } : {}),
+    message: storable(d.message),
+    ...(version !== undefined ? { version: storable(String(version)) } : {}),
+    ...(revision !== undefined ? { revision: storable(String(revision)) } : {}),
+    details: storableDetails(rest),
+    ...(operator ? { operator: storable(operator) } : {}),
   };
 }
 

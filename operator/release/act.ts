@@ -11,7 +11,7 @@ import { releaseBackupJob } from './backup.js';
 import { recordEvent } from '../runtime/status.js';
 import { previewServiceName, slotName, stableServiceName } from './names.js';
 import { downMigrationJob, migrationJob, services, slotDeployment, verifyJob } from './objects.js';
-import type { Action, Observation, RolloutSpec } from './plan/index.js';
+import type { Action, Observation, Plan, RolloutSpec } from './plan/index.js';
 import { HTTPROUTES, weightPatch, type HTTPRoute } from './traffic/route.js';
 import { readRoute } from './observe.js';
 import { removals } from './drift/fields.js';
@@ -21,6 +21,41 @@ export interface ActContext {
   migrateImage: string;
   /** The operator's clock: what a decision's time is recorded on. */
   now: () => Date;
+}
+
+/**
+ * A plan carried out around its one status write. Its Events (and with them
+ * the audit records and notifications of its decisions) go only once that
+ * status has landed: a write refused with a conflict re-plans on fresh data
+ * and decides again, and an Event said before it would be said twice (two
+ * "approved by alice"); an Event about an action (a Job created) goes only
+ * once the action succeeded, not once per failing retry. A plan that commits
+ * first (a rollback must survive a crash before traffic moves) records its
+ * decision right after that write, before the actions that may fail: the
+ * next reconcile carries them on from the written status and would not say
+ * it again. Annotations are cleared last, once their answer is written.
+ */
+export async function carryOut(
+  ctx: ActContext,
+  rel: Release,
+  spec: RolloutSpec,
+  obs: Observation,
+  plan: Pick<Plan, 'actions' | 'commitFirst'>,
+  commit: () => Promise<void>,
+): Promise<void> {
+  const events = plan.actions.filter((a) => a.type === 'Event');
+  const clears = plan.actions.filter((a) => a.type === 'ClearAnnotation');
+  const effects = plan.actions.filter((a) => a.type !== 'Event' && a.type !== 'ClearAnnotation');
+  if (plan.commitFirst) {
+    await commit();
+    await act(ctx, rel, spec, obs, events);
+    await act(ctx, rel, spec, obs, effects);
+  } else {
+    await act(ctx, rel, spec, obs, effects);
+    await commit();
+    await act(ctx, rel, spec, obs, events);
+  }
+  await act(ctx, rel, spec, obs, clears);
 }
 
 export async function act(

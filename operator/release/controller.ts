@@ -1,7 +1,7 @@
 // Release reconciler: observe (caches, plus a few reads by name) → plan (pure,
-// plan/) → act (owned objects, traffic) → one status write. A control
-// annotation is cleared only after the status that answers it has landed: if
-// the write fails, the next reconcile sees the request again.
+// plan/) → act (owned objects, traffic) → one status write → the plan's
+// Events. A control annotation is cleared only after the status that answers
+// it has landed: if the write fails, the next reconcile sees the request again.
 import type { KubernetesObject, V1Deployment, V1Job, V1Namespace, V1Service } from '@kubernetes/client-node';
 import type { BackupPolicy, Environment, Release, RollbackPolicy } from '../api/generated/index.js';
 import { ANNOTATIONS } from '../api/annotations.js';
@@ -25,7 +25,7 @@ import { keyOf, type Controller, type InformerRef, type Manager } from '../runti
 import type { OperatorMetrics } from '../runtime/metrics.js';
 import { recordEvent, writeStatus } from '../runtime/status.js';
 import type { Analyzer } from '../rollback/analyze.js';
-import { act, type ActContext } from './act.js';
+import { carryOut, type ActContext } from './act.js';
 import { AnalysisSchedule, SecretCache } from './analysis.js';
 import { ReleaseMetrics } from './metrics.js';
 import { DEFAULT_MIGRATE_IMAGE } from './objects.js';
@@ -236,20 +236,15 @@ export function releaseController(
       const spec = resolveSpec(rel, env, config?.hash);
       const obs = await observe(sources, rel, spec, env, config);
       const plan = planRelease(spec, rel.status ?? {}, obs);
-      const clears = plan.actions.filter((a) => a.type === 'ClearAnnotation');
-      const effects = plan.actions.filter((a) => a.type !== 'ClearAnnotation');
       // Outcomes are counted once their status has landed, whatever fails after it.
       const commit = async () => {
         await writeStatus(m.client, RELEASES, rel, plan.status);
         rm.observe(rel, plan.status, obs.analysis?.evaluation);
         rm.drifted(plan.drifted, spec.driftMode);
       };
-      if (plan.commitFirst) await commit();
       // Its Events speak of the status this plan decided: a new rollout's revision, not the one it replaces.
       const decided: Release = { ...rel, status: plan.status };
-      await act(ctx, decided, spec, obs, effects);
-      if (!plan.commitFirst) await commit();
-      await act(ctx, decided, spec, obs, clears);
+      await carryOut(ctx, decided, spec, obs, plan, commit);
       if (plan.evaluateNow) schedule.force(key);
       if (obs.analysis?.evaluation) rm.evaluated(obs.analysis.evaluation, obs.analysis.latenessMs);
       if (plan.actions.length > 0)

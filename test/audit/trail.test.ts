@@ -3,7 +3,8 @@
 // order and as the same records on stdout, and `kubectl cutover audit` shows
 // them; with a clock a year ahead, months past the 365-day retention are
 // dropped and recent ones kept; a database that is down at first gets the
-// records it missed once it is up.
+// records it missed once it is up, and a table dropped under the running
+// operator is made again for the next record.
 import { readFile } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
 import pg from 'pg';
@@ -308,6 +309,17 @@ test('a database down at first: records wait, failures are counted, and they are
     });
     expect(await op.metric('cutover_audit_dropped_total')).toBe(0);
     expect(await readFile(op.proc.logPath, 'utf8')).toContain('audit records are written again');
+
+    // The database is reset under the running operator (a restore from before the table existed):
+    // the next record's write finds the table gone, and the pass after it makes the table again.
+    await query(url, 'DROP TABLE cutover_audit, cutover_audit_installations');
+    await api.create(release(ns, 'reset', { mode: 'Service' }));
+    await waitPhase('reset', 'Succeeded');
+    const again = await waitFor(async () => nonEmpty(await rowsOf(url, 'reset')), {
+      timeoutMs: 30_000,
+      description: 'a record written into the table made again after the reset',
+    });
+    expect(again.map((r) => r.action)).toEqual(['RolloutSucceeded']);
   } finally {
     await op.stop();
     forwarder?.close();
