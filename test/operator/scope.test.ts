@@ -5,10 +5,8 @@
 // is judged after the operator has proved it is working: a Release created in
 // scope after the one out of scope gets reconciled first.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import {
   clusterEndpoint,
@@ -19,7 +17,7 @@ import {
   objectApi,
   writeKubeconfig,
 } from '../harness/kube.js';
-import { startOperator, type OperatorProcess } from '../harness/operator.js';
+import { operatorRefusal, startOperator, type OperatorProcess } from '../harness/operator.js';
 import { waitFor } from '../harness/wait.js';
 import { environment, readyReason, release } from './fixtures.js';
 import type { Release } from '../../operator/api/generated/index.js';
@@ -284,28 +282,15 @@ test('--namespace-selector: watches what matches, picks up a namespace labelled 
 });
 
 test('bad scope flags: a clear message and a non-zero exit before anything starts', async () => {
-  const run = promisify(execFile);
-  const cli = join(root, 'dist/operator/cli.js');
-  const failure = async (...args: string[]) => {
-    try {
-      await run(process.execPath, [cli, 'operator', '--kubeconfig', '/nonexistent', ...args], {
-        timeout: 20_000,
-      });
-    } catch (err) {
-      const e = err as { code?: number; stderr?: string };
-      return { code: e.code, stderr: e.stderr ?? '' };
-    }
-    throw new Error(`cutover operator ${args.join(' ')} exited 0`);
-  };
-  expect(await failure('--namespaces', '')).toEqual({
+  expect(await operatorRefusal(['--namespaces', ''])).toEqual({
     code: 2,
     stderr: 'cutover operator: --namespaces: no namespace given (omit the flag to watch every namespace)\n',
   });
-  expect((await failure('--namespaces', 'a', '--namespace-selector', 'x=y')).stderr).toMatch(
+  expect((await operatorRefusal(['--namespaces', 'a', '--namespace-selector', 'x=y'])).stderr).toMatch(
     /exclude each other/,
   );
-  expect((await failure('--namespace-selector', 'tier in prod')).stderr).toMatch(
+  expect((await operatorRefusal(['--namespace-selector', 'tier in prod'])).stderr).toMatch(
     /--namespace-selector: label selector "tier in prod": expected '\(' after "tier in"/,
   );
-  expect((await failure('--namespaces', 'Shop')).code).toBe(2);
+  expect((await operatorRefusal(['--namespaces', 'Shop'])).code).toBe(2);
 });
