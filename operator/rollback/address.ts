@@ -3,6 +3,7 @@
 // so a platform team sets it once (the Helm value prometheus.address) rather
 // than in every policy of every tenant.
 import type { RollbackPolicySpec, RollbackPolicySpecPrometheus } from '../api/generated/index.js';
+import { HTTP_URL } from '../api/schema/patterns.js';
 import { UsageError } from '../usage.js';
 
 /** A policy spec whose Prometheus is known. */
@@ -17,7 +18,7 @@ export const ADDRESS_MISSING_MESSAGE =
   'no Prometheus address: set spec.prometheus.address, or start the operator with --prometheus-address (Helm value prometheus.address)';
 
 // The CRD's pattern for spec.prometheus.address: the flag accepts what a policy may say.
-const ADDRESS = /^https?:\/\/[^\s]+$/;
+const ADDRESS = new RegExp(HTTP_URL);
 
 /**
  * The --prometheus-address value, checked before anything starts: a typo would

@@ -2,6 +2,7 @@
 // every namespace (the default), a fixed list (--namespaces a,b), or those
 // whose labels match a selector (--namespace-selector), so a platform can run
 // one installation per tenant group.
+import { DNS1123_LABEL } from '../api/schema/patterns.js';
 import { UsageError } from '../usage.js';
 import { parseSelector } from './selector.js';
 
@@ -15,7 +16,7 @@ export interface ScopeFlags {
   namespaceSelector?: string;
 }
 
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const NAMESPACE = new RegExp(DNS1123_LABEL);
 
 /** The scope the flags ask for; throws UsageError with a message naming the flag. */
 export function parseWatchScope({ namespaces, namespaceSelector }: ScopeFlags): WatchScope {
