@@ -1,10 +1,9 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 // The one binary: `cutover operator` runs the controller; migrate, backup,
 // restore and verify run inside Jobs or by hand.
-import { parseArgs } from 'node:util';
 import { setFlagsFromString } from 'node:v8';
-import { operatorOptions } from './flags.js';
-import type { WatchScope } from './runtime/scope.js';
+import type { OperatorConfig } from './flags.js';
+import { UsageError } from './usage.js';
 import { VERSION } from './version.js';
 
 const usage = `usage: cutover <command> [flags]
@@ -49,38 +48,17 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'operator': {
-      const { values } = parseArgs({
-        args: rest,
-        options: operatorOptions(),
-      });
-      // Checked before anything starts: a typo must not become an operator that watches nothing.
-      const { parseWatchScope, ScopeError } = await import('./runtime/scope.js');
-      let scope: WatchScope;
+      // Loaded on demand, like operator.js below: its checks bring the audit trail's PostgreSQL client.
+      const { operatorConfig } = await import('./flags.js');
+      let config: OperatorConfig;
       try {
-        scope = parseWatchScope({
-          namespaces: values.namespaces,
-          namespaceSelector: values['namespace-selector'],
-        });
+        config = operatorConfig(rest);
       } catch (err) {
-        if (!(err instanceof ScopeError)) throw err;
+        if (!(err instanceof UsageError)) throw err;
         process.stderr.write(`cutover operator: ${err.message}\n`);
         return 2;
       }
-      const { parsePrometheusAddress, PrometheusAddressError } = await import('./rollback/address.js');
-      let prometheusAddress: string | undefined;
-      try {
-        prometheusAddress = parsePrometheusAddress(values['prometheus-address']);
-      } catch (err) {
-        if (!(err instanceof PrometheusAddressError)) throw err;
-        process.stderr.write(`cutover operator: ${err.message}\n`);
-        return 2;
-      }
-      const { auditConfig } = await import('./audit/index.js');
-      const audit = auditConfig({
-        databaseUrl: values['audit-database-url'],
-        retentionDays: values['audit-retention-days'],
-        bufferSize: values['audit-buffer-size'],
-      });
+      const { values, ...checked } = config;
       // V8 grows the heap for throughput: a burst of a thousand new Releases left
       // the old generation at ~100 MiB for a live set of ~30 MiB, and RSS never
       // came back down. With optimize-for-size the heap grows conservatively
@@ -101,10 +79,7 @@ async function main(argv: string[]): Promise<number> {
         leaseName: values['lease-name'],
         identity: values.identity,
         migrateImage: values['migrate-image'],
-        now: clockFrom(values['clock-start']),
-        scope,
-        audit,
-        prometheusAddress,
+        ...checked,
       });
     }
     case 'migrate': {
@@ -147,12 +122,3 @@ main(process.argv.slice(2)).then(
     process.exitCode = 1;
   },
 );
-
-/** The plans' clock: the system's, or one that starts at `start` and runs at real speed. */
-function clockFrom(start: string | undefined): (() => Date) | undefined {
-  if (start === undefined) return undefined;
-  const at = Date.parse(start);
-  if (Number.isNaN(at)) throw new Error(`--clock-start: "${start}" is not an ISO 8601 time`);
-  const offset = at - Date.now();
-  return () => new Date(Date.now() + offset);
-}

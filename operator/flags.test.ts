@@ -1,8 +1,7 @@
-import { parseArgs } from 'node:util';
-import { operatorOptions } from './flags.js';
+import { operatorConfig } from './flags.js';
+import { UsageError } from './usage.js';
 
-const parse = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  parseArgs({ args, options: operatorOptions(env), strict: true }).values;
+const parse = (args: string[], env: NodeJS.ProcessEnv = {}) => operatorConfig(args, env).values;
 
 test('defaults that come from the environment read the env it is given', () => {
   const env = {
@@ -28,4 +27,14 @@ test('a flag wins over its environment default', () => {
 test('a misspelt flag is refused, not ignored', () => {
   expect(() => parse(['--audit-retention=30'])).toThrow(/Unknown option '--audit-retention'/);
   expect(() => parse(['--namespaces'])).toThrow(/argument missing/);
+});
+
+test.each([
+  '--namespaces=Shop',
+  '--prometheus-address=prom:9090',
+  '--audit-retention-days=0',
+  '--clock-start=soon',
+])('%s is a usage error naming its flag', (arg) => {
+  expect(() => operatorConfig([arg], {})).toThrow(UsageError);
+  expect(() => operatorConfig([arg], {})).toThrow(`${arg.split('=')[0]}: `);
 });

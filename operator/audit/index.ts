@@ -1,6 +1,7 @@
 // The audit trail as the operator starts it: flags to a running trail.
 import type { Logger } from '../runtime/log.js';
 import type { OperatorMetrics } from '../runtime/metrics.js';
+import { UsageError } from '../usage.js';
 import { postgresStore } from './postgres.js';
 import { AuditTrail } from './trail.js';
 
@@ -70,7 +71,8 @@ export function auditConfig(values: {
   const positive = (flag: string, raw: string | undefined, fallback: number): number => {
     if (raw === undefined) return fallback;
     const n = Number(raw);
-    if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag}: "${raw}" is not a whole number above 0`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new UsageError(`--${flag}: "${raw}" is not a whole number above 0`);
     return n;
   };
   return {

@@ -1,5 +1,6 @@
 import type { RollbackPolicySpec } from '../api/generated/index.js';
-import { parsePrometheusAddress, PrometheusAddressError, withPrometheusAddress } from './address.js';
+import { UsageError } from '../usage.js';
+import { parsePrometheusAddress, withPrometheusAddress } from './address.js';
 
 const OPERATOR = 'http://prometheus.monitoring:9090';
 const triggers: RollbackPolicySpec['triggers'] = [{ name: 'errors', builtin: 'ErrorRate', threshold: '1%' }];
@@ -28,7 +29,7 @@ describe('parsePrometheusAddress (--prometheus-address)', () => {
     // As the CRD's pattern, which a policy's own address must match.
     ['HTTP://prometheus:9090', 'HTTP://prometheus:9090'],
   ])('refuses %j, naming the flag and the value', (raw, shown) => {
-    expect(() => parsePrometheusAddress(raw)).toThrow(PrometheusAddressError);
+    expect(() => parsePrometheusAddress(raw)).toThrow(UsageError);
     expect(() => parsePrometheusAddress(raw)).toThrow(
       `--prometheus-address: "${shown}" is not an http:// or https:// URL (e.g. http://prometheus.monitoring:9090)`,
     );

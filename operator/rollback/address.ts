@@ -3,6 +3,8 @@
 // so a platform team sets it once (the Helm value prometheus.address) rather
 // than in every policy of every tenant.
 import type { RollbackPolicySpec, RollbackPolicySpecPrometheus } from '../api/generated/index.js';
+import { HTTP_URL } from '../api/schema/patterns.js';
+import { UsageError } from '../usage.js';
 
 /** A policy spec whose Prometheus is known. */
 export type AddressedPolicySpec = RollbackPolicySpec & {
@@ -15,15 +17,8 @@ export const PROMETHEUS_ADDRESS_MISSING = 'PrometheusAddressMissing';
 export const ADDRESS_MISSING_MESSAGE =
   'no Prometheus address: set spec.prometheus.address, or start the operator with --prometheus-address (Helm value prometheus.address)';
 
-export class PrometheusAddressError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'PrometheusAddressError';
-  }
-}
-
 // The CRD's pattern for spec.prometheus.address: the flag accepts what a policy may say.
-const ADDRESS = /^https?:\/\/[^\s]+$/;
+const ADDRESS = new RegExp(HTTP_URL);
 
 /**
  * The --prometheus-address value, checked before anything starts: a typo would
@@ -34,7 +29,7 @@ export function parsePrometheusAddress(raw: string | undefined): string | undefi
   const value = raw?.trim();
   if (!value) return undefined;
   if (!ADDRESS.test(value) || !parses(value)) {
-    throw new PrometheusAddressError(
+    throw new UsageError(
       `--prometheus-address: "${redacted(value)}" is not an http:// or https:// URL (e.g. http://prometheus.monitoring:9090)`,
     );
   }

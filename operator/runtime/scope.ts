@@ -2,6 +2,8 @@
 // every namespace (the default), a fixed list (--namespaces a,b), or those
 // whose labels match a selector (--namespace-selector), so a platform can run
 // one installation per tenant group.
+import { DNS1123_LABEL } from '../api/schema/patterns.js';
+import { UsageError } from '../usage.js';
 import { parseSelector } from './selector.js';
 
 export type WatchScope =
@@ -14,24 +16,17 @@ export interface ScopeFlags {
   namespaceSelector?: string;
 }
 
-export class ScopeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ScopeError';
-  }
-}
+const NAMESPACE = new RegExp(DNS1123_LABEL);
 
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-/** The scope the flags ask for; throws ScopeError with a message naming the flag. */
+/** The scope the flags ask for; throws UsageError with a message naming the flag. */
 export function parseWatchScope({ namespaces, namespaceSelector }: ScopeFlags): WatchScope {
   if (namespaces !== undefined && namespaceSelector !== undefined)
-    throw new ScopeError('--namespaces and --namespace-selector exclude each other: give one of them');
+    throw new UsageError('--namespaces and --namespace-selector exclude each other: give one of them');
   if (namespaceSelector !== undefined) {
     try {
       parseSelector(namespaceSelector);
     } catch (err) {
-      throw new ScopeError(`--namespace-selector: ${err instanceof Error ? err.message : String(err)}`);
+      throw new UsageError(`--namespace-selector: ${err instanceof Error ? err.message : String(err)}`);
     }
     return { kind: 'selector', selector: namespaceSelector.trim() };
   }
@@ -45,10 +40,10 @@ export function parseWatchScope({ namespaces, namespaceSelector }: ScopeFlags): 
     ),
   ];
   if (names.length === 0)
-    throw new ScopeError('--namespaces: no namespace given (omit the flag to watch every namespace)');
+    throw new UsageError('--namespaces: no namespace given (omit the flag to watch every namespace)');
   const bad = names.filter((n) => n.length > 63 || !NAMESPACE.test(n));
   if (bad.length > 0)
-    throw new ScopeError(
+    throw new UsageError(
       `--namespaces: ${bad.map((n) => `"${n}"`).join(', ')} ${bad.length === 1 ? 'is not a namespace name' : 'are not namespace names'} (lower-case letters, digits and '-', at most 63)`,
     );
   return { kind: 'namespaces', namespaces: names.sort() };

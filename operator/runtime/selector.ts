@@ -2,6 +2,7 @@
 // parsed here only to refuse a bad one when the operator starts: the server
 // would answer every list with 400 and the operator would sit unready with a
 // watch error instead of exiting with a message that names the flag.
+import { DNS1123_SUBDOMAIN } from '../api/schema/patterns.js';
 
 export type SelectorOperator = 'exists' | '!' | '=' | '!=' | 'in' | 'notin' | '<' | '>';
 
@@ -23,7 +24,7 @@ const OPERATORS = ['!=', '==', '=', '!', '<', '>', '(', ')', ','] as const;
 type Token = { word: string } | { op: (typeof OPERATORS)[number] };
 
 const NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS_SUBDOMAIN = new RegExp(DNS1123_SUBDOMAIN);
 
 function tokenize(selector: string): Token[] {
   const tokens: Token[] = [];

@@ -248,6 +248,12 @@ export async function clusterEndpoint(): Promise<{ server: string; 'certificate-
   return cluster;
 }
 
+/** A kubeconfig that authenticates as ServiceAccount `namespace/name` with a one-hour token; returns its path. */
+export async function kubeconfigForServiceAccount(namespace: string, name: string): Promise<string> {
+  const token = (await kubectl('-n', namespace, 'create', 'token', name, '--duration', '1h')).trim();
+  return writeKubeconfig(await clusterEndpoint(), token);
+}
+
 const impersonating = new Map<string, string>();
 
 /** The admin's credentials impersonating `user`: what that person's own kubeconfig would authenticate as. */

@@ -1,8 +1,10 @@
 // Runs the real operator binary (dist/operator/cli.js, built by `make build`)
 // as a child process against the local cluster, and reads its /metrics.
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { freePort } from './free-port.js';
 import { kubeconfigPath } from './kube.js';
 import { spawnServer, type ServerProcess } from './process.js';
@@ -116,6 +118,23 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Operato
     throw new Error(`${String(err)}\noperator log:\n${await proc.logTail()}`);
   });
   return op;
+}
+
+/** `cutover operator args` run to its exit, for flags it must refuse before it starts; throws when it exits 0. */
+export async function operatorRefusal(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code?: number; stderr: string }> {
+  try {
+    await promisify(execFile)(process.execPath, [cli, 'operator', '--kubeconfig', '/nonexistent', ...args], {
+      timeout: 20_000,
+      env: { ...process.env, ...env },
+    });
+  } catch (err) {
+    const e = err as { code?: number; stderr?: string };
+    return { code: e.code, stderr: e.stderr ?? '' };
+  }
+  throw new Error(`cutover operator ${args.join(' ')} exited 0`);
 }
 
 export function parseMetrics(text: string): Map<string, number> {

@@ -1,16 +1,12 @@
 // Every flag the Helm chart or config/manager can give `cutover operator` is
 // one the operator accepts, with a value it accepts. The rendered args go
-// through the operator's own option table (operator/flags.ts) in strict mode,
-// as cli.ts parses them, then through the checks cli.ts makes before it
-// starts anything (watch scope, audit values). Starting the real binary would
-// start an operator: these are the same functions without the start.
+// through operatorConfig (operator/flags.ts), every check cli.ts makes before
+// it starts anything. Starting the real binary would start an operator: this
+// is the same function without the start.
 // Needs helm, not the cluster.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { auditConfig } from '../../operator/audit/index.js';
-import { operatorOptions } from '../../operator/flags.js';
-import { parseWatchScope } from '../../operator/runtime/scope.js';
+import { operatorConfig, operatorOptions } from '../../operator/flags.js';
 import { CHART, kustomizeDefault, renderChart, type Manifest } from './tools.js';
 
 interface OperatorDeployment extends Manifest {
@@ -49,14 +45,7 @@ function parsedByOperator(args: string[]) {
   const [command, ...flags] = args;
   expect(command).toBe('operator');
   // An empty environment: only the args decide, not defaults read from env vars.
-  const { values } = parseArgs({ args: flags, options: operatorOptions({}), strict: true });
-  parseWatchScope({ namespaces: values.namespaces, namespaceSelector: values['namespace-selector'] });
-  auditConfig({
-    databaseUrl: values['audit-database-url'],
-    retentionDays: values['audit-retention-days'],
-    bufferSize: values['audit-buffer-size'],
-  });
-  return values;
+  return operatorConfig(flags, {}).values;
 }
 
 function flagName(arg: string): string {
@@ -119,4 +108,8 @@ test('the check refuses what the operator refuses', () => {
   expect(() => parsedByOperator(['operator', '--audit-retention=30'])).toThrow(/Unknown option/);
   expect(() => parsedByOperator(['operator', '--audit-retention-days=0'])).toThrow(/audit-retention-days/);
   expect(() => parsedByOperator(['operator', '--namespaces=a', '--namespace-selector=x=y'])).toThrow();
+  expect(() => parsedByOperator(['operator', '--prometheus-address=prom:9090'])).toThrow(
+    /prometheus-address/,
+  );
+  expect(() => parsedByOperator(['operator', '--clock-start=soon'])).toThrow(/clock-start/);
 });

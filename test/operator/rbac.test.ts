@@ -4,13 +4,12 @@
 import { join, resolve } from 'node:path';
 import { startExecutor } from '../harness/executor.js';
 import {
-  clusterEndpoint,
   createNamespace,
   deleteNamespace,
   installCrds,
+  kubeconfigForServiceAccount,
   kubectl,
   objectApi,
-  writeKubeconfig,
 } from '../harness/kube.js';
 import { startOperator, type OperatorProcess } from '../harness/operator.js';
 import { waitFor } from '../harness/wait.js';
@@ -38,12 +37,8 @@ afterAll(async () => {
 });
 
 test('config/rbac is enough for a rollout with migrations', async () => {
-  const token = (
-    await kubectl('-n', 'cutover-system', 'create', 'token', 'cutover', '--duration', '1h')
-  ).trim();
-  const path = writeKubeconfig(await clusterEndpoint(), token);
   op = await startOperator({
-    kubeconfig: path,
+    kubeconfig: await kubeconfigForServiceAccount('cutover-system', 'cutover'),
     leaseNamespace: 'cutover-system',
     leaseName: `rbac-${process.pid}`,
   });

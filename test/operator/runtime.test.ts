@@ -9,9 +9,9 @@ import { startCluster, stopApiserver } from '../harness/cluster.js';
 import { freePort } from '../harness/free-port.js';
 import {
   apiserverRequests,
-  clusterEndpoint,
   denyByAdmissionPolicy,
   writeKubeconfig,
+  kubeconfigForServiceAccount,
   createNamespace,
   deleteNamespace,
   installCrds,
@@ -404,9 +404,7 @@ describe('bad configuration: one clear line, not ready, no crash loop', () => {
   test('RBAC denied', async () => {
     const ns = await namespace('rt-rbac');
     await kubectl('-n', ns, 'create', 'serviceaccount', 'nobody');
-    const token = (await kubectl('-n', ns, 'create', 'token', 'nobody')).trim();
-    const path = writeKubeconfig(await clusterEndpoint(), token);
-    const op = await operator({ kubeconfig: path });
+    const op = await operator({ kubeconfig: await kubeconfigForServiceAccount(ns, 'nobody') });
     await staysDown(op, 4_000);
     const warnings = (await logLines(op)).filter((l) => l.level === 'warn');
     expectOneLineEach(warnings);

@@ -5,24 +5,21 @@
 // is judged after the operator has proved it is working: a Release created in
 // scope after the one out of scope gets reconciled first.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import {
-  clusterEndpoint,
   createNamespace,
   deleteNamespace,
   installCrds,
+  kubeconfigForServiceAccount,
   kubectl,
   objectApi,
-  writeKubeconfig,
 } from '../harness/kube.js';
-import { startOperator, type OperatorProcess } from '../harness/operator.js';
+import { operatorRefusal, startOperator, type OperatorProcess } from '../harness/operator.js';
 import { waitFor } from '../harness/wait.js';
+import { readRelease } from '../release/fixtures.js';
 import { environment, readyReason, release } from './fixtures.js';
-import type { Release } from '../../operator/api/generated/index.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const api = objectApi();
@@ -73,9 +70,8 @@ const grantIn = (ns: string) =>
   ]);
 
 async function startScoped(args: string[]): Promise<OperatorProcess> {
-  const token = (await kubectl('-n', home, 'create', 'token', 'cutover', '--duration', '1h')).trim();
   op = await startOperator({
-    kubeconfig: writeKubeconfig(await clusterEndpoint(), token),
+    kubeconfig: await kubeconfigForServiceAccount(home, 'cutover'),
     leaseNamespace: home,
     leaseName: `scope-${process.pid}-${seq++}`,
     args,
@@ -84,22 +80,15 @@ async function startScoped(args: string[]): Promise<OperatorProcess> {
   return op;
 }
 
-const readRelease = (ns: string, name: string): Promise<Release> =>
-  api.read<Release>({
-    apiVersion: 'cutover.dev/v1alpha1',
-    kind: 'Release',
-    metadata: { name, namespace: ns },
-  });
-
 const reconciled = (ns: string, name: string, timeoutMs = 30_000) =>
-  waitFor(async () => readyReason(await readRelease(ns, name)) !== undefined, {
+  waitFor(async () => readyReason(await readRelease(api, ns, name)) !== undefined, {
     timeoutMs,
     description: `Release ${ns}/${name} to get a status`,
   });
 
 /** Nothing the operator would have written: no status on the Release or the Environment, no Event. */
 async function untouched(ns: string, name: string): Promise<void> {
-  const rel = await readRelease(ns, name);
+  const rel = await readRelease(api, ns, name);
   expect(rel.status).toBeUndefined();
   const env = await api.read<KubernetesObject & { status?: unknown }>({
     apiVersion: 'cutover.dev/v1alpha1',
@@ -163,7 +152,7 @@ const promoting = (ns: string, name: string, from: { namespace: string; name: st
   }) as KubernetesObject;
 
 const readyCondition = async (ns: string, name: string) =>
-  (await readRelease(ns, name)).status?.conditions?.find((x) => x.type === 'Ready');
+  (await readRelease(api, ns, name)).status?.conditions?.find((x) => x.type === 'Ready');
 
 test('--namespaces a,e: reconciles a, never writes to b; promotion from b is refused as unwatched, from e checks tenant labels', async () => {
   const a = await namespace('scope-a');
@@ -241,7 +230,7 @@ test('--namespace-selector: watches what matches, picks up a namespace labelled 
   // c/web settled: the Ready condition a namespace rejoining must not disturb.
   const settled = await waitFor(
     async () => {
-      const rel = await readRelease(c, 'web');
+      const rel = await readRelease(api, c, 'web');
       return rel.status?.phase === 'Succeeded' && rel.status.conditions?.find((x) => x.type === 'Ready');
     },
     { timeoutMs: 30_000, description: `${c}/web to settle` },
@@ -256,17 +245,17 @@ test('--namespace-selector: watches what matches, picks up a namespace labelled 
   await api.create(release(c, 'after'));
   await api.create(release(d, 'later'));
   await reconciled(d, 'later');
-  expect((await readRelease(c, 'after')).status).toBeUndefined();
+  expect((await readRelease(api, c, 'after')).status).toBeUndefined();
 
   // Labelled again: c/after rolls out. c/web, reconciled in the same breath,
   // never saw its Releases listed without its Deployments (which would read as
   // "deleted": Drifted, Ready=False/SlotUnavailable, then back).
   await kubectl('label', 'namespace', c, `${label}=${group}`);
-  await waitFor(async () => (await readRelease(c, 'after')).status?.phase === 'Succeeded', {
+  await waitFor(async () => (await readRelease(api, c, 'after')).status?.phase === 'Succeeded', {
     timeoutMs: 30_000,
     description: `${c}/after to roll out once ${c} is back in scope`,
   });
-  const web = await readRelease(c, 'web');
+  const web = await readRelease(api, c, 'web');
   expect(web.status?.conditions?.find((x) => x.type === 'Ready')).toEqual(settled);
   expect(web.status?.conditions?.find((x) => x.type === 'Drifted')).toBeUndefined();
   const warnings = await kubectl(
@@ -284,28 +273,15 @@ test('--namespace-selector: watches what matches, picks up a namespace labelled 
 });
 
 test('bad scope flags: a clear message and a non-zero exit before anything starts', async () => {
-  const run = promisify(execFile);
-  const cli = join(root, 'dist/operator/cli.js');
-  const failure = async (...args: string[]) => {
-    try {
-      await run(process.execPath, [cli, 'operator', '--kubeconfig', '/nonexistent', ...args], {
-        timeout: 20_000,
-      });
-    } catch (err) {
-      const e = err as { code?: number; stderr?: string };
-      return { code: e.code, stderr: e.stderr ?? '' };
-    }
-    throw new Error(`cutover operator ${args.join(' ')} exited 0`);
-  };
-  expect(await failure('--namespaces', '')).toEqual({
+  expect(await operatorRefusal(['--namespaces', ''])).toEqual({
     code: 2,
     stderr: 'cutover operator: --namespaces: no namespace given (omit the flag to watch every namespace)\n',
   });
-  expect((await failure('--namespaces', 'a', '--namespace-selector', 'x=y')).stderr).toMatch(
+  expect((await operatorRefusal(['--namespaces', 'a', '--namespace-selector', 'x=y'])).stderr).toMatch(
     /exclude each other/,
   );
-  expect((await failure('--namespace-selector', 'tier in prod')).stderr).toMatch(
+  expect((await operatorRefusal(['--namespace-selector', 'tier in prod'])).stderr).toMatch(
     /--namespace-selector: label selector "tier in prod": expected '\(' after "tier in"/,
   );
-  expect((await failure('--namespaces', 'Shop')).code).toBe(2);
+  expect((await operatorRefusal(['--namespaces', 'Shop'])).code).toBe(2);
 });

@@ -4,18 +4,14 @@
 // address, and once the operator has one, the policy is Ready and a rollout is
 // analysed through it. A policy's own address still wins.
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { execFile } from 'node:child_process';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import type { Release, RollbackPolicy } from '../../operator/api/generated/index.js';
 import { startAppMetrics, type AppMetricsServer } from '../harness/app-metrics.js';
 import { createNamespace, deleteNamespace, installCrds, kubectl, objectApi } from '../harness/kube.js';
-import { startOperator, type OperatorProcess } from '../harness/operator.js';
+import { operatorRefusal, startOperator, type OperatorProcess } from '../harness/operator.js';
 import { startPrometheus, type PrometheusInstance } from '../harness/prometheus.js';
 import { waitFor } from '../harness/wait.js';
 import { API, environment, readRelease, release, setVersion } from '../release/fixtures.js';
 
-const root = resolve(import.meta.dirname, '../..');
 const api = objectApi();
 let ns: string;
 let metrics: AppMetricsServer;
@@ -97,26 +93,12 @@ afterAll(async () => {
 });
 
 test('a bad --prometheus-address or CUTOVER_PROMETHEUS_ADDRESS: a clear message and exit 2 before anything starts', async () => {
-  const run = promisify(execFile);
-  const cli = join(root, 'dist/operator/cli.js');
-  const failure = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
-    try {
-      await run(process.execPath, [cli, 'operator', '--kubeconfig', '/nonexistent', ...args], {
-        timeout: 20_000,
-        env: { ...process.env, ...env },
-      });
-    } catch (err) {
-      const e = err as { code?: number; stderr?: string };
-      return { code: e.code, stderr: e.stderr ?? '' };
-    }
-    throw new Error(`cutover operator ${args.join(' ')} exited 0`);
-  };
-  expect(await failure(['--prometheus-address', 'prometheus.monitoring:9090'])).toEqual({
+  expect(await operatorRefusal(['--prometheus-address', 'prometheus.monitoring:9090'])).toEqual({
     code: 2,
     stderr:
       'cutover operator: --prometheus-address: "prometheus.monitoring:9090" is not an http:// or https:// URL (e.g. http://prometheus.monitoring:9090)\n',
   });
-  const fromEnv = await failure([], { CUTOVER_PROMETHEUS_ADDRESS: 'ftp://reader:s3cret@prom:21' });
+  const fromEnv = await operatorRefusal([], { CUTOVER_PROMETHEUS_ADDRESS: 'ftp://reader:s3cret@prom:21' });
   expect(fromEnv.code).toBe(2);
   expect(fromEnv.stderr).toContain(
     '--prometheus-address: "ftp://***@prom:21" is not an http:// or https:// URL',

@@ -27,6 +27,8 @@ export const DURATION_PATTERN = '^([0-9]+(ms|s|m|h))+$';
 export const RETENTION_PATTERN = '^([0-9]+(d|h|m|s))+$';
 export const DNS1123_SUBDOMAIN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 export const DNS1123_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
+// What a URL field of a kind accepts; --prometheus-address is held to the same.
+export const HTTP_URL = '^https?://[^\\s]+$';
 export const CONFIG_KEY = '^[-._a-zA-Z0-9]+$';
 const CRON_FIELD = '[0-9A-Za-z*?,/-]+';
 export const CRON_PATTERN = `^${CRON_FIELD}( +${CRON_FIELD}){4}$`;

@@ -23,6 +23,7 @@ import {
   str,
   timestamp,
 } from '../schema.js';
+import { HTTP_URL } from '../schema/patterns.js';
 
 export const BACKUP_KINDS = ['Full', 'Incremental', 'Dump'] as const;
 export const BACKUP_PHASES = ['Running', 'Succeeded', 'Failed'] as const;
@@ -43,7 +44,7 @@ const bucket = (description: string) =>
           maxLength: 63,
         }),
       ),
-      endpoint: str('Endpoint URL; AWS when unset.', { pattern: '^https?://[^\\s]+$', maxLength: 2048 }),
+      endpoint: str('Endpoint URL; AWS when unset.', { pattern: HTTP_URL, maxLength: 2048 }),
       region: str('Region of the bucket.', { maxLength: 64 }),
       prefix: str('Key prefix under which backups are stored.', {
         maxLength: 1024,

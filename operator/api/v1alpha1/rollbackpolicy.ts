@@ -19,6 +19,7 @@ import {
   str,
   timestamp,
 } from '../schema.js';
+import { HTTP_URL } from '../schema/patterns.js';
 
 export const BUILTIN_SIGNALS = ['LatencyP95', 'ErrorRate', 'CPU', 'Memory', 'DatabasePool'] as const;
 export const INCONCLUSIVE_ACTIONS = ['Pause', 'Rollback', 'Continue'] as const;
@@ -139,7 +140,7 @@ const spec = obj('Desired state of the RollbackPolicy.', {
       address: str(
         "Base URL, e.g. http://prometheus.monitoring:9090. Unset: the operator's --prometheus-address; with neither, the policy is not Ready (PrometheusAddressMissing) and the Releases using it hold.",
         {
-          pattern: '^https?://[^\\s]+$',
+          pattern: HTTP_URL,
           maxLength: 2048,
         },
       ),
