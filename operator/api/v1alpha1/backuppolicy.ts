@@ -1,4 +1,5 @@
 import {
+  HTTP_URL,
   PATH,
   ageColumn,
   bool,
@@ -23,7 +24,6 @@ import {
   str,
   timestamp,
 } from '../schema.js';
-import { HTTP_URL } from '../schema/patterns.js';
 
 export const BACKUP_KINDS = ['Full', 'Incremental', 'Dump'] as const;
 export const BACKUP_PHASES = ['Running', 'Succeeded', 'Failed'] as const;

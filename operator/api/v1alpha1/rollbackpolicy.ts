@@ -1,5 +1,6 @@
 import {
   DNS1123_LABEL,
+  HTTP_URL,
   PATH,
   ageColumn,
   conditions,
@@ -19,7 +20,6 @@ import {
   str,
   timestamp,
 } from '../schema.js';
-import { HTTP_URL } from '../schema/patterns.js';
 
 export const BUILTIN_SIGNALS = ['LatencyP95', 'ErrorRate', 'CPU', 'Memory', 'DatabasePool'] as const;
 export const INCONCLUSIVE_ACTIONS = ['Pause', 'Rollback', 'Continue'] as const;
