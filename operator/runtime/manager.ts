@@ -9,7 +9,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { KubeClient, type ResourceRef } from './client.js';
 import { Informer, describeError, type EventType, type ManagedFieldsFilter } from './informer.js';
 import type { DecisionSink } from './journal.js';
-import { namespaceOfPath, OutOfScopeError, type WatchScope } from './scope.js';
+import { OutOfScopeError, type WatchScope } from './scope.js';
 import { ScopedInformer, WatchedNamespaces, type Cache } from './scoped-informer.js';
 import type { ClusterAccess } from './kubeconfig.js';
 import type { LeaderElector } from './leader.js';
@@ -115,9 +115,8 @@ export class Manager {
     private readonly opts: ManagerOptions = {},
   ) {
     this.client = new KubeClient(access, {
-      onWrite: (verb, resource, path) => {
+      onWrite: (verb, resource, ns) => {
         if (this.leader && !this.leader.isLeader()) throw new NotLeaderError();
-        const ns = namespaceOfPath(path);
         if (ns !== undefined && !this.watches(ns)) throw new OutOfScopeError(ns);
         this.metrics.apiWrites.inc({ verb, resource });
       },
