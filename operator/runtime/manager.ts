@@ -115,15 +115,15 @@ export class Manager {
     private readonly opts: ManagerOptions = {},
   ) {
     this.client = new KubeClient(access, {
-      onWrite: (verb, resource, ns) => {
-        if (this.leader && !this.leader.isLeader()) throw new NotLeaderError();
-        if (ns !== undefined && !this.watches(ns)) throw new OutOfScopeError(ns);
+      onWrite: (verb, resource, namespace) => {
+        const refused = this.refusal(namespace);
+        if (refused) throw refused;
         this.metrics.apiWrites.inc({ verb, resource });
       },
       // Only the leader decides; a standby's reconciles never reach here with a write.
       // A reconcile still in flight in a namespace that left decides nothing: its writes are refused.
       onDecision: (d) => {
-        if (!this.isLeader() || !this.watches(d.object.namespace)) return;
+        if (this.refusal(d.object.namespace)) return;
         for (const sink of this.sinks) {
           try {
             sink(d);
@@ -167,6 +167,12 @@ export class Manager {
   /** Whether `namespace` is in the watch scope (its objects are cached and may be written). */
   watches(namespace: string): boolean {
     return this.watched?.has(namespace) ?? true;
+  }
+
+  /** Why this replica may not act in `namespace` (undefined: cluster-scoped), or undefined if it may. */
+  private refusal(namespace: string | undefined): NotLeaderError | OutOfScopeError | undefined {
+    if (!this.isLeader()) return new NotLeaderError();
+    return namespace === undefined || this.watches(namespace) ? undefined : new OutOfScopeError(namespace);
   }
 
   /** Subscribes to every decision recorded through the client (audit trail, notifications). */
