@@ -235,11 +235,8 @@ export class Manager {
       else {
         if (ref.clusterScoped && ref.resource !== 'namespaces')
           throw new Error(`${ref.resource} is cluster-scoped: it cannot be watched within --namespaces`);
-        const scoped = new ScopedInformer<KubernetesObject>(
-          ref,
-          this.watched?.names ?? [],
-          (ns) => (ref.clusterScoped ? make(undefined, ns) : make(ns)),
-          { clusterScoped: ref.clusterScoped, metadataOnly: ref.metadataOnly },
+        const scoped = new ScopedInformer<KubernetesObject>(ref, this.watched?.names ?? [], (ns) =>
+          ref.clusterScoped ? make(undefined, ns) : make(ns),
         );
         this.scoped.push(scoped);
         inf = scoped;
