@@ -160,7 +160,6 @@ export class Manager {
           onRestart: (resource) => this.metrics.informerRestarts.inc({ resource }),
         },
       );
-      this.selection.on(() => void this.rescope());
     }
   }
 
@@ -305,8 +304,11 @@ export class Manager {
     if (this.started) return;
     this.started = true;
     if (this.selection) {
+      // Subscribed after the first rescope, which reads the cache: not one rescope per listed namespace.
       await this.selection.start();
-      await this.rescope();
+      const first = this.rescope();
+      this.selection.on(() => void this.rescope());
+      await first;
     }
     await Promise.all([...this.informers.values()].map((i) => i.start()));
     for (const entry of this.controllers) {
