@@ -37,7 +37,7 @@ function sockets(pid: number | undefined): number {
 /** RSS and sockets once the queue is empty and every informer is up, after a GC-friendly pause. */
 async function settled(op: OperatorProcess, label: string): Promise<void> {
   await op.waitReady(120_000);
-  await waitFor(async () => (await op.metric('cutover_queue_depth')) === 0, {
+  await waitFor(async () => (await op.metric('cutover_workqueue_depth')) === 0, {
     timeoutMs: 300_000,
     description: 'an empty queue',
   });

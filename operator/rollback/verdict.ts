@@ -78,10 +78,9 @@ function signalOf(trigger: Trigger): Signal {
  */
 function measurementsOf(input: TriggerInput, minRequestRate: number): Measurement[] {
   const { trigger, value, stable } = input;
-  const gated = gatedByTraffic(trigger);
   const out: Measurement[] = [];
   const add = (slot: Measurement['slot'], sample: Sample, rate: Sample | undefined): void => {
-    if (!sample.ok || (gated && tooQuiet(rate, slot, minRequestRate) !== undefined)) return;
+    if (!sample.ok || tooQuiet(trigger, rate, slot, minRequestRate) !== undefined) return;
     out.push({ trigger: trigger.name, signal: signalOf(trigger), slot, value: sample.value });
   };
   add('new', value, input.requestRate);
@@ -101,7 +100,7 @@ function readingOf(input: TriggerInput, minRequestRate: number): Judgement {
     reading: { ...reading, reason: clip(reason, MAX_REASON) },
   });
 
-  const quiet = gatedByTraffic(trigger) ? tooQuiet(input.requestRate, 'new', minRequestRate) : undefined;
+  const quiet = tooQuiet(trigger, input.requestRate, 'new', minRequestRate);
   if (quiet !== undefined) return inconclusive(quiet);
   if (!value.ok) return inconclusive(value.reason);
 
@@ -130,13 +129,14 @@ function readingOf(input: TriggerInput, minRequestRate: number): Judgement {
   return reasons.length > 0 ? inconclusive(reasons.join('; ')) : { reading: { ...reading, result: 'Pass' } };
 }
 
-/** Why there is too little traffic to judge a slot by, if there is. */
+/** Why there is too little traffic to judge a slot by, if the trigger's signal needs traffic and there is. */
 function tooQuiet(
+  trigger: Trigger,
   rate: Sample | undefined,
   slot: 'new' | 'stable',
   minRequestRate: number,
 ): string | undefined {
-  if (!(minRequestRate > 0) || rate === undefined) return undefined;
+  if (!gatedByTraffic(trigger) || !(minRequestRate > 0) || rate === undefined) return undefined;
   if (!rate.ok) return `request rate of the ${slot} slot unknown: ${rate.reason}`;
   if (rate.value >= minRequestRate) return undefined;
   return `${formatNumber(rate.value)} req/s to the ${slot} slot, below minRequestRate ${formatNumber(minRequestRate)}`;
@@ -165,7 +165,7 @@ function relativePart(
   const { trigger, stable } = input;
   const unsure = (reason: string): Part => ({ result: 'Inconclusive', reason });
   if (stable === undefined) return { part: unsure('no stable slot to compare with (first rollout)') };
-  const quiet = gatedByTraffic(trigger) ? tooQuiet(stable.requestRate, 'stable', minRequestRate) : undefined;
+  const quiet = tooQuiet(trigger, stable.requestRate, 'stable', minRequestRate);
   if (quiet !== undefined) return { part: unsure(quiet) };
   if (!stable.value.ok) return { part: unsure(`stable slot: ${stable.value.reason}`) };
 

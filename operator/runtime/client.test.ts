@@ -1,4 +1,4 @@
-import { resourceLabel, resourcePath } from './client.js';
+import { pathParts, resourcePath } from './client.js';
 
 describe('resourcePath', () => {
   test('core, grouped, namespaced, cluster-scoped and subresources', () => {
@@ -20,14 +20,21 @@ describe('resourcePath', () => {
   });
 });
 
-describe('resourceLabel', () => {
-  test('keeps resource and subresource, drops namespaces and names', () => {
-    expect(resourceLabel('/apis/cutover.dev/v1alpha1/namespaces/shop/releases/web/status')).toBe(
-      'releases/status',
-    );
-    expect(resourceLabel('/api/v1/namespaces/shop/events')).toBe('events');
-    expect(resourceLabel('/apis/coordination.k8s.io/v1/namespaces/x/leases/l')).toBe('leases');
-    expect(resourceLabel('/api/v1/namespaces/shop')).toBe('namespaces');
-    expect(resourceLabel('/apis/apps/v1/namespaces/s/deployments/d/scale?x=1')).toBe('deployments/scale');
+describe('pathParts', () => {
+  // The resource label keeps resource and subresource, drops namespaces and names.
+  test.each([
+    ['/apis/cutover.dev/v1alpha1/namespaces/shop/releases/web/status', 'releases/status', 'shop'],
+    ['/api/v1/namespaces/shop/events', 'events', 'shop'],
+    ['/apis/coordination.k8s.io/v1/namespaces/x/leases/l', 'leases', 'x'],
+    ['/api/v1/namespaces/shop', 'namespaces', 'shop'],
+    ['/apis/apps/v1/namespaces/s/deployments/d/scale?x=1', 'deployments/scale', 's'],
+    ['/apis/apps/v1/namespaces/shop/deployments/web-blue/scale?x=1', 'deployments/scale', 'shop'],
+    ['/api/v1/namespaces', 'namespaces', undefined],
+    ['/apis/rbac.authorization.k8s.io/v1/clusterroles/x', 'clusterroles', undefined],
+    ['/apis/cutover.dev/v1alpha1/releases', 'releases', undefined],
+  ])('%s', (path, resource, namespace) => {
+    const parts = pathParts(path);
+    expect(parts.resource).toBe(resource);
+    expect(parts.namespace).toBe(namespace);
   });
 });

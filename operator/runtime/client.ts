@@ -57,18 +57,24 @@ export function resourcePath({ apiVersion, resource, namespace, name, subresourc
   return path;
 }
 
-/** "releases/status" for /apis/cutover.dev/v1alpha1/namespaces/x/releases/y/status: a bounded metric label. */
-export function resourceLabel(path: string): string {
+/**
+ * What a write to `path` touches. `resource` is a bounded metric label:
+ * "releases/status" for /apis/cutover.dev/v1alpha1/namespaces/x/releases/y/status.
+ * `namespace` is the one written into (x there, and x for the Namespace x
+ * itself); undefined for a cluster-scoped object or collection.
+ */
+export function pathParts(path: string): { resource: string; namespace?: string } {
   const parts = path.split('?')[0]?.split('/').filter(Boolean) ?? [];
   let rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
+  const namespace = rest[0] === 'namespaces' && rest[1] ? decodeURIComponent(rest[1]) : undefined;
   if (rest[0] === 'namespaces' && rest.length > 2) rest = rest.slice(2);
   const [resource = '', , sub] = rest;
-  return sub ? `${resource}/${sub}` : resource;
+  return { resource: sub ? `${resource}/${sub}` : resource, namespace };
 }
 
 export interface WriteObserver {
   /** Called before every write; throwing here stops the write (not the leader, outside the watch scope). */
-  onWrite?(verb: string, resource: string, path: string): void;
+  onWrite?(verb: string, resource: string, namespace: string | undefined): void;
   /** Called with the object a successful write returned. */
   onWritten?(obj: KubernetesObject): void;
   /** Called with every decision recorded through this client, before its Event is written. */
@@ -161,7 +167,10 @@ export class KubeClient {
       headers['content-type'] = opts.contentType ?? 'application/json';
       body = JSON.stringify(opts.body);
     }
-    if (method !== 'GET') this.observer.onWrite?.(method, resourceLabel(path), path);
+    if (method !== 'GET') {
+      const { resource, namespace } = pathParts(path);
+      this.observer.onWrite?.(method, resource, namespace);
+    }
     const res = await fetch(url, {
       method,
       headers,

@@ -9,7 +9,7 @@ import type { KubernetesObject } from '@kubernetes/client-node';
 import { KubeClient, type ResourceRef } from './client.js';
 import { Informer, describeError, type EventType, type ManagedFieldsFilter } from './informer.js';
 import type { DecisionSink } from './journal.js';
-import { namespaceOfPath, OutOfScopeError, type WatchScope } from './scope.js';
+import { OutOfScopeError, type WatchScope } from './scope.js';
 import { ScopedInformer, WatchedNamespaces, type Cache } from './scoped-informer.js';
 import type { ClusterAccess } from './kubeconfig.js';
 import type { LeaderElector } from './leader.js';
@@ -115,16 +115,15 @@ export class Manager {
     private readonly opts: ManagerOptions = {},
   ) {
     this.client = new KubeClient(access, {
-      onWrite: (verb, resource, path) => {
-        if (this.leader && !this.leader.isLeader()) throw new NotLeaderError();
-        const ns = namespaceOfPath(path);
-        if (ns !== undefined && !this.watches(ns)) throw new OutOfScopeError(ns);
+      onWrite: (verb, resource, namespace) => {
+        const refused = this.refusal(namespace);
+        if (refused) throw refused;
         this.metrics.apiWrites.inc({ verb, resource });
       },
       // Only the leader decides; a standby's reconciles never reach here with a write.
       // A reconcile still in flight in a namespace that left decides nothing: its writes are refused.
       onDecision: (d) => {
-        if (!this.isLeader() || !this.watches(d.object.namespace)) return;
+        if (this.refusal(d.object.namespace)) return;
         for (const sink of this.sinks) {
           try {
             sink(d);
@@ -161,13 +160,18 @@ export class Manager {
           onRestart: (resource) => this.metrics.informerRestarts.inc({ resource }),
         },
       );
-      this.selection.on(() => void this.rescope());
     }
   }
 
   /** Whether `namespace` is in the watch scope (its objects are cached and may be written). */
   watches(namespace: string): boolean {
     return this.watched?.has(namespace) ?? true;
+  }
+
+  /** Why this replica may not act in `namespace` (undefined: cluster-scoped), or undefined if it may. */
+  private refusal(namespace: string | undefined): NotLeaderError | OutOfScopeError | undefined {
+    if (!this.isLeader()) return new NotLeaderError();
+    return namespace === undefined || this.watches(namespace) ? undefined : new OutOfScopeError(namespace);
   }
 
   /** Subscribes to every decision recorded through the client (audit trail, notifications). */
@@ -230,11 +234,8 @@ export class Manager {
       else {
         if (ref.clusterScoped && ref.resource !== 'namespaces')
           throw new Error(`${ref.resource} is cluster-scoped: it cannot be watched within --namespaces`);
-        const scoped = new ScopedInformer<KubernetesObject>(
-          ref,
-          this.watched?.names ?? [],
-          (ns) => (ref.clusterScoped ? make(undefined, ns) : make(ns)),
-          { clusterScoped: ref.clusterScoped, metadataOnly: ref.metadataOnly },
+        const scoped = new ScopedInformer<KubernetesObject>(ref, this.watched?.names ?? [], (ns) =>
+          ref.clusterScoped ? make(undefined, ns) : make(ns),
         );
         this.scoped.push(scoped);
         inf = scoped;
@@ -303,8 +304,11 @@ export class Manager {
     if (this.started) return;
     this.started = true;
     if (this.selection) {
+      // Subscribed after the first rescope, which reads the cache: not one rescope per listed namespace.
       await this.selection.start();
-      await this.rescope();
+      const first = this.rescope();
+      this.selection.on(() => void this.rescope());
+      await first;
     }
     await Promise.all([...this.informers.values()].map((i) => i.start()));
     for (const entry of this.controllers) {

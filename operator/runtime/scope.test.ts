@@ -1,4 +1,4 @@
-import { describeScope, namespaceOfPath, parseWatchScope } from './scope.js';
+import { describeScope, parseWatchScope } from './scope.js';
 
 test('no flag: every namespace', () => {
   expect(parseWatchScope({})).toEqual({ kind: 'cluster' });
@@ -30,14 +30,4 @@ test.each([
   ],
 ])('refuses %j', (flags, message) => {
   expect(() => parseWatchScope(flags)).toThrow(message);
-});
-
-test('the namespace a write goes to', () => {
-  expect(namespaceOfPath('/apis/cutover.dev/v1alpha1/namespaces/shop/releases/web/status')).toBe('shop');
-  expect(namespaceOfPath('/api/v1/namespaces/shop/events')).toBe('shop');
-  expect(namespaceOfPath('/apis/apps/v1/namespaces/shop/deployments/web-blue/scale?x=1')).toBe('shop');
-  expect(namespaceOfPath('/api/v1/namespaces/shop')).toBe('shop');
-  expect(namespaceOfPath('/api/v1/namespaces')).toBeUndefined();
-  expect(namespaceOfPath('/apis/rbac.authorization.k8s.io/v1/clusterroles/x')).toBeUndefined();
-  expect(namespaceOfPath('/apis/cutover.dev/v1alpha1/releases')).toBeUndefined();
 });

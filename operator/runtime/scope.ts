@@ -61,17 +61,6 @@ export function describeScope(scope: WatchScope): string {
   }
 }
 
-/**
- * The namespace an API path writes into: `/api/v1/namespaces/a/…`,
- * `/apis/group/version/namespaces/a/…`, or the Namespace `a` itself; undefined
- * for a cluster-scoped object or collection.
- */
-export function namespaceOfPath(path: string): string | undefined {
-  const parts = path.split('?')[0]?.split('/').filter(Boolean) ?? [];
-  const rest = parts[0] === 'api' ? parts.slice(2) : parts.slice(3);
-  return rest[0] === 'namespaces' && rest[1] ? decodeURIComponent(rest[1]) : undefined;
-}
-
 /** A write refused because its namespace is outside the watch scope (it left the selector mid-reconcile). */
 export class OutOfScopeError extends Error {
   constructor(readonly namespace: string) {

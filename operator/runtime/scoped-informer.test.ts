@@ -296,17 +296,10 @@ test('the managedFields filter and our writes reach the right part, also a later
 
 test('a cluster-scoped kind (Namespace) is found by name: one part per watched namespace object', async () => {
   const world = new World();
-  const ref = { apiVersion: 'v1', resource: 'namespaces', kind: 'Namespace' };
+  const ref = { apiVersion: 'v1', resource: 'namespaces', kind: 'Namespace', clusterScoped: true };
   for (const name of ['a', 'b'])
     world.objects.set(name, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name } }]);
-  const inf = new ScopedInformer<KubernetesObject>(
-    ref,
-    ['a', 'b'],
-    (name) => new FakePart(ref, name, world),
-    {
-      clusterScoped: true,
-    },
-  );
+  const inf = new ScopedInformer<KubernetesObject>(ref, ['a', 'b'], (name) => new FakePart(ref, name, world));
   await inf.start();
   expect(inf.get('b')?.metadata?.name).toBe('b');
   expect(inf.get('c')).toBeUndefined();

@@ -29,14 +29,14 @@ export interface Cache<T extends KubernetesObject> {
   whenSynced(): Promise<void>;
 }
 
-export interface ScopedInformerOptions {
+export type ScopedRef = Cache<KubernetesObject>['ref'] & {
   /**
    * A cluster-scoped kind (Namespace): each part holds the object named like
    * its namespace, so objects are found by name, not by namespace.
    */
   clusterScoped?: boolean;
   metadataOnly?: boolean;
-}
+};
 
 interface Staged<T extends KubernetesObject> {
   part: Cache<T>;
@@ -55,10 +55,9 @@ export class ScopedInformer<T extends KubernetesObject> implements Cache<T> {
   private running = false;
 
   constructor(
-    readonly ref: Cache<T>['ref'],
+    readonly ref: ScopedRef,
     namespaces: Iterable<string>,
     private readonly make: (namespace: string) => Cache<T>,
-    private readonly opts: ScopedInformerOptions = {},
   ) {
     for (const ns of namespaces) this.add(ns);
   }
@@ -68,7 +67,7 @@ export class ScopedInformer<T extends KubernetesObject> implements Cache<T> {
   }
 
   get metadataOnly(): boolean {
-    return this.opts.metadataOnly === true;
+    return this.ref.metadataOnly === true;
   }
 
   get resource(): string {
@@ -112,7 +111,7 @@ export class ScopedInformer<T extends KubernetesObject> implements Cache<T> {
   }
 
   list(namespace?: string): readonly T[] {
-    if (namespace !== undefined && !this.opts.clusterScoped)
+    if (namespace !== undefined && !this.ref.clusterScoped)
       return this.parts.get(namespace)?.list(namespace) ?? [];
     return [...this.parts.values()].flatMap((p) => p.list(namespace));
   }
@@ -149,8 +148,7 @@ export class ScopedInformer<T extends KubernetesObject> implements Cache<T> {
     }
     const existing = this.staged.get(namespace);
     if (existing) return existing.listed;
-    const part = this.make(namespace);
-    if (this.filter) part.keepManagedFields(this.filter);
+    const part = this.build(namespace);
     let cancel = (): void => undefined;
     const dropped = new Promise<boolean>((resolve) => (cancel = () => resolve(false)));
     const listed = Promise.race([part.whenSynced().then(() => true), dropped]);
@@ -197,16 +195,21 @@ export class ScopedInformer<T extends KubernetesObject> implements Cache<T> {
     };
   }
 
-  private add(namespace: string): Cache<T> {
-    const part = this.make(namespace);
-    if (this.filter) part.keepManagedFields(this.filter);
+  private add(namespace: string): void {
+    const part = this.build(namespace);
     for (const h of this.handlers) part.on(h);
     this.parts.set(namespace, part);
+  }
+
+  /** A part for `namespace`, keeping the managedFields the others keep; neither started nor shown. */
+  private build(namespace: string): Cache<T> {
+    const part = this.make(namespace);
+    if (this.filter) part.keepManagedFields(this.filter);
     return part;
   }
 
   private partOf(name: string, namespace: string | undefined): Cache<T> | undefined {
-    return this.parts.get(this.opts.clusterScoped ? name : (namespace ?? ''));
+    return this.parts.get(this.ref.clusterScoped ? name : (namespace ?? ''));
   }
 
   private emit(type: EventType, obj: T): void {
