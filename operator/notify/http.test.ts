@@ -1,7 +1,7 @@
 // The POST against a real HTTP server on 127.0.0.1.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createPost } from './http.js';
+import { createPost, describeNetworkError } from './http.js';
 
 let server: Server;
 let base = '';
@@ -105,4 +105,22 @@ test('a Secret that does not hold an http(s) URL', async () => {
     kind: 'error',
     error: 'the URL is not http or https',
   });
+});
+
+test('a network error by its code only: its message names the address, which may be the secret', () => {
+  const refused = Object.assign(new TypeError('fetch failed'), {
+    cause: Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443 https://hooks.example/T0/B0/secret'), {
+      code: 'ECONNREFUSED',
+    }),
+  });
+  expect(describeNetworkError(refused, 10_000)).toBe('connection refused');
+  const timeout = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+  expect(describeNetworkError(timeout, 10_000)).toBe('no answer within 10 s');
+  expect(describeNetworkError(Object.assign(new Error('x'), { code: 'EPROTO' }), 1000)).toBe(
+    'network error (EPROTO)',
+  );
+  expect(describeNetworkError(new Error('https://hooks.example/secret'), 1000)).toBe('network error');
+  expect(describeNetworkError(Object.assign(new Error('x'), { code: 'https://x/secret' }), 1000)).toBe(
+    'network error',
+  );
 });

@@ -1,6 +1,7 @@
 // One POST to a webhook, as an Attempt. Nothing here logs: the caller gets a
 // status or an error in words that never include the URL.
-import { describeNetworkError, retryAfterMs, type Attempt } from './retry.js';
+import { httpTarget, networkError, timedOut, type TargetProblem } from '../runtime/http-target.js';
+import { retryAfterMs, type Attempt } from './retry.js';
 
 export const POST_TIMEOUT_MS = 10_000;
 
@@ -18,8 +19,8 @@ export function createPost({
   userAgent = 'cutover',
 }: PostOptions = {}): Post {
   return async (raw, body) => {
-    const target = parseTarget(raw);
-    if (typeof target === 'string') return { kind: 'error', error: target };
+    const target = httpTarget(raw);
+    if (typeof target === 'string') return { kind: 'error', error: PROBLEMS[target] };
     try {
       const res = await fetchFn(target.url, {
         method: 'POST',
@@ -42,31 +43,13 @@ export function createPost({
   };
 }
 
-/**
- * fetch refuses a URL with user-info, so user:password@ becomes a Basic
- * Authorization header. Only http and https are POSTed to.
- */
-function parseTarget(raw: string): { url: URL; headers: Record<string, string> } | string {
-  let url: URL;
-  try {
-    url = new URL(raw.trim());
-  } catch {
-    return 'the Secret does not hold a URL';
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'the URL is not http or https';
-  const headers: Record<string, string> = {};
-  if (url.username || url.password) {
-    let user: string;
-    let pass: string;
-    try {
-      user = decodeURIComponent(url.username);
-      pass = decodeURIComponent(url.password);
-    } catch {
-      return 'the user or password in the URL is not valid percent-encoding';
-    }
-    headers.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-    url.username = '';
-    url.password = '';
-  }
-  return { url, headers };
+const PROBLEMS: Readonly<Record<TargetProblem, string>> = {
+  'not-a-url': 'the Secret does not hold a URL',
+  'not-http': 'the URL is not http or https',
+  'bad-user-info': 'the user or password in the URL is not valid percent-encoding',
+};
+
+/** A failed POST in words, without the URL. */
+export function describeNetworkError(err: unknown, timeoutMs: number): string {
+  return timedOut(err) ? `no answer within ${timeoutMs / 1000} s` : networkError(err);
 }
