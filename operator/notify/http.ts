@@ -7,24 +7,14 @@ export const POST_TIMEOUT_MS = 10_000;
 
 export type Post = (url: string, body: string) => Promise<Attempt>;
 
-export interface PostOptions {
-  timeoutMs?: number;
-  fetch?: typeof fetch;
-  userAgent?: string;
-}
-
-export function createPost({
-  timeoutMs = POST_TIMEOUT_MS,
-  fetch: fetchFn = fetch,
-  userAgent = 'cutover',
-}: PostOptions = {}): Post {
+export function createPost({ timeoutMs = POST_TIMEOUT_MS } = {}): Post {
   return async (raw, body) => {
     const target = httpTarget(raw);
     if (typeof target === 'string') return { kind: 'error', error: PROBLEMS[target] };
     try {
-      const res = await fetchFn(target.url, {
+      const res = await fetch(target.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': userAgent, ...target.headers },
+        headers: { 'content-type': 'application/json', 'user-agent': 'cutover', ...target.headers },
         body,
         // A redirect is an answer: following it could send the body somewhere the Secret never named.
         redirect: 'manual',
