@@ -1,6 +1,6 @@
 import { QUEUE_LIMIT } from './deliver.js';
 import { URL, flush, outgoing, setup, target } from './notifier.testkit.js';
-import { SecretProblem } from './secrets.js';
+import { SecretProblem } from '../runtime/secret-values.js';
 
 describe('Notifier', () => {
   test('enqueue returns before anything is sent; a timer sends', async () => {

@@ -13,7 +13,7 @@ import { realClock, type Clock } from '../runtime/queue.js';
 import type { Format } from './body.js';
 import type { Post } from './http.js';
 import { MAX_AGE_MS, describeAttempt, nextAttemptDelayMs, verdictOf, type Attempt } from './retry.js';
-import { SecretProblem } from './secrets.js';
+import { SecretProblem } from '../runtime/secret-values.js';
 
 /** Notifications waiting per target; the oldest goes first when it is full. */
 export const QUEUE_LIMIT = 200;
