@@ -1,6 +1,7 @@
 // The POST against a real HTTP server on 127.0.0.1.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { freePort } from '../../test/harness/free-port.js';
 import { createPost, describeNetworkError } from './http.js';
 
 let server: Server;
@@ -86,10 +87,7 @@ test('no answer in time: a timeout, said without the URL', async () => {
 
 test('nothing listening: connection refused, said without the URL', async () => {
   // A port just bound and released: nothing listens there now.
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
+  const port = await freePort();
   expect(await createPost()(`http://127.0.0.1:${port}/hook/secret-path`, '{}')).toEqual({
     kind: 'error',
     error: 'connection refused',
