@@ -27,7 +27,7 @@ export interface EnvironmentControllerOptions extends Clock {
   /** The configuration cache shared with the Release controller. */
   config: ConfigCache;
   /** Health of the notification targets (status.notifications); it wakes us when it changes. */
-  notifications?: { health(namespace: string, environment: string): ReadonlyMap<string, NotificationHealth> };
+  notifications: { health(namespace: string, environment: string): ReadonlyMap<string, NotificationHealth> };
 }
 
 export function environmentController(
@@ -77,7 +77,7 @@ export function environmentController(
         secretFound: found('Secret', env.spec.config?.secretRef),
         config: facts,
         releases: releases.list(namespace).filter((r) => r.spec.environmentRef.name === name),
-        notifications: notifications?.health(namespace, name),
+        notifications: notifications.health(namespace, name),
       };
       const at = now();
       const next = planEnvironmentStatus(env, obs, at);

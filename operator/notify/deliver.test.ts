@@ -1,6 +1,6 @@
 import { QUEUE_LIMIT } from './deliver.js';
-import { URL, flush, outgoing, setup, target } from './notifier.testkit.js';
-import { SecretProblem } from './secrets.js';
+import { URL, flush, outgoing, setup, target, tick } from './notifier.testkit.js';
+import { SecretProblem } from '../runtime/secret-values.js';
 
 describe('Notifier', () => {
   test('enqueue returns before anything is sent; a timer sends', async () => {
@@ -8,8 +8,7 @@ describe('Notifier', () => {
     s.notifier.enqueue(outgoing(1));
     expect(s.receiver.calls).toHaveLength(0);
     expect(s.depth.get('json')).toBe(1);
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     expect(s.receiver.calls.map((c) => c.url)).toEqual([URL]);
     s.receiver.calls[0]?.answer({ kind: 'response', status: 204 });
     await flush();
@@ -22,29 +21,24 @@ describe('Notifier', () => {
   test('one POST in flight per target: a later notification never overtakes an earlier one', async () => {
     const s = setup();
     for (let i = 0; i < 3; i++) s.notifier.enqueue(outgoing(i));
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     // The first is slow to answer: nothing else goes meanwhile.
-    s.clock.advance(5000);
-    await flush();
+    await tick(s, 5000);
     expect(s.receiver.bodies()).toEqual(['{"n":0}']);
     s.receiver.calls[0]?.answer({ kind: 'response', status: 200 });
     await flush();
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     expect(s.receiver.bodies()).toEqual(['{"n":0}', '{"n":1}']);
     s.receiver.calls[1]?.answer({ kind: 'response', status: 200 });
     await flush();
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     expect(s.receiver.bodies()).toEqual(['{"n":0}', '{"n":1}', '{"n":2}']);
   });
 
   test('a receiver that is down: backoff 1 s, 2 s, 4 s, the same notification first, then delivered in order', async () => {
     const s = setup();
     for (let i = 0; i < 3; i++) s.notifier.enqueue(outgoing(i));
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     s.receiver.calls.splice(0)[0]?.answer({ kind: 'error', error: 'connection refused' });
     await flush();
     expect(s.notifier.health('shop', 'production').get('ops')).toEqual({
@@ -55,32 +49,26 @@ describe('Notifier', () => {
     });
     expect(s.failing).toEqual([1]);
     for (const wait of [1000, 2000]) {
-      s.clock.advance(wait - 1);
-      await flush();
+      await tick(s, wait - 1);
       expect(s.receiver.calls).toHaveLength(0);
-      s.clock.advance(1);
-      await flush();
+      await tick(s, 1);
       expect(s.receiver.bodies()).toEqual(['{"n":0}']);
       s.receiver.calls.splice(0)[0]?.answer({ kind: 'error', error: 'connection refused' });
       await flush();
     }
     // Three failures in a row: the next attempt waits 4 s.
-    s.clock.advance(3999);
-    await flush();
+    await tick(s, 3999);
     expect(s.receiver.calls).toHaveLength(0);
-    s.clock.advance(1);
-    await flush();
+    await tick(s, 1);
     expect(s.receiver.bodies()).toEqual(['{"n":0}']);
     s.receiver.calls.splice(0)[0]?.answer({ kind: 'response', status: 503 });
     await flush();
-    s.clock.advance(8000);
-    await flush();
+    await tick(s, 8000);
     expect(s.receiver.bodies()).toEqual(['{"n":0}']);
     s.receiver.calls.splice(0)[0]?.answer({ kind: 'response', status: 200 });
     await flush();
     for (let i = 1; i < 3; i++) {
-      s.clock.advance(0);
-      await flush();
+      await tick(s, 0);
       expect(s.receiver.bodies()).toEqual([`{"n":${i}}`]);
       s.receiver.calls.splice(0)[0]?.answer({ kind: 'response', status: 200 });
       await flush();
@@ -95,33 +83,18 @@ describe('Notifier', () => {
     expect(s.notifier.pending).toBe(0);
   });
 
-  test('Retry-After is honoured', async () => {
+  test.each([
+    ['Retry-After is honoured', 429, 30_000, 30_000],
+    ['Retry-After: 0 does not shorten the backoff', 503, 0, 1000],
+  ])('%s', async (_what, status, retryAfterMs, nextInMs) => {
     const s = setup();
     s.notifier.enqueue(outgoing(1));
-    s.clock.advance(0);
+    await tick(s, 0);
+    s.receiver.calls.splice(0)[0]?.answer({ kind: 'response', status, retryAfterMs });
     await flush();
-    s.receiver.calls.splice(0)[0]?.answer({ kind: 'response', status: 429, retryAfterMs: 30_000 });
-    await flush();
-    s.clock.advance(29_999);
-    await flush();
+    await tick(s, nextInMs - 1);
     expect(s.receiver.calls).toHaveLength(0);
-    s.clock.advance(1);
-    await flush();
-    expect(s.receiver.calls).toHaveLength(1);
-  });
-
-  test('Retry-After: 0 does not shorten the backoff', async () => {
-    const s = setup();
-    s.notifier.enqueue(outgoing(1));
-    s.clock.advance(0);
-    await flush();
-    s.receiver.calls.splice(0)[0]?.answer({ kind: 'response', status: 503, retryAfterMs: 0 });
-    await flush();
-    s.clock.advance(999);
-    await flush();
-    expect(s.receiver.calls).toHaveLength(0);
-    s.clock.advance(1);
-    await flush();
+    await tick(s, 1);
     expect(s.receiver.calls).toHaveLength(1);
   });
 
@@ -129,16 +102,13 @@ describe('Notifier', () => {
     const s = setup();
     s.notifier.enqueue(outgoing(1));
     s.notifier.enqueue(outgoing(2));
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     s.receiver.calls[0]?.answer({ kind: 'response', status: 404 });
     await flush();
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     s.receiver.calls[1]?.answer({ kind: 'response', status: 200 });
     await flush();
-    s.clock.advance(60_000);
-    await flush();
+    await tick(s, 60_000);
     expect(s.receiver.calls).toHaveLength(2);
     expect(s.results).toEqual([
       ['json', 'rejected'],
@@ -146,20 +116,21 @@ describe('Notifier', () => {
     ]);
   });
 
-  test('given up after an hour, counted and logged, without the URL', async () => {
+  test('given up after an hour, counted and logged, without the URL; with nothing behind it, no longer failing', async () => {
     const s = setup();
     s.notifier.enqueue(outgoing(1));
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     // Failing for over an hour: 1 s, 2 s, … then every 5 min.
     for (let i = 0; i < 40 && s.receiver.calls.length > 0; i++) {
       s.receiver.calls.splice(0)[0]?.answer({ kind: 'response', status: 502 });
       await flush();
-      s.clock.advance(300_000);
-      await flush();
+      expect(s.failing.at(-1)).toBe(1);
+      await tick(s, 300_000);
     }
     expect(s.results.at(-1)).toEqual(['json', 'expired']);
     expect(s.notifier.pending).toBe(0);
+    expect(s.failing).toEqual([1, 0]);
+    expect(s.notifier.health('shop', 'production').get('ops')?.state).toBe('Failing');
     const log = s.lines.join('');
     expect(log).toContain('notification given up');
     expect(log).toContain('"target":"ops"');
@@ -172,16 +143,14 @@ describe('Notifier', () => {
     for (let i = 0; i < QUEUE_LIMIT + 3; i++) s.notifier.enqueue(outgoing(i));
     expect(s.results).toEqual(Array(3).fill(['json', 'dropped']));
     expect(s.depth.get('json')).toBe(QUEUE_LIMIT);
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     expect(s.receiver.bodies()[0]).toBe('{"n":3}');
   });
 
   test('a Secret without the key: retried, said in health by name only', async () => {
     const s = setup({ url: () => Promise.reject(new SecretProblem('Secret "hooks" has no key "ops"')) });
     s.notifier.enqueue(outgoing(1));
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     expect(s.notifier.health('shop', 'production').get('ops')).toMatchObject({
       state: 'Failing',
       lastError: 'Secret "hooks" has no key "ops"',
@@ -192,8 +161,7 @@ describe('Notifier', () => {
   test('any other error reading the URL is not repeated (it could quote the value)', async () => {
     const s = setup({ url: () => Promise.reject(new Error(`bad ${URL}`)) });
     s.notifier.enqueue(outgoing(1));
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     expect(s.notifier.health('shop', 'production').get('ops')?.lastError).toBe('reading the URL failed');
   });
 
@@ -203,8 +171,7 @@ describe('Notifier', () => {
     s.notifier.enqueue(outgoing(1));
     s.notifier.enqueue(outgoing(2));
     present = false;
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     expect(s.receiver.calls).toHaveLength(0);
     expect(s.results).toEqual([
       ['json', 'dropped'],
@@ -216,24 +183,21 @@ describe('Notifier', () => {
   test('stop: waits for the POST in flight, drops and counts the rest, sends nothing more', async () => {
     const s = setup();
     for (let i = 0; i < 3; i++) s.notifier.enqueue(outgoing(i));
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     const stopped = s.notifier.stop();
     for (const c of s.receiver.calls) c.answer({ kind: 'response', status: 200 });
     await stopped;
     expect(s.results.filter(([, r]) => r === 'dropped')).toHaveLength(2);
     expect(s.results.filter(([, r]) => r === 'delivered')).toHaveLength(1);
     s.notifier.enqueue(outgoing(99));
-    s.clock.advance(1000);
-    await flush();
+    await tick(s, 1000);
     expect(s.receiver.calls).toHaveLength(1);
   });
 
   test('stop: a POST in flight that fails is counted as lost, not retried', async () => {
     const s = setup();
     s.notifier.enqueue(outgoing(1));
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     const stopped = s.notifier.stop();
     s.receiver.calls[0]?.answer({ kind: 'error', error: 'connection refused' });
     await stopped;

@@ -13,7 +13,7 @@ import { realClock, type Clock } from '../runtime/queue.js';
 import type { Format } from './body.js';
 import type { Post } from './http.js';
 import { MAX_AGE_MS, describeAttempt, nextAttemptDelayMs, verdictOf, type Attempt } from './retry.js';
-import { SecretProblem } from './secrets.js';
+import { SecretProblem } from '../runtime/secret-values.js';
 
 /** Notifications waiting per target; the oldest goes first when it is full. */
 export const QUEUE_LIMIT = 200;
@@ -71,10 +71,11 @@ interface TargetState {
   health?: NotificationHealth;
 }
 
-const keyOf = (t: TargetRef) => `${t.namespace}/${t.environment}/${t.name}`;
+const environmentOf = (t: Pick<TargetRef, 'namespace' | 'environment'>) => `${t.namespace}/${t.environment}`;
 
 export class Notifier {
-  private readonly targets = new Map<string, TargetState>();
+  /** By Environment (namespace/name), then target name: an Environment's event looks at its targets only. */
+  private readonly targets = new Map<string, Map<string, TargetState>>();
   private readonly running = new Set<Promise<void>>();
   private readonly clock: Clock;
   private stopped = false;
@@ -89,11 +90,12 @@ export class Notifier {
   /** Queues a notification and returns at once; a timer starts the POST. */
   enqueue(n: Outgoing): void {
     if (this.stopped) return;
-    const key = keyOf(n.target);
-    let t = this.targets.get(key);
+    let env = this.targets.get(environmentOf(n.target));
+    if (!env) this.targets.set(environmentOf(n.target), (env = new Map()));
+    let t = env.get(n.target.name);
     if (!t) {
       t = { ref: n.target, items: [], sending: false, failures: 0, notBefore: 0 };
-      this.targets.set(key, t);
+      env.set(n.target.name, t);
     }
     if (t.items.length >= QUEUE_LIMIT) {
       const oldest = t.items.shift();
@@ -107,16 +109,14 @@ export class Notifier {
   /** Health of the targets of one Environment, by target name. */
   health(namespace: string, environment: string): Map<string, NotificationHealth> {
     const out = new Map<string, NotificationHealth>();
-    for (const t of this.targets.values())
-      if (t.ref.namespace === namespace && t.ref.environment === environment && t.health)
-        out.set(t.ref.name, t.health);
+    for (const t of this.of(namespace, environment)) if (t.health) out.set(t.ref.name, t.health);
     return out;
   }
 
   /** Notifications waiting or in flight. */
   get pending(): number {
     let n = 0;
-    for (const t of this.targets.values()) n += t.items.length + (t.sending ? 1 : 0);
+    for (const t of this.all()) n += t.items.length + (t.sending ? 1 : 0);
     return n;
   }
 
@@ -127,9 +127,8 @@ export class Notifier {
    * target that no longer exists as failing.
    */
   retain(namespace: string, environment: string, names: readonly string[]): void {
-    for (const t of [...this.targets.values()])
-      if (t.ref.namespace === namespace && t.ref.environment === environment && !names.includes(t.ref.name))
-        this.discard(t, 'notification target removed; its queue is dropped');
+    for (const t of this.of(namespace, environment))
+      if (!names.includes(t.ref.name)) this.discard(t, 'notification target removed; its queue is dropped');
     this.report();
   }
 
@@ -139,8 +138,7 @@ export class Notifier {
    * no failing target. Enqueueing works again once it leads again.
    */
   reset(): void {
-    let lost = 0;
-    for (const t of [...this.targets.values()]) lost += this.discard(t);
+    const lost = this.discardAll();
     this.report();
     if (lost > 0) this.deps.log.warn({ lost }, 'notifications not delivered: this replica stopped leading');
   }
@@ -148,14 +146,7 @@ export class Notifier {
   /** Stops starting attempts, waits for those in flight; what is still queued is lost, and said. */
   async stop(): Promise<void> {
     this.stopped = true;
-    let lost = 0;
-    for (const t of this.targets.values()) {
-      if (t.timer !== undefined) this.clock.clearTimeout(t.timer);
-      for (const item of t.items.splice(0)) {
-        lost += 1;
-        this.deps.onResult?.(item.format, 'dropped');
-      }
-    }
+    let lost = this.discardAll();
     this.report();
     await Promise.allSettled([...this.running]);
     lost += this.lostAtStop;
@@ -255,7 +246,16 @@ export class Notifier {
 
   /** Whether `t` is still the state of its target (not forgotten while a POST was out). */
   private holds(t: TargetState): boolean {
-    return this.targets.get(keyOf(t.ref)) === t;
+    return this.targets.get(environmentOf(t.ref))?.get(t.ref.name) === t;
+  }
+
+  /** The targets of one Environment, copied: discarding some while going through them is safe. */
+  private of(namespace: string, environment: string): TargetState[] {
+    return [...(this.targets.get(environmentOf({ namespace, environment }))?.values() ?? [])];
+  }
+
+  private *all(): Generator<TargetState> {
+    for (const env of this.targets.values()) yield* env.values();
   }
 
   /** Forgets a target: its queue (and `also`) dropped and counted; returns how many. */
@@ -264,9 +264,17 @@ export class Notifier {
     for (const i of lost) this.deps.onResult?.(i.format, 'dropped');
     if (t.timer !== undefined) this.clock.clearTimeout(t.timer);
     t.timer = undefined;
-    this.targets.delete(keyOf(t.ref));
+    const env = this.targets.get(environmentOf(t.ref));
+    env?.delete(t.ref.name);
+    if (env?.size === 0) this.targets.delete(environmentOf(t.ref));
     if (say && lost.length > 0) this.deps.log.info({ ...this.where(t), lost: lost.length }, say);
     return lost.length;
+  }
+
+  private discardAll(): number {
+    let lost = 0;
+    for (const t of [...this.all()]) lost += this.discard(t);
+    return lost;
   }
 
   private give(t: TargetState, item: Queued, result: Result, why: string): void {
@@ -304,7 +312,7 @@ export class Notifier {
   private report(): void {
     const depth: Record<Format, number> = { json: 0, slack: 0 };
     let failing = 0;
-    for (const t of this.targets.values()) {
+    for (const t of this.all()) {
       for (const i of t.items) depth[i.format] += 1;
       if (t.health?.state === 'Failing' && (t.items.length > 0 || t.sending)) failing += 1;
     }

@@ -1,13 +1,12 @@
 // A target counts as failing only while it has something it fails to deliver,
 // and a target that is gone (removed from spec.notify, its Environment gone,
 // this replica no longer leading) is not reported at all.
-import { flush, outgoing, ref, setup } from './notifier.testkit.js';
+import { flush, outgoing, ref, setup, tick } from './notifier.testkit.js';
 
 /** One notification sent and answered with `status`. */
 async function answered(s: ReturnType<typeof setup>, status: number, i = 1) {
   s.notifier.enqueue(outgoing(i));
-  s.clock.advance(0);
-  await flush();
+  await tick(s, 0);
   s.receiver.calls.at(-1)?.answer({ kind: 'response', status });
   await flush();
 }
@@ -27,33 +26,14 @@ describe('failing targets', () => {
     const s = setup();
     s.notifier.enqueue(outgoing(1));
     s.notifier.enqueue(outgoing(2));
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     s.receiver.calls[0]?.answer({ kind: 'response', status: 410 });
     await flush();
     expect(s.failing).toEqual([1]);
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     s.receiver.calls[1]?.answer({ kind: 'response', status: 410 });
     await flush();
     expect(s.failing).toEqual([1, 0]);
-  });
-
-  test('expired after an hour with nothing behind it: no longer failing', async () => {
-    const s = setup();
-    s.notifier.enqueue(outgoing(1));
-    s.clock.advance(0);
-    await flush();
-    for (let i = 0; i < 40 && s.receiver.calls.length > 0; i++) {
-      s.receiver.calls.splice(0)[0]?.answer({ kind: 'response', status: 502 });
-      await flush();
-      expect(s.failing.at(-1)).toBe(1);
-      s.clock.advance(300_000);
-      await flush();
-    }
-    expect(s.results.at(-1)).toEqual(['json', 'expired']);
-    expect(s.failing).toEqual([1, 0]);
-    expect(s.notifier.health('shop', 'production').get('ops')?.state).toBe('Failing');
   });
 });
 
@@ -62,8 +42,7 @@ describe('retain', () => {
     const s = setup();
     s.notifier.enqueue(outgoing(1));
     s.notifier.enqueue(outgoing(2));
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     s.receiver.calls.splice(0)[0]?.answer({ kind: 'error', error: 'connection refused' });
     await flush();
     expect(s.failing).toEqual([1]);
@@ -73,8 +52,7 @@ describe('retain', () => {
     expect(s.notifier.health('shop', 'production').size).toBe(0);
     expect(s.results.filter(([, r]) => r === 'dropped')).toHaveLength(2);
     expect(s.notifier.pending).toBe(0);
-    s.clock.advance(600_000);
-    await flush();
+    await tick(s, 600_000);
     expect(s.receiver.calls).toHaveLength(0);
   });
 
@@ -98,13 +76,11 @@ describe('retain', () => {
     const s = setup();
     s.notifier.enqueue(outgoing(1));
     s.notifier.enqueue(outgoing(2));
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     s.notifier.retain('shop', 'production', []);
     s.receiver.calls[0]?.answer({ kind: 'error', error: 'connection refused' });
     await flush();
-    s.clock.advance(600_000);
-    await flush();
+    await tick(s, 600_000);
     expect(s.receiver.calls).toHaveLength(1);
     expect(s.notifier.health('shop', 'production').size).toBe(0);
     expect(s.failing).toEqual([]);
@@ -120,8 +96,7 @@ describe('reset (this replica stopped leading)', () => {
     const s = setup();
     s.notifier.enqueue(outgoing(1));
     s.notifier.enqueue(outgoing(2, { target: { ...ref, environment: 'staging' } }));
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     for (const c of s.receiver.calls.splice(0)) c.answer({ kind: 'response', status: 503 });
     await flush();
     expect(s.failing).toEqual([1, 2]);
@@ -131,13 +106,11 @@ describe('reset (this replica stopped leading)', () => {
     expect(s.notifier.pending).toBe(0);
     expect(s.notifier.health('shop', 'production').size).toBe(0);
     expect(s.lines.join('')).toContain('"lost":2');
-    s.clock.advance(600_000);
-    await flush();
+    await tick(s, 600_000);
     expect(s.receiver.calls).toHaveLength(0);
 
     s.notifier.enqueue(outgoing(3));
-    s.clock.advance(0);
-    await flush();
+    await tick(s, 0);
     expect(s.receiver.bodies()).toEqual(['{"n":3}']);
   });
 });

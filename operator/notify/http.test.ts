@@ -1,7 +1,8 @@
 // The POST against a real HTTP server on 127.0.0.1.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createPost } from './http.js';
+import { freePort } from '../../test/harness/free-port.js';
+import { createPost, describeNetworkError } from './http.js';
 
 let server: Server;
 let base = '';
@@ -86,10 +87,7 @@ test('no answer in time: a timeout, said without the URL', async () => {
 
 test('nothing listening: connection refused, said without the URL', async () => {
   // A port just bound and released: nothing listens there now.
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as AddressInfo).port;
-  await new Promise((resolve) => probe.close(resolve));
+  const port = await freePort();
   expect(await createPost()(`http://127.0.0.1:${port}/hook/secret-path`, '{}')).toEqual({
     kind: 'error',
     error: 'connection refused',
@@ -105,4 +103,22 @@ test('a Secret that does not hold an http(s) URL', async () => {
     kind: 'error',
     error: 'the URL is not http or https',
   });
+});
+
+test('a network error by its code only: its message names the address, which may be the secret', () => {
+  const refused = Object.assign(new TypeError('fetch failed'), {
+    cause: Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443 https://hooks.example/T0/B0/secret'), {
+      code: 'ECONNREFUSED',
+    }),
+  });
+  expect(describeNetworkError(refused, 10_000)).toBe('connection refused');
+  const timeout = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
+  expect(describeNetworkError(timeout, 10_000)).toBe('no answer within 10 s');
+  expect(describeNetworkError(Object.assign(new Error('x'), { code: 'EPROTO' }), 1000)).toBe(
+    'network error (EPROTO)',
+  );
+  expect(describeNetworkError(new Error('https://hooks.example/secret'), 1000)).toBe('network error');
+  expect(describeNetworkError(Object.assign(new Error('x'), { code: 'https://x/secret' }), 1000)).toBe(
+    'network error',
+  );
 });

@@ -9,19 +9,18 @@ import type { Decision } from '../runtime/journal.js';
 import type { Logger } from '../runtime/log.js';
 import type { Manager } from '../runtime/manager.js';
 import type { OperatorMetrics } from '../runtime/metrics.js';
+import { watchedSecretValues, type SecretValues } from '../runtime/secret-values.js';
 import { notificationOf, render } from './body.js';
 import { Notifier } from './deliver.js';
 import { createPost } from './http.js';
 import { route, type Caches } from './route.js';
-import { SecretValues } from './secrets.js';
 
 export { Notifier } from './deliver.js';
 
 export function startNotifications(m: Manager, log: Logger, metrics: OperatorMetrics): Notifier {
   const environments = m.informer<Environment>(ENVIRONMENTS);
   const releases = m.informer<Release>(RELEASES);
-  const secretMetadata = m.informer(SECRET_METADATA);
-  const secrets = new SecretValues(m.client, secretMetadata);
+  const secrets = watchedSecretValues(m.client, m.informer(SECRET_METADATA));
   const notifier = new Notifier({
     post: createPost(),
     target: (ref) =>
@@ -36,9 +35,6 @@ export function startNotifications(m: Manager, log: Logger, metrics: OperatorMet
   m.onDecision(notificationSink(notifier, { environments, releases }));
   m.onStop(() => notifier.stop());
   environments.on(forgetGoneTargets(notifier, secrets, environments));
-  secretMetadata.on((type, s) => {
-    if (type === 'delete') secrets.forgetSecret(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
-  });
   // Only the leader sends: a replica that stops leading drops its queues and forgets its targets' health.
   m.onStoppedLeading(() => notifier.reset());
   return notifier;

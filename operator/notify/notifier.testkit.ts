@@ -12,6 +12,12 @@ export const flush = async () => {
   for (let i = 0; i < 5; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 };
 
+/** Moves the clock by `ms` and lets what its timers started settle. */
+export async function tick(s: { clock: FakeClock }, ms: number): Promise<void> {
+  s.clock.advance(ms);
+  await flush();
+}
+
 export const URL = 'https://hooks.example/services/T0/B0/s3cr3t';
 export const target: NotificationTarget = {
   name: 'ops',

@@ -1,7 +1,6 @@
 import {
   BACKOFF,
   describeAttempt,
-  describeNetworkError,
   nextAttemptDelayMs,
   retryAfterMs,
   retryDelayMs,
@@ -53,27 +52,6 @@ describe('describing an attempt', () => {
   test('a status or the error', () => {
     expect(describeAttempt({ kind: 'response', status: 503 })).toBe('HTTP 503');
     expect(describeAttempt({ kind: 'error', error: 'connection refused' })).toBe('connection refused');
-  });
-
-  test('a network error by its code only: its message names the address, which may be the secret', () => {
-    const refused = Object.assign(new TypeError('fetch failed'), {
-      cause: Object.assign(
-        new Error('connect ECONNREFUSED 10.0.0.1:443 https://hooks.example/T0/B0/secret'),
-        {
-          code: 'ECONNREFUSED',
-        },
-      ),
-    });
-    expect(describeNetworkError(refused, 10_000)).toBe('connection refused');
-    const timeout = new DOMException('The operation was aborted due to timeout', 'TimeoutError');
-    expect(describeNetworkError(timeout, 10_000)).toBe('no answer within 10 s');
-    expect(describeNetworkError(Object.assign(new Error('x'), { code: 'EPROTO' }), 1000)).toBe(
-      'network error (EPROTO)',
-    );
-    expect(describeNetworkError(new Error('https://hooks.example/secret'), 1000)).toBe('network error');
-    expect(describeNetworkError(Object.assign(new Error('x'), { code: 'https://x/secret' }), 1000)).toBe(
-      'network error',
-    );
   });
 });
 

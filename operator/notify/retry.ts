@@ -59,37 +59,3 @@ export function retryAfterMs(header: string | null): number | undefined {
   if (header === null || !/^\s*\d+\s*$/.test(header)) return undefined;
   return Math.min(BACKOFF.maxMs, Number(header) * 1000);
 }
-
-const NETWORK_ERRORS: Readonly<Record<string, string>> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host lookup failed',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  ETIMEDOUT: 'connect timeout',
-  UND_ERR_CONNECT_TIMEOUT: 'connect timeout',
-  UND_ERR_SOCKET: 'connection closed',
-  UND_ERR_HEADERS_TIMEOUT: 'no answer in time',
-  UND_ERR_BODY_TIMEOUT: 'no answer in time',
-};
-
-/**
- * A failed fetch in words. Only the error's code is read, never its message:
- * messages of network errors carry the address, and the URL is a secret.
- */
-export function describeNetworkError(err: unknown, timeoutMs: number): string {
-  // DOMException is not an Error in every realm: its name is what counts.
-  const name = (err as { name?: unknown } | undefined)?.name;
-  if (name === 'TimeoutError' || name === 'AbortError') return `no answer within ${timeoutMs / 1000} s`;
-  const code = codeOf(err) ?? codeOf((err as { cause?: unknown } | undefined)?.cause);
-  if (code === undefined) return 'network error';
-  return (
-    NETWORK_ERRORS[code] ?? (/^[A-Z][A-Z0-9_]*$/.test(code) ? `network error (${code})` : 'network error')
-  );
-}
-
-function codeOf(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | undefined)?.code;
-  return typeof code === 'string' ? code : undefined;
-}

@@ -1,6 +1,7 @@
 import type { Release, RollbackPolicy, RollbackPolicySpec } from '../api/generated/index.js';
-import { KubeClient } from '../runtime/client.js';
-import { AnalysisSchedule, observeAnalysis, SecretCache, type AnalysisSources } from './analysis.js';
+import type { AnalysisTarget } from '../rollback/types.js';
+import { SecretMissing, SecretProblem } from '../runtime/secret-values.js';
+import { AnalysisSchedule, observeAnalysis, type AnalysisSources } from './analysis.js';
 import { spec } from './plan/world.testkit.js';
 
 const at = (s: number) => new Date(Date.parse('2026-11-28T10:00:00Z') + s * 1000);
@@ -39,11 +40,6 @@ describe('AnalysisSchedule', () => {
 
 describe('observeAnalysis: which Prometheus a policy reads', () => {
   const OPERATOR = 'http://prometheus.monitoring:9090';
-  // No trigger here reads a Secret: the client is never asked.
-  const client = new KubeClient({
-    server: 'https://unused',
-    connect: () => Promise.reject(new Error('no cluster in unit tests')),
-  });
   const shifting: Release = {
     apiVersion: 'cutover.dev/v1alpha1',
     kind: 'Release',
@@ -62,22 +58,26 @@ describe('observeAnalysis: which Prometheus a policy reads', () => {
     metadata: { name: 'standard', namespace: 'shop' },
     spec: { prometheus, triggers: [{ name: 'errors', builtin: 'ErrorRate', threshold: '1%' }] },
   });
-  const observe = async (rbp: RollbackPolicy, prometheusAddress?: string) => {
+  const noSecrets: AnalysisSources['secrets'] = {
+    value: () => Promise.reject(new Error('no trigger here reads a Secret')),
+  };
+  const observe = async (rbp: RollbackPolicy, prometheusAddress?: string, secrets = noSecrets) => {
     const asked: RollbackPolicySpec[] = [];
+    const targets: AnalysisTarget[] = [];
     const src: AnalysisSources = {
-      client,
       slotTemplate: () => undefined,
       schedule: new AnalysisSchedule(),
-      secrets: new SecretCache(client, () => at(0)),
+      secrets,
       prometheusAddress,
       analyzer: {
-        evaluate: (p) => {
+        evaluate: (p, target) => {
           asked.push(p);
+          targets.push(target);
           return Promise.resolve({ at: at(0), verdict: 'Pass', readings: [], message: 'pass' });
         },
       },
     };
-    return { obs: await observeAnalysis(src, shifting, spec(), rbp, at(0)), asked };
+    return { obs: await observeAnalysis(src, shifting, spec(), rbp, at(0)), asked, targets };
   };
 
   test("the operator's address fills in for a policy without one, with the policy's timeout", async () => {
@@ -97,5 +97,27 @@ describe('observeAnalysis: which Prometheus a policy reads', () => {
     expect(asked).toEqual([]);
     expect(obs).toMatchObject({ policy: 'standard', addressMissing: true });
     expect(obs.evaluation).toBeUndefined();
+  });
+
+  test('a DatabasePool URL comes from its Secret; a missing Secret or key is no URL, a failed read an error', async () => {
+    const rbp = policy({ address: OPERATOR });
+    rbp.spec.triggers = [
+      {
+        name: 'pool',
+        builtin: 'DatabasePool',
+        threshold: '60%',
+        databaseSecretRef: { name: 'db', key: 'url' },
+      },
+    ];
+    const url = { value: () => Promise.resolve('postgres://app@db/shop') };
+    expect((await observe(rbp, undefined, url)).targets[0]?.databaseUrls.get('pool')).toBe(
+      'postgres://app@db/shop',
+    );
+    const missing = { value: () => Promise.reject(new SecretMissing('Secret "db" not found')) };
+    expect((await observe(rbp, undefined, missing)).targets[0]?.databaseUrls.size).toBe(0);
+    const forbidden = {
+      value: () => Promise.reject(new SecretProblem('reading Secret "db" failed (HTTP 403)')),
+    };
+    await expect(observe(rbp, undefined, forbidden)).rejects.toThrow('reading Secret "db" failed (HTTP 403)');
   });
 });

@@ -3,11 +3,16 @@
 // the work queue, not a timer per Release, and its time is not written to
 // status at every interval. After a restart every Release in flight is
 // evaluated at once, which is what a decision after a crash wants anyway.
-import type { V1PodTemplateSpec, V1Secret } from '@kubernetes/client-node';
-import type { Release, ReleasePhase, RollbackPolicy, RollbackPolicySpec } from '../api/generated/index.js';
-import type { KubeClient } from '../runtime/client.js';
+import type { V1PodTemplateSpec } from '@kubernetes/client-node';
+import type {
+  Release,
+  ReleasePhase,
+  RollbackPolicy,
+  RollbackPolicySpec,
+  SecretKeySelector,
+} from '../api/generated/index.js';
 import { parseDuration } from '../runtime/duration.js';
-import { getOptional } from '../runtime/lookup.js';
+import { SecretMissing, type SecretValues } from '../runtime/secret-values.js';
 import { withPrometheusAddress } from '../rollback/address.js';
 import type { Analyzer } from '../rollback/analyze.js';
 import { podResources } from '../rollback/resources.js';
@@ -66,12 +71,12 @@ export class AnalysisSchedule {
 }
 
 export interface AnalysisSources {
-  client: KubeClient;
   /** The pod template a slot's Deployment runs (from the cache): the stable slot's limits. */
   slotTemplate: (namespace: string, name: string) => V1PodTemplateSpec | undefined;
   analyzer: Pick<Analyzer, 'evaluate'>;
   schedule: AnalysisSchedule;
-  secrets: SecretCache;
+  /** Database URLs for DatabasePool: read again only when their Secret changed. */
+  secrets: Pick<SecretValues, 'value'>;
   /** --prometheus-address: for policies that leave spec.prometheus.address unset. */
   prometheusAddress?: string;
 }
@@ -152,7 +157,7 @@ async function analysisTarget(
   for (const t of rbp.spec.triggers) {
     if (t.builtin !== 'DatabasePool') continue;
     const ref = t.databaseSecretRef ?? rel.spec.migrations?.databaseSecretRef;
-    const url = ref && (await src.secrets.get(namespace, ref.name, ref.key));
+    const url = ref && (await databaseUrl(src.secrets, namespace, ref));
     if (url) databaseUrls.set(t.name, url);
   }
   return {
@@ -166,25 +171,16 @@ async function analysisTarget(
   };
 }
 
-/** Database URLs for DatabasePool, read by name and kept a minute: not one GET per evaluation. */
-export class SecretCache {
-  private readonly entries = new Map<string, { value: string | undefined; until: number }>();
-
-  constructor(
-    private readonly client: KubeClient,
-    private readonly now: () => Date,
-    private readonly ttlMs = 60_000,
-  ) {}
-
-  async get(namespace: string, name: string, key: string): Promise<string | undefined> {
-    const id = `${namespace}/${name}/${key}`;
-    const t = this.now().getTime();
-    const hit = this.entries.get(id);
-    if (hit && hit.until > t) return hit.value;
-    const secret = await getOptional<V1Secret>(this.client, 'v1', 'secrets', namespace, name);
-    const raw = secret?.data?.[key];
-    const value = raw === undefined ? undefined : Buffer.from(raw, 'base64').toString('utf8');
-    this.entries.set(id, { value, until: t + this.ttlMs });
-    return value;
+/** Undefined when the Secret or its key is missing: the DatabasePool reading says there is no URL. */
+async function databaseUrl(
+  secrets: AnalysisSources['secrets'],
+  namespace: string,
+  ref: SecretKeySelector,
+): Promise<string | undefined> {
+  try {
+    return await secrets.value(namespace, ref);
+  } catch (err) {
+    if (err instanceof SecretMissing) return undefined;
+    throw err;
   }
 }

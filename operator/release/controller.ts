@@ -23,10 +23,11 @@ import {
 import type { Logger } from '../runtime/log.js';
 import { keyOf, type Controller, type InformerRef, type Manager } from '../runtime/manager.js';
 import type { OperatorMetrics } from '../runtime/metrics.js';
+import { watchedSecretValues } from '../runtime/secret-values.js';
 import { recordEvent, writeStatus } from '../runtime/status.js';
 import type { Analyzer } from '../rollback/analyze.js';
 import { carryOut, type ActContext } from './act.js';
-import { AnalysisSchedule, SecretCache } from './analysis.js';
+import { AnalysisSchedule } from './analysis.js';
 import { ReleaseMetrics } from './metrics.js';
 import { DEFAULT_MIGRATE_IMAGE } from './objects.js';
 import { observe, type Sources } from './observe.js';
@@ -94,10 +95,9 @@ export function releaseController(
     routes,
     backupPolicies: m.informer<BackupPolicy>(BACKUP_POLICIES),
     analysis: {
-      client: m.client,
       slotTemplate: (ns, name) => deployments.get(name, ns)?.spec?.template,
       schedule,
-      secrets: new SecretCache(m.client, now),
+      secrets: watchedSecretValues(m.client, m.informer(SECRET_METADATA)),
       analyzer: opts.analyzer,
       prometheusAddress: opts.prometheusAddress,
     },

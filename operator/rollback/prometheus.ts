@@ -1,6 +1,7 @@
 // A client for Prometheus' instant query API, shared by the whole operator.
 // Problems with Prometheus are answers here, not exceptions: an unreachable
 // server makes a reading Inconclusive, it must not fail a reconcile.
+import { httpTarget, networkError, timedOut } from '../runtime/http-target.js';
 import { createLimiter, type Limiter } from './limiter.js';
 
 export interface Series {
@@ -90,31 +91,18 @@ export function createPrometheusClient(options: PrometheusClientOptions = {}): P
   };
 }
 
-/**
- * fetch refuses URLs with credentials, so user-info becomes a Basic
- * Authorization header, and stays out of every message.
- */
+/** Credentials in the address go in a header (httpTarget), and stay out of every message. */
 function endpointOf(address: string): Endpoint | undefined {
-  let url: URL;
-  try {
-    url = new URL(address);
-  } catch {
-    return undefined;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
-  // Answers are a few hundred bytes, and Prometheus gzips every answer a client
-  // accepts gzip for (fetch asks by default): a zlib stream per query cost more
-  // operator CPU than anything else in an evaluation.
-  const headers: Record<string, string> = { Accept: 'application/json', 'Accept-Encoding': 'identity' };
-  if (url.username !== '' || url.password !== '') {
-    const pair = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
-    headers.Authorization = `Basic ${Buffer.from(pair).toString('base64')}`;
-    url.username = '';
-    url.password = '';
-  }
+  const target = httpTarget(address);
+  if (typeof target === 'string') return undefined;
+  const { url } = target;
   url.search = '';
   url.hash = '';
   const base = url.toString().replace(/\/+$/, '');
+  // Answers are a few hundred bytes, and Prometheus gzips every answer a client
+  // accepts gzip for (fetch asks by default): a zlib stream per query cost more
+  // operator CPU than anything else in an evaluation.
+  const headers = { Accept: 'application/json', 'Accept-Encoding': 'identity', ...target.headers };
   return { url: `${base}/api/v1/query`, shown: base, headers };
 }
 
@@ -137,11 +125,8 @@ async function send(
     status = res.status;
     text = await res.text();
   } catch (err) {
-    const name = isRecord(err) ? err.name : undefined;
-    if (name === 'TimeoutError' || name === 'AbortError') {
-      return fail('timeout', `no answer within ${timeoutMs}ms`);
-    }
-    return fail('unreachable', networkReason(err));
+    if (timedOut(err)) return fail('timeout', `no answer within ${timeoutMs}ms`);
+    return fail('unreachable', networkError(err, { withCode: true }));
   }
   const outcomeOfStatus: QueryOutcome = status >= 500 ? 'server-error' : 'rejected';
   let body: unknown;
@@ -187,26 +172,6 @@ function sampleValue(pair: unknown): number | undefined {
   if (text === '-Inf') return Number.NEGATIVE_INFINITY;
   const value = Number(text);
   return Number.isNaN(value) && text !== 'NaN' ? undefined : value;
-}
-
-const NETWORK_ERRORS: Readonly<Record<string, string>> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ENOTFOUND: 'host not found',
-  EAI_AGAIN: 'host name lookup failed',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-  UND_ERR_SOCKET: 'connection closed',
-};
-
-// fetch says only "fetch failed"; the reason is in its cause. Duck-typed:
-// errors from another realm (Node's own, seen from a VM context) fail instanceof.
-function networkReason(err: unknown): string {
-  const cause = isRecord(err) && isRecord(err.cause) ? err.cause : err;
-  if (!isRecord(cause)) return 'network error';
-  if (typeof cause.code === 'string')
-    return `${NETWORK_ERRORS[cause.code] ?? 'network error'} (${cause.code})`;
-  return typeof cause.message === 'string' && cause.message !== '' ? cause.message : 'network error';
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

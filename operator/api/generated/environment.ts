@@ -389,8 +389,4 @@ export interface NotificationHealth {
    * What the last failed attempt got: an HTTP status or a network error, never the URL.
    */
   lastError?: string;
-  /**
-   * When the last failed attempt happened.
-   */
-  lastErrorTime?: string;
 }

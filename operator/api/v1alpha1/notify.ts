@@ -79,7 +79,6 @@ export function notificationHealth(): JSONSchemaProps {
             maxLength: 256,
           },
         ),
-        lastErrorTime: timestamp('When the last failed attempt happened.'),
       }),
     ),
     { maxItems: MAX_NOTIFY_TARGETS },

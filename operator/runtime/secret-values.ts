@@ -1,15 +1,20 @@
-// Webhook URLs from Secrets. Secrets are watched metadata-only; a value is
-// read by name when its Secret's resourceVersion moved since the last read,
-// so a rotated URL is used from the next attempt on and an unchanged one costs
-// no API call. Only the requested keys are kept in memory, and only while a
-// target still names them and their Secret exists.
+// Values of Secret keys, for webhook URLs (notify/) and database URLs
+// (release/analysis.ts). Secrets are watched metadata-only; a value is read by
+// name when its Secret's resourceVersion moved since the last read, so a
+// rotated value is used from the next use on and an unchanged one costs no API
+// call. Only the requested keys are kept in memory, and only while their Secret
+// exists (and, for webhooks, while a target still names them).
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import type { SecretKeySelector } from '../api/generated/index.js';
-import { ApiError, type KubeClient } from '../runtime/client.js';
-import { getOptional } from '../runtime/lookup.js';
+import { ApiError, type KubeClient } from './client.js';
+import { getOptional } from './lookup.js';
+import type { Cache } from './scoped-informer.js';
 
-/** A Secret that cannot give a URL: said in status and logs as is (names only, never a value). */
+/** A Secret that cannot give a value: said in status and logs as is (names only, never a value). */
 export class SecretProblem extends Error {}
+
+/** The Secret or its key does not exist (rather than a read that failed). */
+export class SecretMissing extends SecretProblem {}
 
 type MetadataCache = { get(name: string, namespace?: string): KubernetesObject | undefined };
 
@@ -30,13 +35,13 @@ export class SecretValues {
     const meta = this.secrets.get(ref.name, namespace);
     if (!meta) {
       this.forgetSecret(namespace, ref.name);
-      throw new SecretProblem(`Secret "${ref.name}" not found`);
+      throw new SecretMissing(`Secret "${ref.name}" not found`);
     }
     const id = `${namespace}/${ref.name}/${ref.key}`;
     let hit = this.cache.get(id);
     if (!hit || hit.resourceVersion !== (meta.metadata?.resourceVersion ?? '')) {
       const secret = await this.read(namespace, ref.name);
-      if (!secret) throw new SecretProblem(`Secret "${ref.name}" not found`);
+      if (!secret) throw new SecretMissing(`Secret "${ref.name}" not found`);
       const raw = secret.data?.[ref.key];
       hit = {
         resourceVersion: secret.metadata?.resourceVersion ?? '',
@@ -44,7 +49,7 @@ export class SecretValues {
       };
       this.cache.set(id, hit);
     }
-    if (!hit.value) throw new SecretProblem(`Secret "${ref.name}" has no key "${ref.key}"`);
+    if (!hit.value) throw new SecretMissing(`Secret "${ref.name}" has no key "${ref.key}"`);
     return hit.value;
   }
 
@@ -69,4 +74,13 @@ export class SecretValues {
       throw new SecretProblem(`reading Secret "${name}" failed${status}`);
     }
   }
+}
+
+/** Values over the Secret metadata informer; a deleted Secret's values go with it. */
+export function watchedSecretValues(client: KubeClient, metadata: Cache<KubernetesObject>): SecretValues {
+  const values = new SecretValues(client, metadata);
+  metadata.on((type, s) => {
+    if (type === 'delete') values.forgetSecret(s.metadata?.namespace ?? '', s.metadata?.name ?? '');
+  });
+  return values;
 }

@@ -1,6 +1,6 @@
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { ApiError, type KubeClient } from '../runtime/client.js';
-import { SecretProblem, SecretValues } from './secrets.js';
+import { ApiError, type KubeClient } from './client.js';
+import { SecretProblem, SecretValues } from './secret-values.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
