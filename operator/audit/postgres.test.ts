@@ -9,6 +9,7 @@ import {
   insertStatement,
   isMissingTable,
   isRefusedData,
+  recordOfRow,
 } from './postgres.js';
 import type { AuditRecord } from './record.js';
 
@@ -62,6 +63,38 @@ test('a batch is one INSERT with a parameter per column, absent fields as NULL, 
     '{"from":"a","to":"b"}',
     null,
   ]);
+});
+
+test('a row read back becomes the documented record, without the columns it leaves empty', () => {
+  const r = recordOfRow({
+    id: 'i',
+    time: new Date('2026-12-03T10:00:00.123Z'),
+    api_version: 'cutover.dev/v1alpha1',
+    kind: 'Release',
+    namespace: 'shop',
+    name: 'web',
+    uid: null,
+    action: 'Approved',
+    type: 'Normal',
+    message: 'alice approved',
+    version: '2.0.0',
+    revision: null,
+    details: { approver: 'alice' },
+    operator: null,
+  });
+  expect(r).toEqual({
+    id: 'i',
+    time: '2026-12-03T10:00:00.123Z',
+    apiVersion: 'cutover.dev/v1alpha1',
+    kind: 'Release',
+    namespace: 'shop',
+    name: 'web',
+    action: 'Approved',
+    type: 'Normal',
+    message: 'alice approved',
+    version: '2.0.0',
+    details: { approver: 'alice' },
+  });
 });
 
 test('what a failed write means: data PostgreSQL refuses, a table that is gone, or neither', () => {

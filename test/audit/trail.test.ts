@@ -79,12 +79,13 @@ interface Row {
   details: Record<string, unknown>;
 }
 
-const rowsOf = (url: string, name: string) =>
+/** The object's rows, oldest first; none while the table does not exist yet. */
+const rowsOf = (url: string, name: string, namespace = ns, kind = 'Release') =>
   query<Row>(
     url,
     `SELECT id, time, action, type, version, revision, details FROM cutover_audit
-      WHERE namespace = $1 AND kind = 'Release' AND name = $2 ORDER BY time, seq`,
-    [ns, name],
+      WHERE namespace = $1 AND kind = $2 AND name = $3 ORDER BY time, seq`,
+    [namespace, kind, name],
   ).catch(() => [] as Row[]);
 
 async function stdoutRecords(op: OperatorProcess, name: string): Promise<AuditRecord[]> {
@@ -234,17 +235,14 @@ test('with the clock a year ahead, partitions past 365 days are dropped on start
   try {
     await op.waitReady();
     const ahead = [partition(monthOf(clock)), partition(addMonths(monthOf(clock), 1))];
+    const reader = postgresStore(url);
     const names = await waitFor(
       async () => {
-        const rows = await query<{ name: string }>(
-          url,
-          "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'cutover_audit'::regclass",
-        );
-        const set = new Set(rows.map((r) => r.name));
+        const set = new Set(await reader.partitions());
         return old.every((p) => !set.has(p.name)) && ahead.every((p) => set.has(p.name)) && set;
       },
       { timeoutMs: 20_000, description: 'old partitions dropped and the months ahead created' },
-    );
+    ).finally(() => reader.close());
     expect([...names].sort()).toEqual([recent.name, ...ahead.map((p) => p.name)].sort());
     expect(await query(url, "SELECT 1 FROM cutover_audit WHERE name = 'long-ago'")).toEqual([]);
 
@@ -380,15 +378,11 @@ test('gates and approvals: who approved, the gate that held the rollout and its 
     });
     await kubectl('-n', gated, 'patch', 'configmap', 'shop-config', '-p', '{"data":{"LOG_LEVEL":"debug"}}');
 
-    const read = (kind: string, name: string) =>
-      query<Row>(
-        url,
-        `SELECT id, time, action, type, version, revision, details FROM cutover_audit
-          WHERE namespace = $1 AND kind = $2 AND name = $3 ORDER BY time, seq`,
-        [gated, kind, name],
-      ).catch(() => [] as Row[]);
     const changed = await waitFor(
-      async () => nonEmpty((await read('Environment', 'prod')).filter((r) => r.action === 'ConfigChanged')),
+      async () =>
+        nonEmpty(
+          (await rowsOf(url, 'prod', gated, 'Environment')).filter((r) => r.action === 'ConfigChanged'),
+        ),
       {
         timeoutMs: 30_000,
         description: 'the configuration change in the audit table',
@@ -401,7 +395,7 @@ test('gates and approvals: who approved, the gate that held the rollout and its 
       ruleErrors: 0,
     });
 
-    const rows = await read('Release', 'shop');
+    const rows = await rowsOf(url, 'shop', gated);
     expect(rows.map((r) => r.action)).toEqual([
       'RolloutStarted',
       'AwaitingApproval',
