@@ -6,6 +6,7 @@
 // (it is on stdout either way).
 import type { Decision } from '../runtime/journal.js';
 import type { Logger } from '../runtime/log.js';
+import { backoffDelay } from '../runtime/queue.js';
 import { AuditBuffer } from './buffer.js';
 import { partitionsAhead, partitionsFor, partitionsToDrop, retentionKept } from './partitions.js';
 import { isMissingTable, isRefusedData, type AuditStore } from './postgres.js';
@@ -14,8 +15,7 @@ import { auditLine, auditRecordOf, type AuditRecord } from './record.js';
 const DAY_MS = 86_400_000;
 /** How long decisions gather before a write: a reconcile's few Events go as one batch. */
 const GATHER_MS = 50;
-const MIN_BACKOFF_MS = 1_000;
-const MAX_BACKOFF_MS = 60_000;
+const BACKOFF = { baseMs: 1_000, maxMs: 60_000 };
 /** The retention is due once a day on the operator's clock; looked at this often. */
 const MAINTENANCE_CHECK_MS = 60 * 60_000;
 /**
@@ -178,7 +178,7 @@ export class AuditTrail {
       if (isMissingTable(err)) this.forgetPartitions();
       this.failures += 1;
       this.o.metrics.writeFailed();
-      const delay = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** (this.failures - 1));
+      const delay = backoffDelay(this.failures, BACKOFF);
       this.retryAt = Date.now() + delay;
       // The first failure of a streak, then at powers of two: a long outage is not a log flood.
       if (Number.isInteger(Math.log2(this.failures)))
