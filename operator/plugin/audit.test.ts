@@ -49,6 +49,10 @@ describe('audit arguments', () => {
       error: '--since "yesterday" is neither a duration (24h, 7d) nor an RFC 3339 time',
     });
     expect(parse(['audit', 'web', '--since', '2026-12-01T10:00:00'])).toMatchObject({ kind: 'usage' });
+    expect(parse(['audit', 'web', '--since', '2026-12-02T10:30Z'])).toEqual({
+      kind: 'usage',
+      error: '--since "2026-12-02T10:30Z" is not an RFC 3339 time such as 2026-12-02T10:30:00Z',
+    });
     expect(parse(['status', 'web', '--since', '1h'])).toEqual({
       kind: 'usage',
       error: '--since applies to audit, not status',
