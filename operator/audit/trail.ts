@@ -15,6 +15,8 @@ import { auditLine, auditRecordOf, type AuditRecord } from './record.js';
 const DAY_MS = 86_400_000;
 /** How long decisions gather before a write: a reconcile's few Events go as one batch. */
 const GATHER_MS = 50;
+/** Records per INSERT (the buffer never holds more than its bound anyway). */
+const BATCH_SIZE = 500;
 const BACKOFF = { baseMs: 1_000, maxMs: 60_000 };
 /** The retention is due once a day on the operator's clock; looked at this often. */
 const MAINTENANCE_CHECK_MS = 60 * 60_000;
@@ -52,7 +54,6 @@ export interface AuditTrailOptions {
    */
   installation: string;
   bufferSize: number;
-  batchSize?: number;
   /** The leader identity, recorded as who decided. */
   identity?: string;
   /** Where the JSON lines go (stdout). */
@@ -62,7 +63,6 @@ export interface AuditTrailOptions {
 export class AuditTrail {
   private readonly buffer: AuditBuffer<AuditRecord>;
   private readonly write: (line: string) => void;
-  private readonly batchSize: number;
   private timer: NodeJS.Timeout | undefined;
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
@@ -78,7 +78,6 @@ export class AuditTrail {
   constructor(private readonly o: AuditTrailOptions) {
     this.buffer = new AuditBuffer(o.bufferSize);
     this.write = o.write ?? ((line) => void process.stdout.write(line));
-    this.batchSize = Math.max(1, Math.min(o.batchSize ?? 500, o.bufferSize));
   }
 
   /** The decision sink: synchronous, never throws. */
@@ -155,7 +154,7 @@ export class AuditTrail {
     if (!this.stopped && this.maintenanceDue(now)) await this.maintain(store, now);
     try {
       if (!this.schemaReady) await this.prepareAhead(store, now);
-      const batch = this.buffer.take(this.batchSize);
+      const batch = this.buffer.take(BATCH_SIZE);
       if (batch.length > 0) {
         let refused: RefusedRecord[] = [];
         let written = false;
