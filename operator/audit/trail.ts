@@ -68,9 +68,8 @@ export class AuditTrail {
   private running: Promise<void> | undefined;
   private failures = 0;
   private retryAt = 0;
-  /** Partitions known to exist; forgotten when a write finds one gone. */
+  /** Partitions known to exist, so the table too (none: prepare it); forgotten when a write finds one gone. */
   private prepared = new Set<string>();
-  private schemaReady = false;
   private lastMaintenance: number | undefined;
   private maintenanceRetryAt = 0;
   private stopped = false;
@@ -153,7 +152,7 @@ export class AuditTrail {
     // Not while stopping: a DROP waiting for its lock would eat the flush's time.
     if (!this.stopped && this.maintenanceDue(now)) await this.maintain(store, now);
     try {
-      if (!this.schemaReady) await this.prepareAhead(store, now);
+      if (this.prepared.size === 0) await this.prepareAhead(store, now);
       const batch = this.buffer.take(BATCH_SIZE);
       if (batch.length > 0) {
         let refused: RefusedRecord[] = [];
@@ -174,7 +173,7 @@ export class AuditTrail {
       return this.buffer.size > 0;
     } catch (err) {
       // Gone since it was prepared (a database reset or restored): prepared again on the next pass.
-      if (isMissingTable(err)) this.forgetPartitions();
+      if (isMissingTable(err)) this.prepared.clear();
       this.failures += 1;
       this.o.metrics.writeFailed();
       const delay = backoffDelay(this.failures, BACKOFF);
@@ -236,11 +235,6 @@ export class AuditTrail {
       );
   }
 
-  private forgetPartitions(): void {
-    this.prepared.clear();
-    this.schemaReady = false;
-  }
-
   private maintenanceDue(now: Date): boolean {
     if (Date.now() < this.maintenanceRetryAt) return false;
     return this.lastMaintenance === undefined || now.getTime() - this.lastMaintenance >= DAY_MS;
@@ -249,7 +243,6 @@ export class AuditTrail {
   private async prepareAhead(store: AuditStore, now: Date): Promise<void> {
     const ahead = partitionsAhead(now);
     await store.prepare(ahead);
-    this.schemaReady = true;
     for (const p of ahead) this.prepared.add(p.name);
   }
 
@@ -275,7 +268,7 @@ export class AuditTrail {
       }
       this.lastMaintenance = now.getTime();
     } catch (err) {
-      if (isMissingTable(err)) this.forgetPartitions();
+      if (isMissingTable(err)) this.prepared.clear();
       this.maintenanceRetryAt = Date.now() + MAINTENANCE_RETRY_MS;
       this.o.metrics.writeFailed();
       this.o.log.error(
