@@ -8,7 +8,7 @@ import type { Decision } from '../runtime/journal.js';
 import type { Logger } from '../runtime/log.js';
 import { backoffDelay } from '../runtime/queue.js';
 import { AuditBuffer } from './buffer.js';
-import { partitionsAhead, partitionsFor, partitionsToDrop, retentionKept } from './partitions.js';
+import { partitionsAhead, partitionsFor, partitionsToDrop } from './partitions.js';
 import { isMissingTable, isRefusedData, type AuditStore } from './postgres.js';
 import { auditLine, auditRecordOf, type AuditRecord } from './record.js';
 
@@ -29,7 +29,7 @@ const MAINTENANCE_RETRY_MS = MAINTENANCE_CHECK_MS - 10 * 60_000;
  * Installations seen within this many days hold the retention of a shared
  * table at theirs: one stopped for longer no longer keeps others from dropping.
  */
-export const INSTALLATION_SEEN_DAYS = 30;
+const INSTALLATION_SEEN_DAYS = 30;
 /** How long stop waits for the pool to close once the flush is over or out of time. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -257,7 +257,7 @@ export class AuditTrail {
       await this.prepareAhead(store, now);
       await store.register(this.o.installation, this.o.retentionDays, now);
       const since = new Date(now.getTime() - INSTALLATION_SEEN_DAYS * DAY_MS);
-      const retentionDays = retentionKept(this.o.retentionDays, await store.retentions(since));
+      const retentionDays = Math.max(this.o.retentionDays, ...(await store.retentions(since)));
       for (const p of partitionsToDrop(await store.partitions(), now, retentionDays)) {
         await store.drop(p);
         this.prepared.delete(p.name);
