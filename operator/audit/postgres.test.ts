@@ -11,7 +11,7 @@ import {
   isRefusedData,
   recordOfRow,
 } from './postgres.js';
-import type { AuditRecord } from './record.js';
+import { auditRecord } from './record.testkit.js';
 
 const docs = readFileSync(join(import.meta.dirname, '../../docs/audit.md'), 'utf8');
 
@@ -30,18 +30,13 @@ test("a partition's DDL is bounded by its UTC month", () => {
 });
 
 test('a batch is one INSERT with a parameter per column, absent fields as NULL, idempotent on conflict', () => {
-  const r: AuditRecord = {
+  const r = auditRecord({
     id: 'i1',
-    time: '2026-12-03T10:00:00.000Z',
-    apiVersion: 'cutover.dev/v1alpha1',
     kind: 'Environment',
-    namespace: 'shop',
     name: 'prod',
     action: 'ConfigChanged',
-    type: 'Normal',
-    message: 'm',
     details: { from: 'a', to: 'b' },
-  };
+  });
   const s = insertStatement([r, { ...r, id: 'i2' }]);
   expect(s.text).toMatch(
     /^INSERT INTO cutover_audit \(id, time, .* operator\) VALUES \(\$1, .*\$14\), \(\$15, .*\$28\) ON CONFLICT DO NOTHING$/,

@@ -1,22 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import type { AuditRecord } from '../audit/record.js';
+import { auditRecord } from '../audit/record.testkit.js';
 import { parse } from './args.js';
 import { auditDatabaseUrl, renderAudit, sinceInstant } from './audit.js';
 
-const rec = (time: string, action: string, o: Partial<AuditRecord> = {}): AuditRecord => ({
-  id: `id-${action}`,
-  time,
-  apiVersion: 'cutover.dev/v1alpha1',
-  kind: 'Release',
-  namespace: 'shop',
-  name: 'web',
-  action,
-  type: 'Normal',
-  message: `${action} message`,
-  version: '2.0.0',
-  details: {},
-  ...o,
-});
+const rec = (time: string, action: string, o: Partial<AuditRecord> = {}) =>
+  auditRecord({ id: `id-${action}`, time, action, message: `${action} message`, version: '2.0.0', ...o });
 
 describe('audit arguments', () => {
   it('takes --since as a duration or an RFC 3339 time, and --database-url', () => {

@@ -11,6 +11,7 @@ import pg from 'pg';
 import { addMonths, monthOf, partition } from '../../operator/audit/partitions.js';
 import { postgresStore } from '../../operator/audit/postgres.js';
 import { parseAuditLine, type AuditRecord } from '../../operator/audit/record.js';
+import { auditRecord } from '../../operator/audit/record.testkit.js';
 import { freePort } from '../harness/free-port.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Release } from '../../operator/api/generated/index.js';
@@ -205,18 +206,12 @@ test('with the clock a year ahead, partitions past 365 days are dropped on start
   try {
     await store.prepare([...old, recent]);
     await store.insert([
-      {
-        id: '00000000-0000-4000-8000-0000000000aa',
+      auditRecord({
         time: now.toISOString(),
-        apiVersion: 'cutover.dev/v1alpha1',
-        kind: 'Release',
         namespace: ns,
         name: 'long-ago',
-        action: 'RolloutStarted',
-        type: 'Normal',
         message: 'a year and more ago',
-        details: {},
-      },
+      }),
     ]);
   } finally {
     await store.close();
