@@ -7,7 +7,6 @@
 // operator is made again for the next record.
 import { readFile } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
-import pg from 'pg';
 import { addMonths, monthOf, partition } from '../../operator/audit/partitions.js';
 import { postgresStore } from '../../operator/audit/postgres.js';
 import { parseAuditLine, type AuditRecord } from '../../operator/audit/record.js';
@@ -28,6 +27,7 @@ import { startOperator, type OperatorProcess } from '../harness/operator.js';
 import { runPlugin } from '../harness/plugin.js';
 import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
 import { waitFor } from '../harness/wait.js';
+import { createDatabase, query } from '../release/database.js';
 import { API, environment, httpRoute, readRelease, release, setVersion } from '../release/fixtures.js';
 
 const api = objectApi();
@@ -47,28 +47,7 @@ afterAll(async () => {
 });
 
 /** A database of its own per test, so one test's partitions and rows are not another's. */
-async function database(name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: db.url });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(db.url);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function query<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<T>(text, values)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const database = (name: string) => createDatabase(db.url, name);
 
 interface Row {
   id: string;
