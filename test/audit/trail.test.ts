@@ -28,7 +28,15 @@ import { runPlugin } from '../harness/plugin.js';
 import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
 import { waitFor } from '../harness/wait.js';
 import { createDatabase, query } from '../release/database.js';
-import { API, environment, httpRoute, readRelease, release, setVersion } from '../release/fixtures.js';
+import {
+  API,
+  environment,
+  httpRoute,
+  readRelease,
+  release,
+  setVersion,
+  waitPhase,
+} from '../release/fixtures.js';
 
 const api = objectApi();
 let ns: string;
@@ -78,15 +86,6 @@ async function stdoutRecords(op: OperatorProcess, name: string): Promise<AuditRe
 
 const nonEmpty = <T>(xs: T[]): T[] | undefined => (xs.length > 0 ? xs : undefined);
 
-const phaseOf = async (name: string) => (await readRelease(api, ns, name)).status?.phase;
-
-async function waitPhase(name: string, phase: string, timeoutMs = 60_000) {
-  await waitFor(async () => (await phaseOf(name)) === phase, {
-    timeoutMs,
-    description: `${name} to reach ${phase}`,
-  });
-}
-
 test('a v1 → v2 rollout with an abort: rows in order in PostgreSQL, the same records on stdout, and kubectl cutover audit', async () => {
   const url = await database('audit_flow');
   // The URL from the environment, as a Secret would provide it.
@@ -104,14 +103,14 @@ test('a v1 → v2 rollout with an abort: rows in order in PostgreSQL, the same r
       stepDuration: '60s',
     };
     await api.create(release(ns, 'ab', { extra: { traffic } }));
-    await waitPhase('ab', 'Succeeded');
+    await waitPhase(api, ns, 'ab', 'Succeeded', undefined, 60_000);
     await setVersion(api, ns, 'ab', '2.0.0');
     await waitFor(async () => (await readRelease(api, ns, 'ab')).status?.canaryWeight === 50, {
       timeoutMs: 30_000,
       description: 'the 50 % step',
     });
     await kubectl('-n', ns, 'annotate', 'release', 'ab', 'cutover.dev/abort=test');
-    await waitPhase('ab', 'RolledBack', 30_000);
+    await waitPhase(api, ns, 'ab', 'RolledBack');
 
     const expected = ['RolloutSucceeded', 'RolloutStarted', 'Shifting', 'Aborted', 'Aborted'];
     const rows = await waitFor(
@@ -247,7 +246,7 @@ test('a database down at first: records wait, failures are counted, and they are
   try {
     await op.waitReady();
     await api.create(release(ns, 'outage', { mode: 'Service' }));
-    await waitPhase('outage', 'Succeeded');
+    await waitPhase(api, ns, 'outage', 'Succeeded', undefined, 60_000);
     await waitFor(
       async () =>
         (await op.metric('cutover_audit_buffered')) >= 1 &&
@@ -286,7 +285,7 @@ test('a database down at first: records wait, failures are counted, and they are
     // the next record's write finds the table gone, and the pass after it makes the table again.
     await query(url, 'DROP TABLE cutover_audit, cutover_audit_installations');
     await api.create(release(ns, 'reset', { mode: 'Service' }));
-    await waitPhase('reset', 'Succeeded');
+    await waitPhase(api, ns, 'reset', 'Succeeded', undefined, 60_000);
     const again = await waitFor(async () => nonEmpty(await rowsOf(url, 'reset')), {
       timeoutMs: 30_000,
       description: 'a record written into the table made again after the reset',
@@ -338,18 +337,12 @@ test('gates and approvals: who approved, the gate that held the rollout and its 
     const shop = release(gated, 'shop', { mode: 'Replicas', replicas: 1 });
     (shop as Release).spec.environmentRef = { name: 'prod' };
     await api.create(shop);
-    await waitFor(async () => (await readRelease(api, gated, 'shop')).status?.phase === 'AwaitingApproval', {
-      timeoutMs: 30_000,
-      description: 'shop awaiting approval',
-    });
+    await waitPhase(api, gated, 'shop', 'AwaitingApproval');
     const approve = await runPlugin(['approve', 'shop', '-n', gated], {
       KUBECONFIG: await kubeconfigAs('alice'),
     });
     expect(approve.code).toBe(0);
-    await waitFor(async () => (await readRelease(api, gated, 'shop')).status?.phase === 'Succeeded', {
-      timeoutMs: 60_000,
-      description: 'shop Succeeded after the approval',
-    });
+    await waitPhase(api, gated, 'shop', 'Succeeded', undefined, 60_000);
     await kubectl('-n', gated, 'patch', 'configmap', 'shop-config', '-p', '{"data":{"LOG_LEVEL":"debug"}}');
 
     const changed = await waitFor(
