@@ -2,7 +2,7 @@
 // a kubeconfig or an API server), then informers, leader election and queues.
 // SIGTERM finishes the items in flight and hands the lease back.
 import { hostname } from 'node:os';
-import { auditConfig, startAuditTrail, type AuditConfig } from './audit/index.js';
+import { startAuditTrail, type AuditConfig } from './audit/index.js';
 import { registerControllers } from './controllers.js';
 import { KubeClient } from './runtime/client.js';
 import { serveHealth } from './runtime/health.js';
@@ -25,10 +25,10 @@ export interface OperatorOptions {
   migrateImage?: string;
   /** The clock the reconcilers read (--clock-start); the system's when unset. Leases keep real time. */
   now?: () => Date;
-  /** --namespaces / --namespace-selector; every namespace when unset. */
-  scope?: WatchScope;
+  /** --namespaces / --namespace-selector. */
+  scope: WatchScope;
   /** The audit trail: stdout always, PostgreSQL when a URL is set (--audit-*). */
-  audit?: AuditConfig;
+  audit: AuditConfig;
   /** --prometheus-address: for RollbackPolicies that leave spec.prometheus.address unset. */
   prometheusAddress?: string;
 }
@@ -61,14 +61,13 @@ export async function runOperator(opts: OperatorOptions): Promise<number> {
   }
   log.info({ source: kc.source, server: kc.access.server }, 'kubeconfig loaded');
 
-  const scope = opts.scope ?? { kind: 'cluster' };
-  log.info({ scope: describeScope(scope) }, 'watch scope');
-  const manager = new Manager(kc.access, log, metrics, { workers: opts.workers, scope });
+  log.info({ scope: describeScope(opts.scope) }, 'watch scope');
+  const manager = new Manager(kc.access, log, metrics, { workers: opts.workers, scope: opts.scope });
   state.manager = manager;
   // The pod name: a container restarted in the same pod takes its own lease back at once,
   // while a new pod waits for the old one's lease to expire.
   const identity = opts.identity ?? process.env.POD_NAME ?? hostname();
-  const audit = startAuditTrail(opts.audit ?? auditConfig({}), {
+  const audit = startAuditTrail(opts.audit, {
     log,
     metrics,
     now: opts.now,

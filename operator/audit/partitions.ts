@@ -70,12 +70,3 @@ export function partitionsToDrop(names: readonly string[], now: Date, retentionD
     .filter((p): p is Partition => p !== undefined && p.to.getTime() <= cutoff)
     .sort((a, b) => a.from.getTime() - b.from.getTime());
 }
-
-/**
- * The retention a shared table is kept at: the longest of this
- * installation's and those the others registered, so none loses records it
- * still keeps.
- */
-export function retentionKept(own: number, registered: readonly number[]): number {
-  return Math.max(own, ...registered);
-}

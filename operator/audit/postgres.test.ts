@@ -9,8 +9,9 @@ import {
   insertStatement,
   isMissingTable,
   isRefusedData,
+  recordOfRow,
 } from './postgres.js';
-import type { AuditRecord } from './record.js';
+import { auditRecord } from './record.testkit.js';
 
 const docs = readFileSync(join(import.meta.dirname, '../../docs/audit.md'), 'utf8');
 
@@ -29,18 +30,13 @@ test("a partition's DDL is bounded by its UTC month", () => {
 });
 
 test('a batch is one INSERT with a parameter per column, absent fields as NULL, idempotent on conflict', () => {
-  const r: AuditRecord = {
+  const r = auditRecord({
     id: 'i1',
-    time: '2026-12-03T10:00:00.000Z',
-    apiVersion: 'cutover.dev/v1alpha1',
     kind: 'Environment',
-    namespace: 'shop',
     name: 'prod',
     action: 'ConfigChanged',
-    type: 'Normal',
-    message: 'm',
     details: { from: 'a', to: 'b' },
-  };
+  });
   const s = insertStatement([r, { ...r, id: 'i2' }]);
   expect(s.text).toMatch(
     /^INSERT INTO cutover_audit \(id, time, .* operator\) VALUES \(\$1, .*\$14\), \(\$15, .*\$28\) ON CONFLICT DO NOTHING$/,
@@ -62,6 +58,38 @@ test('a batch is one INSERT with a parameter per column, absent fields as NULL, 
     '{"from":"a","to":"b"}',
     null,
   ]);
+});
+
+test('a row read back becomes the documented record, without the columns it leaves empty', () => {
+  const r = recordOfRow({
+    id: 'i',
+    time: new Date('2026-12-03T10:00:00.123Z'),
+    api_version: 'cutover.dev/v1alpha1',
+    kind: 'Release',
+    namespace: 'shop',
+    name: 'web',
+    uid: null,
+    action: 'Approved',
+    type: 'Normal',
+    message: 'alice approved',
+    version: '2.0.0',
+    revision: null,
+    details: { approver: 'alice' },
+    operator: null,
+  });
+  expect(r).toEqual({
+    id: 'i',
+    time: '2026-12-03T10:00:00.123Z',
+    apiVersion: 'cutover.dev/v1alpha1',
+    kind: 'Release',
+    namespace: 'shop',
+    name: 'web',
+    action: 'Approved',
+    type: 'Normal',
+    message: 'alice approved',
+    version: '2.0.0',
+    details: { approver: 'alice' },
+  });
 });
 
 test('what a failed write means: data PostgreSQL refuses, a table that is gone, or neither', () => {

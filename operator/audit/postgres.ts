@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { describeError, scrubberFor } from '../db/migrate/errors.js';
 import { AUDIT_TABLE, type Partition } from './partitions.js';
-import type { AuditRecord } from './record.js';
+import type { AuditDetails, AuditRecord } from './record.js';
 
 /** Serialises table changes between replicas (and against a second operator on the same database). */
 const DDL_LOCK_KEY = 7_202_611_031_522_104_001n;
@@ -90,7 +90,8 @@ $$;`;
  */
 const DROP_LOCK_TIMEOUT = '2s';
 
-const COLUMNS = [
+/** The columns a record fills, in the order of values() and of AuditRow. */
+export const COLUMNS = [
   'id',
   'time',
   'api_version',
@@ -125,6 +126,44 @@ function values(r: AuditRecord): Array<string | null> {
     JSON.stringify(r.details),
     r.operator ?? null,
   ];
+}
+
+/** A row as pg reads COLUMNS back. */
+export interface AuditRow {
+  id: string;
+  time: Date;
+  api_version: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  uid: string | null;
+  action: string;
+  type: 'Normal' | 'Warning';
+  message: string;
+  version: string | null;
+  revision: string | null;
+  details: AuditDetails | null;
+  operator: string | null;
+}
+
+/** The inverse of values(): the documented record, without the columns left empty. */
+export function recordOfRow(r: AuditRow): AuditRecord {
+  return {
+    id: r.id,
+    time: r.time.toISOString(),
+    apiVersion: r.api_version,
+    kind: r.kind,
+    namespace: r.namespace,
+    name: r.name,
+    ...(r.uid ? { uid: r.uid } : {}),
+    action: r.action,
+    type: r.type,
+    message: r.message,
+    ...(r.version ? { version: r.version } : {}),
+    ...(r.revision ? { revision: r.revision } : {}),
+    details: r.details ?? {},
+    ...(r.operator ? { operator: r.operator } : {}),
+  };
 }
 
 /** The INSERT of a batch: one statement, so the batch lands whole or not at all. */

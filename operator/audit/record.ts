@@ -40,7 +40,7 @@ export interface AuditRecord {
 const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /** The text with what PostgreSQL cannot store replaced by U+FFFD, so stdout and the table say the same. */
-export function storable(text: string): string {
+function storable(text: string): string {
   return text.replace(UNSTORABLE, '\uFFFD');
 }
 

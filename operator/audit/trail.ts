@@ -6,16 +6,18 @@
 // (it is on stdout either way).
 import type { Decision } from '../runtime/journal.js';
 import type { Logger } from '../runtime/log.js';
+import { backoffDelay } from '../runtime/queue.js';
 import { AuditBuffer } from './buffer.js';
-import { partitionsAhead, partitionsFor, partitionsToDrop, retentionKept } from './partitions.js';
+import { partitionsAhead, partitionsFor, partitionsToDrop } from './partitions.js';
 import { isMissingTable, isRefusedData, type AuditStore } from './postgres.js';
 import { auditLine, auditRecordOf, type AuditRecord } from './record.js';
 
 const DAY_MS = 86_400_000;
 /** How long decisions gather before a write: a reconcile's few Events go as one batch. */
 const GATHER_MS = 50;
-const MIN_BACKOFF_MS = 1_000;
-const MAX_BACKOFF_MS = 60_000;
+/** Records per INSERT (the buffer never holds more than its bound anyway). */
+const BATCH_SIZE = 500;
+const BACKOFF = { baseMs: 1_000, maxMs: 60_000 };
 /** The retention is due once a day on the operator's clock; looked at this often. */
 const MAINTENANCE_CHECK_MS = 60 * 60_000;
 /**
@@ -27,7 +29,7 @@ const MAINTENANCE_RETRY_MS = MAINTENANCE_CHECK_MS - 10 * 60_000;
  * Installations seen within this many days hold the retention of a shared
  * table at theirs: one stopped for longer no longer keeps others from dropping.
  */
-export const INSTALLATION_SEEN_DAYS = 30;
+const INSTALLATION_SEEN_DAYS = 30;
 /** How long stop waits for the pool to close once the flush is over or out of time. */
 const CLOSE_GRACE_MS = 1_000;
 
@@ -52,7 +54,6 @@ export interface AuditTrailOptions {
    */
   installation: string;
   bufferSize: number;
-  batchSize?: number;
   /** The leader identity, recorded as who decided. */
   identity?: string;
   /** Where the JSON lines go (stdout). */
@@ -62,15 +63,13 @@ export interface AuditTrailOptions {
 export class AuditTrail {
   private readonly buffer: AuditBuffer<AuditRecord>;
   private readonly write: (line: string) => void;
-  private readonly batchSize: number;
   private timer: NodeJS.Timeout | undefined;
   private maintenanceTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private failures = 0;
   private retryAt = 0;
-  /** Partitions known to exist; forgotten when a write finds one gone. */
+  /** Partitions known to exist, so the table too (none: prepare it); forgotten when a write finds one gone. */
   private prepared = new Set<string>();
-  private schemaReady = false;
   private lastMaintenance: number | undefined;
   private maintenanceRetryAt = 0;
   private stopped = false;
@@ -78,7 +77,6 @@ export class AuditTrail {
   constructor(private readonly o: AuditTrailOptions) {
     this.buffer = new AuditBuffer(o.bufferSize);
     this.write = o.write ?? ((line) => void process.stdout.write(line));
-    this.batchSize = Math.max(1, Math.min(o.batchSize ?? 500, o.bufferSize));
   }
 
   /** The decision sink: synchronous, never throws. */
@@ -154,8 +152,8 @@ export class AuditTrail {
     // Not while stopping: a DROP waiting for its lock would eat the flush's time.
     if (!this.stopped && this.maintenanceDue(now)) await this.maintain(store, now);
     try {
-      if (!this.schemaReady) await this.prepareAhead(store, now);
-      const batch = this.buffer.take(this.batchSize);
+      if (this.prepared.size === 0) await this.prepareAhead(store, now);
+      const batch = this.buffer.take(BATCH_SIZE);
       if (batch.length > 0) {
         let refused: RefusedRecord[] = [];
         let written = false;
@@ -175,10 +173,10 @@ export class AuditTrail {
       return this.buffer.size > 0;
     } catch (err) {
       // Gone since it was prepared (a database reset or restored): prepared again on the next pass.
-      if (isMissingTable(err)) this.forgetPartitions();
+      if (isMissingTable(err)) this.prepared.clear();
       this.failures += 1;
       this.o.metrics.writeFailed();
-      const delay = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** (this.failures - 1));
+      const delay = backoffDelay(this.failures, BACKOFF);
       this.retryAt = Date.now() + delay;
       // The first failure of a streak, then at powers of two: a long outage is not a log flood.
       if (Number.isInteger(Math.log2(this.failures)))
@@ -237,11 +235,6 @@ export class AuditTrail {
       );
   }
 
-  private forgetPartitions(): void {
-    this.prepared.clear();
-    this.schemaReady = false;
-  }
-
   private maintenanceDue(now: Date): boolean {
     if (Date.now() < this.maintenanceRetryAt) return false;
     return this.lastMaintenance === undefined || now.getTime() - this.lastMaintenance >= DAY_MS;
@@ -250,7 +243,6 @@ export class AuditTrail {
   private async prepareAhead(store: AuditStore, now: Date): Promise<void> {
     const ahead = partitionsAhead(now);
     await store.prepare(ahead);
-    this.schemaReady = true;
     for (const p of ahead) this.prepared.add(p.name);
   }
 
@@ -265,7 +257,7 @@ export class AuditTrail {
       await this.prepareAhead(store, now);
       await store.register(this.o.installation, this.o.retentionDays, now);
       const since = new Date(now.getTime() - INSTALLATION_SEEN_DAYS * DAY_MS);
-      const retentionDays = retentionKept(this.o.retentionDays, await store.retentions(since));
+      const retentionDays = Math.max(this.o.retentionDays, ...(await store.retentions(since)));
       for (const p of partitionsToDrop(await store.partitions(), now, retentionDays)) {
         await store.drop(p);
         this.prepared.delete(p.name);
@@ -276,7 +268,7 @@ export class AuditTrail {
       }
       this.lastMaintenance = now.getTime();
     } catch (err) {
-      if (isMissingTable(err)) this.forgetPartitions();
+      if (isMissingTable(err)) this.prepared.clear();
       this.maintenanceRetryAt = Date.now() + MAINTENANCE_RETRY_MS;
       this.o.metrics.writeFailed();
       this.o.log.error(

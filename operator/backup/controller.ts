@@ -24,7 +24,7 @@ import type { Clock, Controller, InformerRef, Manager } from '../runtime/manager
 import type { OperatorMetrics } from '../runtime/metrics.js';
 import { commitStatus } from '../runtime/reconcile.js';
 import { recordEvent } from '../runtime/status.js';
-import { backupPolicyEvents, newestRestore, type RestoreRun } from './events.js';
+import { backupPolicyEvents, newestRestore, type JobOutcome } from './events.js';
 import { BackupMetrics } from './metrics.js';
 import {
   POLICY_LABEL,
@@ -337,44 +337,34 @@ async function applyIfChanged(
   await client.apply(target, obj);
 }
 
-function jobRun(job: V1Job, kind: ScheduledKind, reports: ReportCache): Promise<JobRun> {
+/** Where a Job stands and when, from its status. */
+function jobOutcome(job: V1Job): JobOutcome {
   const failed = job.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
   const complete = job.status?.conditions?.find((c) => c.type === 'Complete' && c.status === 'True');
-  const state = failed ? 'Failed' : complete ? 'Succeeded' : 'Running';
-  const base: JobRun = {
+  return {
     name: job.metadata?.name ?? '',
-    kind,
-    state,
+    state: failed ? 'Failed' : complete ? 'Succeeded' : 'Running',
+    createdAt: toIso(job.metadata?.creationTimestamp),
     startedAt: toIso(job.status?.startTime),
     finishedAt: toIso(job.status?.completionTime ?? failed?.lastTransitionTime),
     ...(failed?.message ? { message: failed.message } : {}),
   };
-  if (state === 'Running') return Promise.resolve(base);
+}
+
+function jobRun(job: V1Job, kind: ScheduledKind, reports: ReportCache): Promise<JobRun> {
+  const base: JobRun = { ...jobOutcome(job), kind };
+  if (base.state === 'Running') return Promise.resolve(base);
   return reports.get(job).then((report) => (report ? { ...base, report } : base));
 }
 
 /** The restore Jobs `kubectl cutover restore` started from this policy's CronJob (they keep its labels). */
-function restoreRuns(all: readonly V1Job[], policy: string): RestoreRun[] {
+function restoreRuns(all: readonly V1Job[], policy: string): JobOutcome[] {
   return all
     .filter(
       (j) =>
         j.metadata?.labels?.[POLICY_LABEL] === policy && j.metadata.labels[JOB_LABEL] === 'backup-restore',
     )
-    .map((j) => {
-      const failed = j.status?.conditions?.find((c) => c.type === 'Failed' && c.status === 'True');
-      const complete = j.status?.conditions?.find((c) => c.type === 'Complete' && c.status === 'True');
-      const createdAt = toIso(j.metadata?.creationTimestamp);
-      const startedAt = toIso(j.status?.startTime);
-      const finishedAt = toIso(j.status?.completionTime ?? failed?.lastTransitionTime);
-      return {
-        job: j.metadata?.name ?? '',
-        state: failed ? 'Failed' : complete ? 'Succeeded' : 'Running',
-        ...(createdAt ? { createdAt } : {}),
-        ...(startedAt ? { startedAt } : {}),
-        ...(finishedAt ? { finishedAt } : {}),
-        ...(failed?.message ? { message: failed.message } : {}),
-      };
-    });
+    .map(jobOutcome);
 }
 
 function toIso(t: Date | string | undefined): string | undefined {

@@ -80,9 +80,9 @@ describe('restore drills', () => {
 describe('restores', () => {
   test('the newest restore Job is followed: started, then its outcome, each once', () => {
     const running = newestRestore([
-      { job: 'restore-old', state: 'Succeeded', createdAt: '2026-12-01T00:00:00Z' },
+      { name: 'restore-old', state: 'Succeeded', createdAt: '2026-12-01T00:00:00Z' },
       {
-        job: 'restore-new',
+        name: 'restore-new',
         state: 'Running',
         createdAt: '2026-12-03T00:00:00Z',
         startedAt: '2026-12-03T00:00:01Z',
@@ -101,7 +101,7 @@ describe('restores', () => {
     expect(backupPolicyEvents({ lastRestore: running }, { lastRestore: running })).toEqual([]);
     const failed = newestRestore([
       {
-        job: 'restore-new',
+        name: 'restore-new',
         state: 'Failed',
         createdAt: '2026-12-03T00:00:00Z',
         message: 'BackoffLimitExceeded',
@@ -118,7 +118,7 @@ describe('restores', () => {
   });
 
   test('a restore first seen finished is said by its outcome alone', () => {
-    const done = newestRestore([{ job: 'r1', state: 'Succeeded', finishedAt: '2026-12-03T01:00:00Z' }]);
+    const done = newestRestore([{ name: 'r1', state: 'Succeeded', finishedAt: '2026-12-03T01:00:00Z' }]);
     expect(backupPolicyEvents({}, { lastRestore: done }).map((e) => e.reason)).toEqual(['RestoreSucceeded']);
   });
 

@@ -7,9 +7,9 @@ import type { BackupPolicyStatus, BackupRecord, RestoreRecord } from '../api/gen
 import type { EventInput } from '../runtime/status.js';
 import { VERIFIED, WAL_STREAMING } from './plan.js';
 
-/** One restore Job of the policy, as the cluster shows it. */
-export interface RestoreRun {
-  job: string;
+/** A Job of the policy (a backup, a restore), as the cluster shows it. */
+export interface JobOutcome {
+  name: string;
   state: 'Running' | 'Succeeded' | 'Failed';
   createdAt?: string;
   startedAt?: string;
@@ -18,15 +18,15 @@ export interface RestoreRun {
 }
 
 /** The newest restore Job; an older one still running is not followed. */
-export function newestRestore(runs: readonly RestoreRun[]): RestoreRecord | undefined {
+export function newestRestore(runs: readonly JobOutcome[]): RestoreRecord | undefined {
   const newest = [...runs].sort(
     (a, b) =>
       Date.parse(b.createdAt ?? b.startedAt ?? '') - Date.parse(a.createdAt ?? a.startedAt ?? '') ||
-      b.job.localeCompare(a.job),
+      b.name.localeCompare(a.name),
   )[0];
   if (!newest) return undefined;
   return {
-    job: newest.job,
+    job: newest.name,
     phase: newest.state,
     ...(newest.startedAt ? { startedAt: newest.startedAt } : {}),
     ...(newest.finishedAt ? { finishedAt: newest.finishedAt } : {}),

@@ -237,6 +237,9 @@ async function hasEntries(dir: string): Promise<boolean> {
 
 const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/i;
 
+/** An RFC 3339 instant (seconds and a zone required) that names a real date: what --to-time and --since take. */
+export const isRfc3339 = (text: string): boolean => RFC3339.test(text) && !Number.isNaN(Date.parse(text));
+
 export const pointInTimeUsage = `usage: cutover restore --from URI --pgdata DIR (--to-time RFC3339 | --to-lsn LSN | --latest) [--backup ID]
 
 Restores the newest full backup that finished before the target (or ID),
@@ -285,7 +288,7 @@ export async function runPointInTimeRestore(args: string[], io: CommandIO): Prom
     const given = [values['to-time'], values['to-lsn'], values.latest].filter((v) => v !== undefined);
     if (given.length !== 1) throw new Error('give one of --to-time, --to-lsn, --latest');
     if (values['to-time'] !== undefined) {
-      if (!RFC3339.test(values['to-time']) || Number.isNaN(Date.parse(values['to-time'])))
+      if (!isRfc3339(values['to-time']))
         throw new Error(`--to-time ${values['to-time']}: not an RFC 3339 time such as 2026-12-02T15:26:30Z`);
       target = { time: new Date(values['to-time']).toISOString() };
     } else if (values['to-lsn'] !== undefined) {

@@ -71,19 +71,24 @@ describe('promotion gates', () => {
       (name: string): Gate =>
       () => {
         asked.push(name);
-        return { gate: 'window', phase: 'WaitingForWindow', reason: name, message: name };
+        return { phase: 'WaitingForWindow', reason: name, message: name };
       };
     const open: Gate = () => {
       asked.push('open');
       return undefined;
     };
-    expect(evaluateGates(facts(), NOW, [open, shut('window'), shut('later')])?.reason).toBe('window');
+    const gates = [
+      ['config', open],
+      ['window', shut('window')],
+      ['approvals', shut('later')],
+    ] as const;
+    expect(evaluateGates(facts(), NOW, gates)?.reason).toBe('window');
     expect(asked).toEqual(['open', 'window']);
   });
 
   test('the reference check comes first in the list', () => {
     expect(GATES.length).toBeGreaterThanOrEqual(1);
-    expect(GATES[0]?.(facts({ environment: { name: 'x', found: false } }), NOW)?.reason).toBe(
+    expect(GATES[0]?.[1](facts({ environment: { name: 'x', found: false } }), NOW)?.reason).toBe(
       'EnvironmentNotFound',
     );
   });
@@ -261,8 +266,8 @@ describe('config gate', () => {
       NOW,
     );
     expect(g?.reason).toBe('EnvironmentNotFound');
-    expect(GATES[1]?.(facts({ config: { violations: [{ key: 'A', message: 'bad' }] } }), NOW)?.reason).toBe(
-      'ConfigInvalid',
-    );
+    expect(
+      GATES[1]?.[1](facts({ config: { violations: [{ key: 'A', message: 'bad' }] } }), NOW)?.reason,
+    ).toBe('ConfigInvalid');
   });
 });

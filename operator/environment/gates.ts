@@ -94,7 +94,8 @@ export interface GateFacts {
   approvals?: ApprovalFacts;
 }
 
-export type Gate = (facts: GateFacts, now: Date) => GateResult | undefined;
+/** A gate's hold on the rollout; evaluateGates says which gate it is. */
+export type Gate = (facts: GateFacts, now: Date) => Omit<GateResult, 'gate'> | undefined;
 
 const references: Gate = (f) => {
   const ref = (kind: string, r: Reference | undefined): RefCheck[] =>
@@ -117,7 +118,6 @@ const references: Gate = (f) => {
   ]);
   return (
     broken && {
-      gate: 'references',
       phase: 'Pending',
       reason: broken.reason,
       message: broken.message,
@@ -132,7 +132,6 @@ const config: Gate = (f) => {
   if (c.missing?.length) {
     const list = c.missing.join(' and ');
     return {
-      gate: 'config',
       phase: 'Pending',
       reason: 'ConfigNotFound',
       message: `${list} not found in namespace "${f.namespace}"`,
@@ -141,7 +140,6 @@ const config: Gate = (f) => {
   }
   if (c.violations.length === 0) return undefined;
   return {
-    gate: 'config',
     phase: 'Pending',
     reason: 'ConfigInvalid',
     message: summarizeViolations(c.violations),
@@ -155,11 +153,10 @@ const where = (s: PromotionFacts['source']) => `${s.namespace}/${s.name}`;
 const promotion: Gate = (f, now) => {
   const p = f.promotion;
   if (!p) return undefined;
-  if (p.problem) return { gate: 'promotion', phase: 'Pending', ...p.problem, stalled: true };
+  if (p.problem) return { phase: 'Pending', ...p.problem, stalled: true };
   if (!p.succeededAt) {
     const there = p.runningThere ? ` (it runs ${p.runningThere} there)` : '';
     return {
-      gate: 'promotion',
       phase: 'Pending',
       reason: 'NotPromoted',
       message: `${p.wanted} has not Succeeded in Environment ${where(p.source)}${there}`,
@@ -170,7 +167,6 @@ const promotion: Gate = (f, now) => {
   if (remaining <= 0) return undefined;
   // Instants, not a countdown: status holds nothing that moves with the clock.
   return {
-    gate: 'promotion',
     phase: 'Pending',
     reason: 'Soaking',
     message: `${p.wanted} Succeeded in Environment ${where(p.source)} at ${p.succeededAt.toISOString()}; its ${formatDuration(p.soakMs)} soak ends at ${new Date(ends).toISOString()}`,
@@ -189,7 +185,6 @@ const approvals: Gate = (f) => {
   const env = f.environment.name;
   if (a.forbidSelfApproval && !a.author)
     return {
-      gate: 'approvals',
       phase: 'AwaitingApproval',
       reason: 'AuthorUnknown',
       message: `Environment ${env} forbids approving one's own change, and no cutover.dev/changed-by records who changed this Release; set it in the change that sets the version`,
@@ -202,7 +197,6 @@ const approvals: Gate = (f) => {
       ? `; ${a.author} changed it and cannot approve it`
       : '';
   return {
-    gate: 'approvals',
     phase: 'AwaitingApproval',
     reason: 'AwaitingApproval',
     message: `${counted.length} of ${a.required} approvals${by}${self}; approve with kubectl cutover approve`,
@@ -217,14 +211,12 @@ const window: Gate = (f, now) => {
   const env = f.environment.name;
   if ('invalid' in state)
     return {
-      gate: 'window',
       phase: 'WaitingForWindow',
       reason: 'InvalidWindow',
       message: `Environment ${env} spec.promotion.${state.invalid}`,
       stalled: true,
     };
   return {
-    gate: 'window',
     phase: 'WaitingForWindow',
     reason: 'WaitingForWindow',
     message: describeNextOpening(state),
@@ -233,13 +225,19 @@ const window: Gate = (f, now) => {
   };
 };
 
-export const GATES: readonly Gate[] = [references, config, promotion, approvals, window];
+export const GATES: ReadonlyArray<readonly [GateName, Gate]> = [
+  ['references', references],
+  ['config', config],
+  ['promotion', promotion],
+  ['approvals', approvals],
+  ['window', window],
+];
 
 /** The first gate that blocks the rollout, or undefined when every gate is open. */
 export function evaluateGates(facts: GateFacts, now: Date, gates = GATES): GateResult | undefined {
-  for (const gate of gates) {
-    const result = gate(facts, now);
-    if (result) return result;
+  for (const [gate, check] of gates) {
+    const result = check(facts, now);
+    if (result) return { gate, ...result };
   }
   return undefined;
 }

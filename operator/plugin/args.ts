@@ -1,6 +1,7 @@
 // Command line of kubectl-cutover. kubectl hands a plugin its arguments
 // verbatim, so flags may come before or after the command and release.
 import type { RestoreRequest } from '../backup/objects.js';
+import { isRfc3339 } from '../backup/pitr.js';
 import { parseDuration } from '../runtime/duration.js';
 import type { Since } from './audit.js';
 import { parseArgs } from 'node:util';
@@ -178,11 +179,10 @@ export function parse(argv: readonly string[]): Parsed {
 
 /** 24h, 7d, 1h30m back from now, or an RFC 3339 instant; a string is the usage error. */
 function parseSince(text: string): Since | string {
-  if (/^\d{4}-\d\d-\d\dT/.test(text)) {
-    if (!/(Z|[+-]\d\d:\d\d)$/.test(text) || Number.isNaN(Date.parse(text)))
-      return `--since "${text}" is not an RFC 3339 time such as 2026-12-02T10:30:00Z`;
-    return { at: new Date(text).toISOString() };
-  }
+  if (isRfc3339(text)) return { at: new Date(text).toISOString() };
+  // Meant as a time: say what one looks like (seconds and a zone), not that it is no duration.
+  if (/^\d{4}-\d\d-\d\dT/i.test(text))
+    return `--since "${text}" is not an RFC 3339 time such as 2026-12-02T10:30:00Z`;
   try {
     return { agoMs: parseDuration(text) };
   } catch {
@@ -208,10 +208,7 @@ function restoreRequest(v: {
     return 'restore needs exactly one of --pgdata CLAIM[:PATH] and --target SECRET:KEY';
   let point: RestoreRequest['point'] = { latest: true };
   if (v['to-time'] !== undefined) {
-    if (
-      !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(v['to-time']) ||
-      Number.isNaN(Date.parse(v['to-time']))
-    )
+    if (!isRfc3339(v['to-time']))
       return `--to-time "${v['to-time']}" is not an RFC 3339 time such as 2026-12-02T10:30:00Z`;
     point = { toTime: v['to-time'] };
   } else if (v['to-lsn'] !== undefined) {

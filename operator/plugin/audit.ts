@@ -5,6 +5,8 @@
 import pg from 'pg';
 import { describeError, scrubberFor } from '../db/migrate/errors.js';
 import { AUDIT_DATABASE_URL_ENV } from '../audit/index.js';
+import { AUDIT_TABLE } from '../audit/partitions.js';
+import { COLUMNS, recordOfRow, type AuditRow } from '../audit/postgres.js';
 import type { AuditDetails, AuditRecord } from '../audit/record.js';
 import { formatTime, palette, table, type Cell } from './render.js';
 
@@ -22,47 +24,9 @@ export function sinceInstant(since: Since, now: Date): Date {
   return 'agoMs' in since ? new Date(now.getTime() - since.agoMs) : new Date(since.at);
 }
 
-interface Row {
-  id: string;
-  time: Date;
-  api_version: string;
-  kind: string;
-  namespace: string;
-  name: string;
-  uid: string | null;
-  action: string;
-  type: 'Normal' | 'Warning';
-  message: string;
-  version: string | null;
-  revision: string | null;
-  details: AuditDetails | null;
-  operator: string | null;
-}
-
-const SELECT = `SELECT id, time, api_version, kind, namespace, name, uid, action, type, message,
-       version, revision, details, operator
-  FROM cutover_audit
+const SELECT = `SELECT ${COLUMNS.join(', ')} FROM ${AUDIT_TABLE}
  WHERE namespace = $1 AND kind = 'Release' AND name = $2 AND ($3::timestamptz IS NULL OR time >= $3)
  ORDER BY time, seq`;
-
-export function recordOf(r: Row): AuditRecord {
-  return {
-    id: r.id,
-    time: r.time.toISOString(),
-    apiVersion: r.api_version,
-    kind: r.kind,
-    namespace: r.namespace,
-    name: r.name,
-    ...(r.uid ? { uid: r.uid } : {}),
-    action: r.action,
-    type: r.type,
-    message: r.message,
-    ...(r.version ? { version: r.version } : {}),
-    ...(r.revision ? { revision: r.revision } : {}),
-    details: r.details ?? {},
-    ...(r.operator ? { operator: r.operator } : {}),
-  };
-}
 
 /** The connection string to use, or undefined to let pg read PG* variables. */
 export function auditDatabaseUrl(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
@@ -78,29 +42,31 @@ export async function readAudit(url: string | undefined, env: NodeJS.ProcessEnv,
       `no audit database: set ${AUDIT_DATABASE_URL_ENV} (the URL the operator's --audit-database-url has), pass --database-url, or set PGHOST and friends`,
     );
   const scrub = scrubberFor(url ?? '');
-  const client = new pg.Client({
-    ...(url !== undefined ? { connectionString: url } : {}),
-    application_name: 'kubectl-cutover',
-    connectionTimeoutMillis: 10_000,
-    query_timeout: 30_000,
-  });
-  client.on('error', () => undefined);
+  let client: pg.Client | undefined;
   try {
+    // Inside the try: pg parses the URL in the constructor, and its errors may quote it.
+    client = new pg.Client({
+      ...(url !== undefined ? { connectionString: url } : {}),
+      application_name: 'kubectl-cutover',
+      connectionTimeoutMillis: 10_000,
+      query_timeout: 30_000,
+    });
+    client.on('error', () => undefined);
     await client.connect();
-    const { rows } = await client.query<Row>(SELECT, [
+    const { rows } = await client.query<AuditRow>(SELECT, [
       q.namespace,
       q.release,
       q.since?.toISOString() ?? null,
     ]);
-    return rows.map(recordOf);
+    return rows.map(recordOfRow);
   } catch (err) {
     if (err instanceof pg.DatabaseError && err.code === '42P01')
       throw new AuditReadError(
-        'that database has no cutover_audit table: is the operator started with --audit-database-url pointing at it?',
+        `that database has no ${AUDIT_TABLE} table: is the operator started with --audit-database-url pointing at it?`,
       );
     throw new AuditReadError(scrub(`audit database: ${describeError(err)}`));
   } finally {
-    await client.end().catch(() => undefined);
+    await client?.end().catch(() => undefined);
   }
 }
 

@@ -308,7 +308,7 @@ function ago(iso: string, now: Date): string {
 }
 
 type Style = 'bold' | 'dim' | 'red' | 'green' | 'yellow' | 'cyan';
-export type Paint = (style: Style | Style[], text: string) => string;
+type Paint = (style: Style | Style[], text: string) => string;
 export type Cell = string | { text: string; style: Style };
 
 const TONE: Record<Tone, Style> = { ok: 'green', bad: 'red', warn: 'yellow', info: 'cyan' };

@@ -18,7 +18,8 @@ import {
   postgresStore,
   type AuditStore,
 } from '../../operator/audit/postgres.js';
-import { auditLine, auditRecordOf, type AuditRecord } from '../../operator/audit/record.js';
+import { auditLine, auditRecordOf } from '../../operator/audit/record.js';
+import { auditRecord } from '../../operator/audit/record.testkit.js';
 import { DEFAULT_PG_BIN, startPostgres, type PostgresInstance } from '../harness/postgres.js';
 
 let db: PostgresInstance;
@@ -38,22 +39,18 @@ afterAll(async () => {
   await db?.stop();
 });
 
-const record = (id: string, time: string, action: string): AuditRecord => ({
-  id,
-  time,
-  apiVersion: 'cutover.dev/v1alpha1',
-  kind: 'Release',
-  namespace: 'shop',
-  name: 'web',
-  uid: 'uid-1',
-  action,
-  type: 'Normal',
-  message: `${action}: it's "quoted"`,
-  version: '2.0.0',
-  revision: 'r1',
-  details: { approver: 'alice@example.com', step: 2, final: false },
-  operator: 'op-1',
-});
+const record = (id: string, time: string, action: string) =>
+  auditRecord({
+    id,
+    time,
+    uid: 'uid-1',
+    action,
+    message: `${action}: it's "quoted"`,
+    version: '2.0.0',
+    revision: 'r1',
+    details: { approver: 'alice@example.com', step: 2, final: false },
+    operator: 'op-1',
+  });
 
 const ids = ['00000000-0000-4000-8000-000000000001', '00000000-0000-4000-8000-000000000002'];
 

@@ -7,10 +7,10 @@
 // operator is made again for the next record.
 import { readFile } from 'node:fs/promises';
 import { createConnection, createServer, type Server } from 'node:net';
-import pg from 'pg';
 import { addMonths, monthOf, partition } from '../../operator/audit/partitions.js';
 import { postgresStore } from '../../operator/audit/postgres.js';
 import { parseAuditLine, type AuditRecord } from '../../operator/audit/record.js';
+import { auditRecord } from '../../operator/audit/record.testkit.js';
 import { freePort } from '../harness/free-port.js';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import type { Release } from '../../operator/api/generated/index.js';
@@ -27,7 +27,16 @@ import { startOperator, type OperatorProcess } from '../harness/operator.js';
 import { runPlugin } from '../harness/plugin.js';
 import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
 import { waitFor } from '../harness/wait.js';
-import { API, environment, httpRoute, readRelease, release, setVersion } from '../release/fixtures.js';
+import { createDatabase, query } from '../release/database.js';
+import {
+  API,
+  environment,
+  httpRoute,
+  readRelease,
+  release,
+  setVersion,
+  waitPhase,
+} from '../release/fixtures.js';
 
 const api = objectApi();
 let ns: string;
@@ -46,28 +55,7 @@ afterAll(async () => {
 });
 
 /** A database of its own per test, so one test's partitions and rows are not another's. */
-async function database(name: string): Promise<string> {
-  const admin = new pg.Client({ connectionString: db.url });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(db.url);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-async function query<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []) {
-  const c = new pg.Client({ connectionString: url });
-  await c.connect();
-  try {
-    return (await c.query<T>(text, values)).rows;
-  } finally {
-    await c.end();
-  }
-}
+const database = (name: string) => createDatabase(db.url, name);
 
 interface Row {
   id: string;
@@ -79,12 +67,13 @@ interface Row {
   details: Record<string, unknown>;
 }
 
-const rowsOf = (url: string, name: string) =>
+/** The object's rows, oldest first; none while the table does not exist yet. */
+const rowsOf = (url: string, name: string, namespace = ns, kind = 'Release') =>
   query<Row>(
     url,
     `SELECT id, time, action, type, version, revision, details FROM cutover_audit
-      WHERE namespace = $1 AND kind = 'Release' AND name = $2 ORDER BY time, seq`,
-    [ns, name],
+      WHERE namespace = $1 AND kind = $2 AND name = $3 ORDER BY time, seq`,
+    [namespace, kind, name],
   ).catch(() => [] as Row[]);
 
 async function stdoutRecords(op: OperatorProcess, name: string): Promise<AuditRecord[]> {
@@ -96,15 +85,6 @@ async function stdoutRecords(op: OperatorProcess, name: string): Promise<AuditRe
 }
 
 const nonEmpty = <T>(xs: T[]): T[] | undefined => (xs.length > 0 ? xs : undefined);
-
-const phaseOf = async (name: string) => (await readRelease(api, ns, name)).status?.phase;
-
-async function waitPhase(name: string, phase: string, timeoutMs = 60_000) {
-  await waitFor(async () => (await phaseOf(name)) === phase, {
-    timeoutMs,
-    description: `${name} to reach ${phase}`,
-  });
-}
 
 test('a v1 → v2 rollout with an abort: rows in order in PostgreSQL, the same records on stdout, and kubectl cutover audit', async () => {
   const url = await database('audit_flow');
@@ -123,14 +103,14 @@ test('a v1 → v2 rollout with an abort: rows in order in PostgreSQL, the same r
       stepDuration: '60s',
     };
     await api.create(release(ns, 'ab', { extra: { traffic } }));
-    await waitPhase('ab', 'Succeeded');
+    await waitPhase(api, ns, 'ab', 'Succeeded', undefined, 60_000);
     await setVersion(api, ns, 'ab', '2.0.0');
     await waitFor(async () => (await readRelease(api, ns, 'ab')).status?.canaryWeight === 50, {
       timeoutMs: 30_000,
       description: 'the 50 % step',
     });
     await kubectl('-n', ns, 'annotate', 'release', 'ab', 'cutover.dev/abort=test');
-    await waitPhase('ab', 'RolledBack', 30_000);
+    await waitPhase(api, ns, 'ab', 'RolledBack');
 
     const expected = ['RolloutSucceeded', 'RolloutStarted', 'Shifting', 'Aborted', 'Aborted'];
     const rows = await waitFor(
@@ -204,18 +184,12 @@ test('with the clock a year ahead, partitions past 365 days are dropped on start
   try {
     await store.prepare([...old, recent]);
     await store.insert([
-      {
-        id: '00000000-0000-4000-8000-0000000000aa',
+      auditRecord({
         time: now.toISOString(),
-        apiVersion: 'cutover.dev/v1alpha1',
-        kind: 'Release',
         namespace: ns,
         name: 'long-ago',
-        action: 'RolloutStarted',
-        type: 'Normal',
         message: 'a year and more ago',
-        details: {},
-      },
+      }),
     ]);
   } finally {
     await store.close();
@@ -234,17 +208,14 @@ test('with the clock a year ahead, partitions past 365 days are dropped on start
   try {
     await op.waitReady();
     const ahead = [partition(monthOf(clock)), partition(addMonths(monthOf(clock), 1))];
+    const reader = postgresStore(url);
     const names = await waitFor(
       async () => {
-        const rows = await query<{ name: string }>(
-          url,
-          "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'cutover_audit'::regclass",
-        );
-        const set = new Set(rows.map((r) => r.name));
+        const set = new Set(await reader.partitions());
         return old.every((p) => !set.has(p.name)) && ahead.every((p) => set.has(p.name)) && set;
       },
       { timeoutMs: 20_000, description: 'old partitions dropped and the months ahead created' },
-    );
+    ).finally(() => reader.close());
     expect([...names].sort()).toEqual([recent.name, ...ahead.map((p) => p.name)].sort());
     expect(await query(url, "SELECT 1 FROM cutover_audit WHERE name = 'long-ago'")).toEqual([]);
 
@@ -275,7 +246,7 @@ test('a database down at first: records wait, failures are counted, and they are
   try {
     await op.waitReady();
     await api.create(release(ns, 'outage', { mode: 'Service' }));
-    await waitPhase('outage', 'Succeeded');
+    await waitPhase(api, ns, 'outage', 'Succeeded', undefined, 60_000);
     await waitFor(
       async () =>
         (await op.metric('cutover_audit_buffered')) >= 1 &&
@@ -314,7 +285,7 @@ test('a database down at first: records wait, failures are counted, and they are
     // the next record's write finds the table gone, and the pass after it makes the table again.
     await query(url, 'DROP TABLE cutover_audit, cutover_audit_installations');
     await api.create(release(ns, 'reset', { mode: 'Service' }));
-    await waitPhase('reset', 'Succeeded');
+    await waitPhase(api, ns, 'reset', 'Succeeded', undefined, 60_000);
     const again = await waitFor(async () => nonEmpty(await rowsOf(url, 'reset')), {
       timeoutMs: 30_000,
       description: 'a record written into the table made again after the reset',
@@ -366,29 +337,19 @@ test('gates and approvals: who approved, the gate that held the rollout and its 
     const shop = release(gated, 'shop', { mode: 'Replicas', replicas: 1 });
     (shop as Release).spec.environmentRef = { name: 'prod' };
     await api.create(shop);
-    await waitFor(async () => (await readRelease(api, gated, 'shop')).status?.phase === 'AwaitingApproval', {
-      timeoutMs: 30_000,
-      description: 'shop awaiting approval',
-    });
+    await waitPhase(api, gated, 'shop', 'AwaitingApproval');
     const approve = await runPlugin(['approve', 'shop', '-n', gated], {
       KUBECONFIG: await kubeconfigAs('alice'),
     });
     expect(approve.code).toBe(0);
-    await waitFor(async () => (await readRelease(api, gated, 'shop')).status?.phase === 'Succeeded', {
-      timeoutMs: 60_000,
-      description: 'shop Succeeded after the approval',
-    });
+    await waitPhase(api, gated, 'shop', 'Succeeded', undefined, 60_000);
     await kubectl('-n', gated, 'patch', 'configmap', 'shop-config', '-p', '{"data":{"LOG_LEVEL":"debug"}}');
 
-    const read = (kind: string, name: string) =>
-      query<Row>(
-        url,
-        `SELECT id, time, action, type, version, revision, details FROM cutover_audit
-          WHERE namespace = $1 AND kind = $2 AND name = $3 ORDER BY time, seq`,
-        [gated, kind, name],
-      ).catch(() => [] as Row[]);
     const changed = await waitFor(
-      async () => nonEmpty((await read('Environment', 'prod')).filter((r) => r.action === 'ConfigChanged')),
+      async () =>
+        nonEmpty(
+          (await rowsOf(url, 'prod', gated, 'Environment')).filter((r) => r.action === 'ConfigChanged'),
+        ),
       {
         timeoutMs: 30_000,
         description: 'the configuration change in the audit table',
@@ -401,7 +362,7 @@ test('gates and approvals: who approved, the gate that held the rollout and its 
       ruleErrors: 0,
     });
 
-    const rows = await read('Release', 'shop');
+    const rows = await rowsOf(url, 'shop', gated);
     expect(rows.map((r) => r.action)).toEqual([
       'RolloutStarted',
       'AwaitingApproval',

@@ -15,7 +15,7 @@ import {
 import { runPlugin } from '../harness/plugin.js';
 import { startOperator, type OperatorProcess } from '../harness/operator.js';
 import { waitFor } from '../harness/wait.js';
-import { API, readRelease, release, setVersion } from '../release/fixtures.js';
+import { API, readRelease, release, setVersion, waitPhase } from '../release/fixtures.js';
 
 const api = objectApi();
 let staging: string;
@@ -39,17 +39,6 @@ function shop(namespace: string, env: string, version: string): KubernetesObject
 }
 
 const ready = (r: Release) => r.status?.conditions?.find((c) => c.type === 'Ready');
-
-async function waitPhase(ns: string, phase: string, reason?: string, timeoutMs = 30_000): Promise<Release> {
-  return waitFor(
-    async () => {
-      const r = await readRelease(api, ns, 'shop');
-      const ok = r.status?.phase === phase && (reason === undefined || ready(r)?.reason === reason);
-      return ok ? r : false;
-    },
-    { timeoutMs, description: `${ns}/shop in ${phase}${reason ? ` (${reason})` : ''}` },
-  );
-}
 
 /** `kubectl cutover approve` run by `user`, the cluster checking who that is. */
 async function approve(ns: string, user: string): Promise<void> {
@@ -112,7 +101,7 @@ afterAll(async () => {
 test('config, promotion.from, soak and approvals hold production in that order, then let it go', async () => {
   // Production first. The config gate comes before promotion.from: its ConfigMap is wrong.
   await api.create(shop(production, 'production', '1.0.0'));
-  const invalid = await waitPhase(production, 'Pending', 'ConfigInvalid');
+  const invalid = await waitPhase(api, production, 'shop', 'Pending', 'ConfigInvalid');
   expect(ready(invalid)?.message).toContain('LOG_LEVEL');
   await kubectl(
     '-n',
@@ -126,7 +115,7 @@ test('config, promotion.from, soak and approvals hold production in that order, 
     '{"data":{"LOG_LEVEL":"info"}}',
   );
   // Nothing has Succeeded in staging yet.
-  const held = await waitPhase(production, 'Pending', 'NotPromoted');
+  const held = await waitPhase(api, production, 'shop', 'Pending', 'NotPromoted');
   expect(ready(held)?.message).toBe(
     `version 1.0.0 with this pod template has not Succeeded in Environment ${staging}/staging`,
   );
@@ -134,14 +123,14 @@ test('config, promotion.from, soak and approvals hold production in that order, 
   expect((await kubectl('-n', production, 'get', 'deploy,svc,jobs', '-o', 'name')).trim()).toBe('');
 
   await api.create(shop(staging, 'staging', '1.0.0'));
-  await waitPhase(staging, 'Succeeded');
+  await waitPhase(api, staging, 'shop', 'Succeeded');
   // The staging success wakes production, which then serves out the soak.
-  const soaking = await waitPhase(production, 'Pending', 'Soaking', 10_000);
+  const soaking = await waitPhase(api, production, 'shop', 'Pending', 'Soaking', 10_000);
   expect(ready(soaking)?.message).toMatch(
     /Succeeded in Environment .*\/staging at \S+; its 4s soak ends at \S+Z$/,
   );
 
-  const awaiting = await waitPhase(production, 'AwaitingApproval', 'AwaitingApproval', 15_000);
+  const awaiting = await waitPhase(api, production, 'shop', 'AwaitingApproval', 'AwaitingApproval', 15_000);
   expect(ready(awaiting)?.message).toBe('0 of 2 approvals; approve with kubectl cutover approve');
 
   await approve(production, 'alice');
@@ -159,16 +148,16 @@ test('config, promotion.from, soak and approvals hold production in that order, 
   expect(ready(once)?.message).toBe('1 of 2 approvals (alice); approve with kubectl cutover approve');
 
   await approve(production, 'bob');
-  const done = await waitPhase(production, 'Succeeded', undefined, 60_000);
+  const done = await waitPhase(api, production, 'shop', 'Succeeded', undefined, 60_000);
   expect(done.status?.approvedBy).toEqual(['alice', 'bob']);
   expect(done.status?.stableVersion).toBe('1.0.0');
 });
 
 test('approvals of one version do not carry to the next, and an abort while waiting touches nothing', async () => {
   await setVersion(api, staging, 'shop', '2.0.0');
-  await waitPhase(staging, 'Succeeded');
+  await waitPhase(api, staging, 'shop', 'Succeeded');
   await setVersion(api, production, 'shop', '2.0.0');
-  const awaiting = await waitPhase(production, 'AwaitingApproval', 'AwaitingApproval', 20_000);
+  const awaiting = await waitPhase(api, production, 'shop', 'AwaitingApproval', 'AwaitingApproval', 20_000);
   // alice and bob approved 1.0.0; 2.0.0 is a new revision.
   expect(awaiting.status?.approvedBy).toBeUndefined();
   expect(ready(awaiting)?.message).toBe('0 of 2 approvals; approve with kubectl cutover approve');
@@ -182,7 +171,7 @@ test('approvals of one version do not carry to the next, and an abort while wait
   );
 
   await kubectl('-n', production, 'annotate', 'release', 'shop', 'cutover.dev/abort=true');
-  const aborted = await waitPhase(production, 'RolledBack');
+  const aborted = await waitPhase(api, production, 'shop', 'RolledBack');
   expect(ready(aborted)?.message).toBe(
     'rollout of 2.0.0 aborted on request while waiting at a gate; nothing had been touched, 1.0.0 still serves',
   );
@@ -202,14 +191,14 @@ test('approvals of one version do not carry to the next, and an abort while wait
 test('promotion from another tenant is refused with a condition', async () => {
   // What staging serves by now: only the tenant stands in the way.
   await api.create(shop(foreign, 'production', '2.0.0'));
-  const refused = await waitPhase(foreign, 'Pending', 'CrossTenantPromotion');
+  const refused = await waitPhase(api, foreign, 'shop', 'Pending', 'CrossTenantPromotion');
   expect(refused.status?.conditions?.find((c) => c.type === 'Stalled')?.status).toBe('True');
   expect(ready(refused)?.message).toBe(
     `promotion.from crosses namespaces, which needs the same cutover.dev/tenant label on both: namespace ${foreign} is tenant "other", namespace ${staging} is tenant "shop"`,
   );
   // Relabelled into the tenant, it goes on: the namespace watch wakes it.
   await kubectl('label', '--overwrite', 'namespace', foreign, 'cutover.dev/tenant=shop');
-  await waitPhase(foreign, 'Succeeded', undefined, 30_000);
+  await waitPhase(api, foreign, 'shop', 'Succeeded', undefined, 30_000);
 });
 
 test('a Release naming a missing Environment gets a condition, not a crash', async () => {

@@ -3,6 +3,7 @@
 import type { KubernetesObject, KubernetesObjectApi } from '@kubernetes/client-node';
 import type { Release } from '../../operator/api/generated/index.js';
 import { kubectl } from '../harness/kube.js';
+import { waitFor } from '../harness/wait.js';
 
 export const API = 'cutover.dev/v1alpha1';
 
@@ -97,6 +98,25 @@ export async function readRelease(
   name: string,
 ): Promise<Release> {
   return api.read<Release>({ apiVersion: API, kind: 'Release', metadata: { name, namespace } });
+}
+
+/** Waits until the Release is in `phase` (with that reason on Ready, when given) and returns it. */
+export async function waitPhase(
+  api: KubernetesObjectApi,
+  namespace: string,
+  name: string,
+  phase: string,
+  reason?: string,
+  timeoutMs = 30_000,
+): Promise<Release> {
+  return waitFor(
+    async () => {
+      const r = await readRelease(api, namespace, name);
+      const ready = r.status?.conditions?.find((c) => c.type === 'Ready');
+      return r.status?.phase === phase && (reason === undefined || ready?.reason === reason) && r;
+    },
+    { timeoutMs, description: `${namespace}/${name} in ${phase}${reason ? ` (${reason})` : ''}` },
+  );
 }
 
 export function configMap(namespace: string, name: string, files: Record<string, string>): KubernetesObject {

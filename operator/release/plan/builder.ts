@@ -15,6 +15,9 @@ import { providerFor, type TrafficProvider, type TrafficView } from '../traffic/
 import type { DriftKind } from '../drift/observe.js';
 import type { Action, EventDetails, MigrationPhase, Observation, Plan, RolloutSpec } from './types.js';
 
+/** An Event's details as the planners write them: a fact left undefined is not recorded. */
+type Details = Readonly<Record<string, EventDetails[string] | undefined>>;
+
 export const TERMINAL: readonly ReleasePhase[] = ['Succeeded', 'Failed', 'RolledBack'];
 const HISTORY_LIMIT = 10;
 
@@ -109,8 +112,12 @@ export class Builder {
     return this;
   }
 
-  event(kind: 'Normal' | 'Warning', reason: string, message: string, details?: EventDetails): this {
-    return this.act({ type: 'Event', kind, reason, message, ...(details ? { details } : {}) });
+  event(kind: 'Normal' | 'Warning', reason: string, message: string, details?: Details): this {
+    if (!details) return this.act({ type: 'Event', kind, reason, message });
+    const known = Object.entries(details).filter(
+      (e): e is [string, EventDetails[string]] => e[1] !== undefined,
+    );
+    return this.act({ type: 'Event', kind, reason, message, details: Object.fromEntries(known) });
   }
 
   /** Wake again after `ms` (the earliest of several requests wins). */
@@ -129,7 +136,7 @@ export class Builder {
     phase: ReleasePhase,
     reason: string,
     message: string,
-    { quiet = false, health, details }: { quiet?: boolean; health?: Health; details?: EventDetails } = {},
+    { quiet = false, health, details }: { quiet?: boolean; health?: Health; details?: Details } = {},
   ): this {
     if (this.current.phase !== phase) {
       this.set({ phase, phaseStartedAt: iso(this.now) });

@@ -41,7 +41,7 @@ export function gate(
   if (!starting) {
     const by = approvedBy.length > 0 ? `; approved by ${approvedBy.join(', ')}` : '';
     b.event('Normal', 'GatesPassed', `every gate of the rollout of ${b.spec.version} is open${by}`, {
-      ...(approvedBy.length > 0 ? { approvedBy: approvedBy.join(',') } : {}),
+      approvedBy: approvedBy.join(',') || undefined,
     });
   }
   if (!b.spec.expand) return deploying(b, quiet);

@@ -43,7 +43,7 @@ export function succeeded(b: Builder): Builder {
       'RolloutSucceeded',
       `${b.spec.version} serves all traffic from the ${b.stable} slot`,
       {
-        details: { slot: b.stable, ...(startedAt ? { startedAt } : {}) },
+        details: { slot: b.stable, startedAt },
       },
     );
 }
@@ -168,7 +168,7 @@ function backupFailed(b: Builder, base: ReleaseStatusBackup, message: string): B
         0,
         MESSAGE_LIMIT,
       ),
-      { ...(base.policy ? { policy: base.policy } : {}), ...(base.job ? { job: base.job } : {}) },
+      { policy: base.policy, job: base.job },
     );
   }
   return b.health({ state: 'Stalled', reason: 'BackupFailed', message: msg });

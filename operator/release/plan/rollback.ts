@@ -77,13 +77,7 @@ export function rollBack(b: Builder, req: RollbackRequest): Builder {
   });
   // A decision to roll back must survive a crash between the traffic patch and the status write.
   if (cause !== 'Aborted') b.commitFirst();
-  const details = {
-    cause,
-    ...(trigger ? { trigger } : {}),
-    ...(value ? { value } : {}),
-    ...(threshold ? { threshold } : {}),
-    to: b.stable,
-  };
+  const details = { cause, trigger, value, threshold, to: b.stable };
   return b
     .record(cause === 'Aborted' ? 'Aborted' : 'RolledBack', { cause })
     .phase('RollingBack', cause, `${reason}; traffic is going back to the ${b.stable} slot`, { details });
@@ -127,7 +121,7 @@ function wantsDown(b: Builder): boolean {
  */
 function freeze(b: Builder, req: RollbackRequest, reason: string, why: string): Builder {
   const message = `${req.reason}; ${why}, so traffic stays on ${b.spec.version}; roll forward with a new version`;
-  const details = { cause: req.cause, ...(req.trigger ? { trigger: req.trigger } : {}) };
+  const details = { cause: req.cause, trigger: req.trigger };
   if (req.cause === 'Aborted') {
     b.event('Warning', reason, message, details);
     return b.health({ state: 'Stalled', reason, message });
@@ -204,6 +198,7 @@ function downMigration(b: Builder, name: string, cause: string, done: string): B
   const job = b.obs.jobs.down;
   // The rolled-back version: a newer spec may already be waiting for this to finish.
   const version = b.status.history?.[0]?.version ?? b.spec.version;
+  const details = { cause, migration: 'down', job: name };
   if (!job) {
     if (b.status.migrations?.down?.phase === 'Pending') {
       b.migration('down', { phase: 'Running', startedAt: iso(b.now) });
@@ -219,21 +214,15 @@ function downMigration(b: Builder, name: string, cause: string, done: string): B
   if (!job.ownedByUs) {
     const message = `Job ${name} exists but is not owned by this Release; the down migration did not run`;
     b.migration('down', { phase: 'Failed', message });
-    return b.phase('RolledBack', 'DownMigrationFailed', `${done}; ${message}`, {
-      details: { cause, migration: 'down', job: name },
-    });
+    return b.phase('RolledBack', 'DownMigrationFailed', `${done}; ${message}`, { details });
   }
   if (job.state === 'Running') return b;
   const finishedAt = iso(b.now);
   if (job.state === 'Failed') {
     const message = `down migration Job ${name} failed: ${job.message ?? 'no message'}; the expanded schema stays (the old version works with it)`;
     b.migration('down', { phase: 'Failed', finishedAt, message });
-    return b.phase('RolledBack', 'DownMigrationFailed', `${done}; ${message}`, {
-      details: { cause, migration: 'down', job: name },
-    });
+    return b.phase('RolledBack', 'DownMigrationFailed', `${done}; ${message}`, { details });
   }
   b.migration('down', { phase: 'Succeeded', finishedAt });
-  return b.phase('RolledBack', cause, `${done}; the down migration of ${version} ran`, {
-    details: { cause, migration: 'down', job: name },
-  });
+  return b.phase('RolledBack', cause, `${done}; the down migration of ${version} ran`, { details });
 }

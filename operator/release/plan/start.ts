@@ -44,11 +44,7 @@ export function startRollout(
       `version ${spec.version} is what the ${b.stable} slot serves`,
     );
   }
-  const details = {
-    slot: target,
-    ...(prev.stableVersion ? { from: prev.stableVersion } : {}),
-    ...(gates ? { gates } : {}),
-  };
+  const details = { slot: target, from: prev.stableVersion, gates };
   return b.phase('Pending', 'RolloutStarted', `rolling out ${spec.version} to the ${target} slot`, {
     quiet,
     details,
