@@ -2,6 +2,7 @@ import type { Decision } from '../runtime/journal.js';
 import { auditLine, auditRecordOf, parseAuditLine } from './record.js';
 
 const decision: Decision = {
+  id: '5d1c0e7a9b3f4e2d8c6a1b0f9e8d7c6b',
   at: '2026-12-03T10:00:00.123Z',
   type: 'Warning',
   reason: 'AnalysisFailed',
@@ -31,6 +32,7 @@ test('a decision becomes a record: the reason is the action, version and revisio
 
 test('a decision on a kind without versions has none, and empty details', () => {
   const env: Decision = {
+    id: '0a1b2c3d4e5f60718293a4b5c6d7e8f9',
     at: '2026-12-03T10:00:00.000Z',
     type: 'Normal',
     reason: 'ConfigChanged',

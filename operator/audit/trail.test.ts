@@ -77,6 +77,7 @@ class MemoryStore implements AuditStore {
 }
 
 const decision = (reason: string, at: string): Decision => ({
+  id: `${reason}@${at}`,
   at,
   type: 'Normal',
   reason,

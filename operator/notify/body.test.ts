@@ -2,6 +2,7 @@ import { decisionOf, type Decision } from '../runtime/journal.js';
 import { SCHEMA, jsonBody, notificationOf, render, slackBody } from './body.js';
 
 const d: Decision = {
+  id: '4f6e2a9c0b1d3e5f7a8c9b0d1e2f3a4b',
   at: '2026-12-03T10:00:00.000Z',
   type: 'Warning',
   reason: 'AnalysisFailed',
@@ -13,10 +14,22 @@ const env = { namespace: 'shop', name: 'production', tier: 'production' };
 
 describe('notificationOf', () => {
   test('the id is stable for a decision and differs between decisions', () => {
-    const a = notificationOf(d, 'warning', env);
-    expect(notificationOf(d, 'warning', env).id).toBe(a.id);
+    const rel = {
+      apiVersion: 'cutover.dev/v1alpha1',
+      kind: 'Release',
+      metadata: { namespace: 'shop', name: 'web', uid: 'u1' },
+    };
+    const e = { type: 'Warning', reason: d.reason, message: d.message } as const;
+    const recorded = decisionOf(rel, e, new Date(d.at));
+    const a = notificationOf(recorded, 'warning', env);
+    expect(notificationOf(recorded, 'warning', env).id).toBe(a.id);
     expect(a.id).toMatch(/^[0-9a-f]{32}$/);
-    expect(notificationOf({ ...d, at: '2026-12-03T10:00:01.000Z' }, 'warning', env).id).not.toBe(a.id);
+    const other = decisionOf(
+      rel,
+      { ...e, message: 'p95 700ms > 500ms' },
+      new Date('2026-12-03T10:00:01.000Z'),
+    );
+    expect(notificationOf(other, 'warning', env).id).not.toBe(a.id);
   });
 
   test('a decision recorded again from the same state, later (a reconcile retried on a conflict), has the same id', () => {

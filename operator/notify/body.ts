@@ -2,7 +2,6 @@
 // (docs/notifications.md): fields are only ever added to schema v1. The slack
 // body is what Slack incoming webhooks (and the many tools that mimic them)
 // accept: a plain `text` for notifications, and blocks for the channel.
-import { createHash } from 'node:crypto';
 import type { NOTIFY_FORMATS } from '../api/v1alpha1/notify.js';
 import type { Decision } from '../runtime/journal.js';
 import type { Severity } from './severity.js';
@@ -27,22 +26,7 @@ export function notificationOf(
   severity: Severity,
   environment: Notification['environment'],
 ): Notification {
-  const o = decision.object;
-  // A decision recorded without an id (none is, through recordEvent) is told apart by its instant.
-  const id =
-    decision.id ??
-    createHash('sha256')
-      .update(
-        JSON.stringify([
-          o.uid ?? `${o.kind}/${o.namespace}/${o.name}`,
-          decision.at,
-          decision.reason,
-          decision.message,
-        ]),
-      )
-      .digest('hex')
-      .slice(0, 32);
-  return { id, severity, environment, decision };
+  return { id: decision.id, severity, environment, decision };
 }
 
 /** Longest message a body carries; a drift report can be longer, and receivers cap bodies. */

@@ -33,6 +33,7 @@ const caches: Caches = {
 };
 
 const decision = (reason: string, type: Decision['type']): Decision => ({
+  id: `${reason}/${type}`,
   at: '2026-12-03T10:00:00.000Z',
   type,
   reason,

@@ -37,6 +37,7 @@ const decision = (
   reason = 'AnalysisFailed',
   type: Decision['type'] = 'Warning',
 ): Decision => ({
+  id: `${ns}/${kind}/${name}/${reason}`,
   at: '2026-12-03T10:00:00.000Z',
   type,
   reason,

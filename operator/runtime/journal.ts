@@ -11,7 +11,7 @@ export interface Decision {
    * The same each time the decision is recorded again from the same state of
    * its object (see decisionId); receivers and stores drop duplicates by it.
    */
-  id?: string;
+  id: string;
   /** ISO instant on the operator's clock. */
   at: string;
   type: 'Normal' | 'Warning';

@@ -150,6 +150,7 @@ beforeEach(async () => {
         inScope: manager.watches(ns),
       });
       manager.client.decided({
+        id: `seen/${ns}`,
         at: new Date(0).toISOString(),
         type: 'Normal',
         reason: 'Reconciled',

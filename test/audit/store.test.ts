@@ -245,6 +245,7 @@ test('NUL in text or jsonb, and a lone surrogate in jsonb, are refused as data; 
   }
   const made = auditRecordOf(
     {
+      id: 'nul',
       at,
       type: 'Warning',
       reason: 'ExpandFailed',
