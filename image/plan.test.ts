@@ -54,7 +54,7 @@ describe('image spec', () => {
   });
 
   it('labels every build with version, revision, creation time, licence and source', () => {
-    const labels = imageLabels(spec, { revision: 'abc123', epoch: 1_700_000_000 });
+    const labels = imageLabels(spec, { revision: 'abc123', created: createdAt(1_700_000_000) });
     expect(labels).toMatchObject({
       'org.opencontainers.image.version': spec.version,
       'org.opencontainers.image.revision': 'abc123',

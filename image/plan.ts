@@ -8,6 +8,7 @@ import {
   imageUser,
   sortedRecord,
   type BuildInfo,
+  type BuildLabels,
   type ImageSpec,
 } from './spec.js';
 
@@ -70,7 +71,7 @@ export function mmdebstrapArgs(
 }
 
 /** The container's process: what `docker inspect` shows under Config. */
-export function runtimeConfig(spec: ImageSpec, build: BuildInfo) {
+export function runtimeConfig(spec: ImageSpec, build: BuildLabels) {
   const entrypoint = binLinks(spec).find((l) => l.link.endsWith(`/${spec.entrypoint}`));
   if (!entrypoint) throw new Error(`no bin link for the entrypoint ${spec.entrypoint}`);
   return {
@@ -88,7 +89,7 @@ export function imageConfig(spec: ImageSpec, build: BuildInfo, layers: LayerBlob
     created,
     architecture: 'amd64',
     os: 'linux',
-    config: runtimeConfig(spec, build),
+    config: runtimeConfig(spec, { revision: build.revision, created }),
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
     history: layers.map((l) => ({ created, created_by: l.createdBy })),
   };

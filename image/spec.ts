@@ -42,6 +42,12 @@ export interface BuildInfo {
   epoch: number;
 }
 
+/** The per-build label values: a build's, or the Dockerfile's `${ARG}` references. */
+export interface BuildLabels {
+  revision: string;
+  created: string;
+}
+
 export class ImageSpecError extends Error {}
 
 function record(value: unknown, what: string): Record<string, unknown> {
@@ -150,14 +156,14 @@ export function loadImageSpec(root = REPO_ROOT): ImageSpec {
 export const imageReference = (spec: ImageSpec): string => `${spec.repository}:${spec.version}`;
 
 /** The labels of one build: image.json's, then the ones that come from package.json and git. */
-export function imageLabels(spec: ImageSpec, build: BuildInfo): Record<string, string> {
+export function imageLabels(spec: ImageSpec, build: BuildLabels): Record<string, string> {
   return sortedRecord({
     ...spec.labels,
     'org.opencontainers.image.description': spec.description,
     'org.opencontainers.image.licenses': spec.license,
     'org.opencontainers.image.version': spec.version,
     'org.opencontainers.image.revision': build.revision,
-    'org.opencontainers.image.created': createdAt(build.epoch),
+    'org.opencontainers.image.created': build.created,
   });
 }
 
