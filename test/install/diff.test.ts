@@ -7,15 +7,14 @@
 // With the audit trail's database, the overlay docs/install.md shows
 // (config/audit and a patch of flags) and the chart's audit values give the
 // same Deployment.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import {
+  AUDIT_VALUES,
   keyOf,
-  kustomize as kustomizeRender,
   KUSTOMIZE_DEFAULT,
   kustomizeDefault,
+  kustomizeOverlay,
   renderChart,
   root,
   type Manifest,
@@ -133,39 +132,30 @@ test('every object is the same, field by field', () => {
 });
 
 test('with the audit database: config/audit plus a flags patch is the chart’s audit values', async () => {
-  const overlay = mkdtempSync(join(tmpdir(), 'cutover-audit-overlay-'));
-  try {
-    // docs/install.md's overlay; kustomize refuses absolute paths to a base.
-    const kustomization = {
-      resources: [relative(overlay, KUSTOMIZE_DEFAULT)],
-      components: [relative(overlay, resolve(root, 'config/audit'))],
-      patches: [
-        {
-          target: { kind: 'Deployment', name: 'cutover-operator' },
-          patch: stringify(
-            ['--audit-retention-days=730', '--audit-buffer-size=50000'].map((value) => ({
-              op: 'add',
-              path: '/spec/template/spec/containers/0/args/-',
-              value,
-            })),
-          ),
-        },
-      ],
-    };
-    writeFileSync(join(overlay, 'kustomization.yaml'), stringify(kustomization));
-    const key = 'Deployment/cutover-system/cutover-operator';
-    const fromKustomize = byKey((await kustomizeRender(overlay)).objects).get(key);
-    const audit = {
-      databaseUrlSecret: { name: 'cutover-audit-db', key: 'url' },
-      retentionDays: 730,
-      bufferSize: 50000,
-    };
-    const fromHelm = byKey((await renderChart('cutover', 'cutover-system', { audit })).objects).get(key);
-    expect(fromKustomize).toBeDefined();
-    expect(fromHelm && stripBookkeeping(fromHelm)).toEqual(fromKustomize);
-    // Not the default Deployment with nothing added on either side.
-    expect(fromKustomize).not.toEqual(kustomize.get(key));
-  } finally {
-    rmSync(overlay, { recursive: true, force: true });
-  }
+  // docs/install.md's overlay.
+  const overlay = await kustomizeOverlay({
+    resources: [KUSTOMIZE_DEFAULT],
+    components: [resolve(root, 'config/audit')],
+    patches: [
+      {
+        target: { kind: 'Deployment', name: 'cutover-operator' },
+        patch: stringify(
+          ['--audit-retention-days=730', '--audit-buffer-size=50000'].map((value) => ({
+            op: 'add',
+            path: '/spec/template/spec/containers/0/args/-',
+            value,
+          })),
+        ),
+      },
+    ],
+  });
+  const key = 'Deployment/cutover-system/cutover-operator';
+  const fromKustomize = byKey(overlay).get(key);
+  const fromHelm = byKey(
+    (await renderChart('cutover', 'cutover-system', { audit: AUDIT_VALUES })).objects,
+  ).get(key);
+  expect(fromKustomize).toBeDefined();
+  expect(fromHelm && stripBookkeeping(fromHelm)).toEqual(fromKustomize);
+  // Not the default Deployment with nothing added on either side.
+  expect(fromKustomize).not.toEqual(kustomize.get(key));
 });
