@@ -73,12 +73,16 @@ function withoutKeys(
   return Object.fromEntries(Object.entries(map).filter(([k]) => !keys.includes(k)));
 }
 
-/** Drops the bookkeeping labels wherever labels are: metadata, selectors, pod templates. */
+/**
+ * Drops the bookkeeping labels wherever labels are: metadata, selectors, pod
+ * templates. A Service's `selector` is a label map itself; a Deployment's or
+ * PodMonitor's holds `matchLabels`, which no bookkeeping label is named like.
+ */
 function stripBookkeeping(value: unknown, key = ''): unknown {
   if (Array.isArray(value)) return value.map((v) => stripBookkeeping(v));
   if (value === null || typeof value !== 'object') return value;
   const entries = Object.entries(value as Record<string, unknown>);
-  const isLabelMap = key === 'labels' || key === 'matchLabels';
+  const isLabelMap = key === 'labels' || key === 'matchLabels' || key === 'selector';
   const kept = isLabelMap ? entries.filter(([k]) => !BOOKKEEPING_LABELS.includes(k)) : entries;
   const out = Object.fromEntries(kept.map(([k, v]) => [k, stripBookkeeping(v, k)]));
   if (out.metadata && typeof out.metadata === 'object') {
@@ -86,12 +90,6 @@ function stripBookkeeping(value: unknown, key = ''): unknown {
     if (meta.labels && Object.keys(meta.labels).length === 0) delete meta.labels;
   }
   return out;
-}
-
-function serviceSelectorStripped(m: Manifest): Manifest {
-  if (m.kind !== 'Service') return m;
-  const spec = m.spec as { selector?: Record<string, string> };
-  return { ...m, spec: { ...spec, selector: withoutKeys(spec.selector, BOOKKEEPING_LABELS) } };
 }
 
 function byKey(objects: Manifest[]): Map<string, Manifest> {
@@ -113,7 +111,7 @@ beforeAll(async () => {
     renderChart('cutover', 'cutover-system', {}, ['--include-crds']),
   ]);
   kustomize = byKey(k.objects);
-  helm = byKey(h.objects.map((m) => serviceSelectorStripped(stripBookkeeping(m) as Manifest)));
+  helm = byKey(h.objects.map((m) => stripBookkeeping(m) as Manifest));
   for (const difference of ALLOWED) if (difference.reconcile(kustomize, helm)) present.push(difference.why);
 });
 
