@@ -18,7 +18,7 @@ import { startOperator, type OperatorProcess } from '../harness/operator.js';
 import { startPrometheus, type PrometheusInstance } from '../harness/prometheus.js';
 import { startS3, type S3Server } from '../harness/s3.js';
 import { TrafficDriver } from '../harness/traffic.js';
-import { waitFor } from '../harness/wait.js';
+import { waitFor, waitUntil } from '../harness/wait.js';
 import { startWebhookReceiver, type Received, type WebhookReceiver } from '../harness/webhook.js';
 import { API, httpRoute, readRelease, release, setVersion } from '../release/fixtures.js';
 
@@ -87,25 +87,12 @@ async function stable(app: string): Promise<TrafficDriver> {
   return driver;
 }
 
-async function until(
-  app: string,
-  what: string,
-  done: (r: Release) => boolean,
-  timeoutMs = 90_000,
-): Promise<Release> {
-  let last: Release | undefined;
-  try {
-    return await waitFor(
-      async () => {
-        last = await readRelease(api, ns, app);
-        return done(last) && last;
-      },
-      { timeoutMs, description: `${app}: ${what}` },
-    );
-  } catch (err) {
-    throw new Error(`${String(err)}\nlast status: ${JSON.stringify(last?.status)}`, { cause: err });
-  }
-}
+const until = (app: string, what: string, done: (r: Release) => boolean, timeoutMs = 90_000) =>
+  waitUntil(() => readRelease(api, ns, app), done, {
+    timeoutMs,
+    description: `${app}: ${what}`,
+    show: (r) => r.status,
+  });
 
 const rolledBack = (r: Release) =>
   r.spec.version === '2.0.0' &&

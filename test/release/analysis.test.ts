@@ -12,7 +12,7 @@ import { parseSeries, startOperator, type OperatorProcess } from '../harness/ope
 import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
 import { startPrometheus, type PrometheusInstance } from '../harness/prometheus.js';
 import { TrafficDriver } from '../harness/traffic.js';
-import { waitFor } from '../harness/wait.js';
+import { waitFor, waitUntil } from '../harness/wait.js';
 import { appDatabase, query } from './database.js';
 import { API, configMap, environment, httpRoute, readRelease, release, setVersion } from './fixtures.js';
 
@@ -65,18 +65,8 @@ async function stable(
   return driver;
 }
 
-async function until(app: string, what: string, done: (r: Release) => boolean, timeoutMs = 90_000) {
-  let last: Release | undefined;
-  try {
-    await waitFor(async () => done((last = await readRelease(api, ns, app))), {
-      timeoutMs,
-      description: what,
-    });
-  } catch (err) {
-    throw new Error(`${String(err)}\nlast status: ${JSON.stringify(last?.status)}`, { cause: err });
-  }
-  return last as Release;
-}
+const until = (app: string, what: string, done: (r: Release) => boolean, timeoutMs = 90_000) =>
+  waitUntil(() => readRelease(api, ns, app), done, { timeoutMs, description: what, show: (r) => r.status });
 
 /** In phase `p` for the current spec: a status written before the last patch does not count. */
 const phase = (p: string) => (r: Release) =>
