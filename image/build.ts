@@ -10,10 +10,11 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { BlobStore, fileSize, tarFile, tarOf } from './blobs.js';
+import { pipeline } from 'node:stream/promises';
+import { BlobStore, tarFile, tarOf } from './blobs.js';
 import {
   imageConfig,
   imageIndex,
@@ -175,7 +176,7 @@ class Builder {
     const script = join(REPO_ROOT, 'image/rootfs.sh');
     const epoch = epochOf(['image/image.json', 'image/rootfs.sh']);
     const key = {
-      args: mmdebstrapArgs(spec, { script: 'rootfs.sh' }, 'sources', 'out.tar'),
+      args: mmdebstrapArgs(spec, 'rootfs.sh', 'sources', 'out.tar'),
       script: readFileSync(script, 'utf8'),
       sources: readFileSync(sources, 'utf8'),
       mmdebstrap: execFileSync('mmdebstrap', ['--version'], { encoding: 'utf8' }).trim(),
@@ -186,7 +187,7 @@ class Builder {
       log(
         `debian: mmdebstrap ${spec.debian.suite} + ${spec.debian.packages.join(' ')} (log: ${this.dir}/mmdebstrap.log)`,
       );
-      await run('mmdebstrap', mmdebstrapArgs(spec, { script }, sources, out), {
+      await run('mmdebstrap', mmdebstrapArgs(spec, script, sources, out), {
         env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },
         logFile: join(this.dir, 'mmdebstrap.log'),
       });
@@ -314,16 +315,7 @@ class Builder {
       { dirs: [], trees: ['blobs', 'index.json', 'oci-layout'] },
       build.epoch,
     );
-    await Promise.all([
-      done,
-      new Promise<void>((resolve, reject) => {
-        const out = createWriteStream(tmp);
-        out.on('finish', resolve);
-        out.on('error', reject);
-        stream.on('error', reject);
-        stream.pipe(out);
-      }),
-    ]);
+    await Promise.all([done, pipeline(stream, createWriteStream(tmp))]);
     await rename(tmp, archive);
     await rm(this.work, { recursive: true, force: true });
     const result: BuildResult = {
@@ -331,7 +323,7 @@ class Builder {
       digest: manifest.digest,
       archive,
       layout: this.layout,
-      archiveBytes: await fileSize(archive),
+      archiveBytes: (await stat(archive)).size,
       layers,
     };
     await writeFile(join(this.dir, 'build.json'), `${JSON.stringify(result, null, 2)}\n`);
