@@ -11,7 +11,6 @@ import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, copyFile, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { BlobStore, tarFile, tarOf } from './blobs.js';
@@ -24,7 +23,7 @@ import {
   pushCommands,
   type LayerBlob,
 } from './plan.js';
-import { binLinks, imageReference, loadImageSpec, REPO_ROOT, type ImageSpec } from './spec.js';
+import { binLinks, cacheDir, imageReference, loadImageSpec, REPO_ROOT, type ImageSpec } from './spec.js';
 
 /** Bump when the recipe changes in a way the layer keys do not see. */
 const RECIPE = 1;
@@ -354,8 +353,7 @@ const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 async function main(): Promise<void> {
   const started = Date.now();
   const spec = loadImageSpec();
-  const cache = process.env.CUTOVER_CACHE ?? join(homedir(), '.cache/cutover');
-  const r = await new Builder(spec, cache).build();
+  const r = await new Builder(spec, cacheDir()).build();
   const packed = r.layers.reduce((n, l) => n + l.size, 0);
   const unpacked = r.layers.reduce((n, l) => n + l.unpackedSize, 0);
   log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -2,9 +2,13 @@
 // package.json: the one description both `make image` and the Dockerfile are
 // derived from. Pure apart from loadImageSpec().
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
+
+/** The build cache (the Makefile's CACHE): outside the clone, shared by the clones on one machine. */
+export const cacheDir = (): string => process.env.CUTOVER_CACHE ?? join(homedir(), '.cache/cutover');
 
 export interface ImageSpec {
   /** Registry and repository without a tag, e.g. ghcr.io/cutover/cutover. */
