@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
-import { kubeconfigPath, kubectl } from '../harness/kube.js';
+import { installCrds, kubeconfigPath, kubectl } from '../harness/kube.js';
 import { waitFor } from '../harness/wait.js';
 
 export const root = resolve(import.meta.dirname, '../..');
@@ -168,8 +168,7 @@ export async function ensureMonitoringCrds(): Promise<() => Promise<void>> {
   const names = ['podmonitors.monitoring.coreos.com', 'prometheusrules.monitoring.coreos.com'];
   const present = await kubectl('get', 'crd', ...names, '--ignore-not-found', '-o', 'name');
   if (present.trim().split('\n').filter(Boolean).length === names.length) return async () => undefined;
-  await kubectl('apply', '--server-side', '--field-manager', 'cutover-test', '-f', MONITORING_CRDS);
-  await kubectl('wait', '--for', 'condition=Established', '--timeout', '60s', '-f', MONITORING_CRDS);
+  await installCrds(MONITORING_CRDS, 'cutover-test');
   return async () => {
     await kubectl('delete', '--ignore-not-found', '--wait=true', '-f', MONITORING_CRDS);
   };
