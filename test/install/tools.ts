@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { parseAllDocuments, stringify } from 'yaml';
+import { buildTool } from '../harness/gitops.js';
 import { installCrds, kubeconfigPath, kubectl } from '../harness/kube.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -37,12 +38,9 @@ async function exec(file: string, args: string[], input?: string): Promise<strin
   }
 }
 
-let helmPath: Promise<string> | undefined;
-
 /** Runs helm; the first call builds it into the cache when it is not there yet (make deps does that). */
 export async function helm(...args: string[]): Promise<string> {
-  helmPath ??= exec('bash', [resolve(root, 'test/helm/build.sh')]).then((out) => out.trim());
-  return exec(await helmPath, args);
+  return exec(await buildTool('test/helm/build.sh'), args);
 }
 
 /** helm with the local cluster's kubeconfig. */
