@@ -97,16 +97,12 @@ lint: node_modules/.install-stamp ## ESLint, Prettier and the type checker
 	prettier --check --log-level warn .
 	tsc -p tsconfig.json --noEmit
 
-generate crds: node_modules/.install-stamp ## regenerate crds/*.yaml and the API types from operator/api (and the chart's copies)
+generate crds: node_modules/.install-stamp ## regenerate crds/*.yaml, the API types, the files image/image.json decides and the chart's copies
 	tsx operator/api/generate.ts
-	tsx image/generate.ts
-	tsx test/install/chart-files.ts
 
 verify: node_modules/.install-stamp ## fail when generated files are stale
 	tsx operator/api/generate.ts --check
 	tsx test/gitops/argocd-cm.ts --check
-	tsx image/generate.ts --check
-	tsx test/install/chart-files.ts --check
 
 test-unit: node_modules/.install-stamp ## unit tests (no cluster)
 	@mkdir -p $(REPORTS)

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -131,7 +131,3 @@ export const tarFile = (path: string): TarSource => ({
   stream: createReadStream(path),
   done: Promise.resolve(),
 });
-
-export async function fileSize(path: string): Promise<number> {
-  return (await stat(path)).size;
-}

@@ -10,10 +10,10 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs';
-import { chmod, copyFile, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
+import { chmod, copyFile, mkdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BlobStore, fileSize, tarFile, tarOf } from './blobs.js';
+import { pipeline } from 'node:stream/promises';
+import { BlobStore, tarFile, tarOf } from './blobs.js';
 import {
   imageConfig,
   imageIndex,
@@ -23,7 +23,7 @@ import {
   pushCommands,
   type LayerBlob,
 } from './plan.js';
-import { binLinks, imageReference, loadImageSpec, REPO_ROOT, type ImageSpec } from './spec.js';
+import { binLinks, cacheDir, imageReference, loadImageSpec, REPO_ROOT, type ImageSpec } from './spec.js';
 
 /** Bump when the recipe changes in a way the layer keys do not see. */
 const RECIPE = 1;
@@ -175,7 +175,7 @@ class Builder {
     const script = join(REPO_ROOT, 'image/rootfs.sh');
     const epoch = epochOf(['image/image.json', 'image/rootfs.sh']);
     const key = {
-      args: mmdebstrapArgs(spec, { script: 'rootfs.sh' }, 'sources', 'out.tar'),
+      args: mmdebstrapArgs(spec, 'rootfs.sh', 'sources', 'out.tar'),
       script: readFileSync(script, 'utf8'),
       sources: readFileSync(sources, 'utf8'),
       mmdebstrap: execFileSync('mmdebstrap', ['--version'], { encoding: 'utf8' }).trim(),
@@ -186,7 +186,7 @@ class Builder {
       log(
         `debian: mmdebstrap ${spec.debian.suite} + ${spec.debian.packages.join(' ')} (log: ${this.dir}/mmdebstrap.log)`,
       );
-      await run('mmdebstrap', mmdebstrapArgs(spec, { script }, sources, out), {
+      await run('mmdebstrap', mmdebstrapArgs(spec, script, sources, out), {
         env: { ...process.env, SOURCE_DATE_EPOCH: String(epoch) },
         logFile: join(this.dir, 'mmdebstrap.log'),
       });
@@ -314,16 +314,7 @@ class Builder {
       { dirs: [], trees: ['blobs', 'index.json', 'oci-layout'] },
       build.epoch,
     );
-    await Promise.all([
-      done,
-      new Promise<void>((resolve, reject) => {
-        const out = createWriteStream(tmp);
-        out.on('finish', resolve);
-        out.on('error', reject);
-        stream.on('error', reject);
-        stream.pipe(out);
-      }),
-    ]);
+    await Promise.all([done, pipeline(stream, createWriteStream(tmp))]);
     await rename(tmp, archive);
     await rm(this.work, { recursive: true, force: true });
     const result: BuildResult = {
@@ -331,7 +322,7 @@ class Builder {
       digest: manifest.digest,
       archive,
       layout: this.layout,
-      archiveBytes: await fileSize(archive),
+      archiveBytes: (await stat(archive)).size,
       layers,
     };
     await writeFile(join(this.dir, 'build.json'), `${JSON.stringify(result, null, 2)}\n`);
@@ -362,8 +353,7 @@ const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`
 async function main(): Promise<void> {
   const started = Date.now();
   const spec = loadImageSpec();
-  const cache = process.env.CUTOVER_CACHE ?? join(homedir(), '.cache/cutover');
-  const r = await new Builder(spec, cache).build();
+  const r = await new Builder(spec, cacheDir()).build();
   const packed = r.layers.reduce((n, l) => n + l.size, 0);
   const unpacked = r.layers.reduce((n, l) => n + l.unpackedSize, 0);
   log(`done in ${((Date.now() - started) / 1000).toFixed(1)} s`);

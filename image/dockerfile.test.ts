@@ -45,10 +45,10 @@ function match(text: string, re: RegExp): string[] {
 }
 
 /** What the build script hands mmdebstrap. */
-const debootstrap = mmdebstrapArgs(spec, { script: 'rootfs.sh' }, 'sources', 'out.tar');
+const debootstrap = mmdebstrapArgs(spec, 'rootfs.sh', 'sources', 'out.tar');
 const flagValues = (prefix: string): string[] =>
   debootstrap.filter((a) => a.startsWith(prefix)).map((a) => a.slice(prefix.length));
-const config = runtimeConfig(spec, { revision: 'REV', epoch: 0 });
+const config = runtimeConfig(spec, { revision: 'REV', created: 'CREATED' });
 
 describe('Dockerfile and make image', () => {
   it('is the Dockerfile the spec renders (make verify checks the same)', () => {

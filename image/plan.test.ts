@@ -54,7 +54,7 @@ describe('image spec', () => {
   });
 
   it('labels every build with version, revision, creation time, licence and source', () => {
-    const labels = imageLabels(spec, { revision: 'abc123', epoch: 1_700_000_000 });
+    const labels = imageLabels(spec, { revision: 'abc123', created: createdAt(1_700_000_000) });
     expect(labels).toMatchObject({
       'org.opencontainers.image.version': spec.version,
       'org.opencontainers.image.revision': 'abc123',
@@ -100,7 +100,7 @@ describe('OCI documents', () => {
 
 describe('mmdebstrap arguments', () => {
   it('builds the essential variant with the packages and path filters, and runs rootfs.sh around the install', () => {
-    const args = mmdebstrapArgs(spec, { script: '/x/rootfs.sh' }, '/etc/apt/sources', '/o.tar');
+    const args = mmdebstrapArgs(spec, '/x/rootfs.sh', '/etc/apt/sources', '/o.tar');
     expect(args).toContain('--variant=essential');
     expect(args).toContain(`--include=${spec.debian.packages.join(',')}`);
     expect(args).toContain('--dpkgopt=path-include=/usr/share/doc/*/copyright');
@@ -109,7 +109,7 @@ describe('mmdebstrap arguments', () => {
   });
 
   it('refuses a script path it cannot quote', () => {
-    expect(() => mmdebstrapArgs(spec, { script: "/it's/rootfs.sh" }, 's', 'o')).toThrow(/quote/);
+    expect(() => mmdebstrapArgs(spec, "/it's/rootfs.sh", 's', 'o')).toThrow(/quote/);
   });
 });
 

@@ -5,9 +5,11 @@ import {
   binLinks,
   createdAt,
   imageLabels,
+  imageReference,
   imageUser,
   sortedRecord,
   type BuildInfo,
+  type BuildLabels,
   type ImageSpec,
 } from './spec.js';
 
@@ -34,24 +36,15 @@ export interface LayerBlob extends Descriptor {
   createdBy: string;
 }
 
-export interface RootfsHooks {
-  /** Path of image/rootfs.sh on the build machine. */
-  script: string;
-}
-
 /**
  * mmdebstrap's arguments for the Debian layer: the `essential` variant (no
  * apt, no init) plus the image's packages, with dpkg leaving out the paths
- * image.json excludes. `sources` is a sources.list or deb822 file: the
- * build machine's mirror, so nothing here names one.
+ * image.json excludes, and image/rootfs.sh (at `script` on the build
+ * machine) run around the install. `sources` is a sources.list or deb822
+ * file: the build machine's mirror, so nothing here names one.
  */
-export function mmdebstrapArgs(
-  spec: ImageSpec,
-  hooks: RootfsHooks,
-  sources: string,
-  output: string,
-): string[] {
-  if (hooks.script.includes("'")) throw new Error(`rootfs script path ${hooks.script} contains a quote`);
+export function mmdebstrapArgs(spec: ImageSpec, script: string, sources: string, output: string): string[] {
+  if (script.includes("'")) throw new Error(`rootfs script path ${script} contains a quote`);
   const u = spec.user;
   return [
     '--mode=root',
@@ -61,8 +54,8 @@ export function mmdebstrapArgs(
     `--include=${spec.debian.packages.join(',')}`,
     ...spec.debian.pathExclude.map((p) => `--dpkgopt=path-exclude=${p}`),
     ...spec.debian.pathInclude.map((p) => `--dpkgopt=path-include=${p}`),
-    `--essential-hook=sh '${hooks.script}' before "$1"`,
-    `--customize-hook=sh '${hooks.script}' after "$1" ${u.name} ${u.uid} ${u.gid} ${u.home}`,
+    `--essential-hook=sh '${script}' before "$1"`,
+    `--customize-hook=sh '${script}' after "$1" ${u.name} ${u.uid} ${u.gid} ${u.home}`,
     spec.debian.suite,
     output,
     sources,
@@ -70,7 +63,7 @@ export function mmdebstrapArgs(
 }
 
 /** The container's process: what `docker inspect` shows under Config. */
-export function runtimeConfig(spec: ImageSpec, build: BuildInfo) {
+export function runtimeConfig(spec: ImageSpec, build: BuildLabels) {
   const entrypoint = binLinks(spec).find((l) => l.link.endsWith(`/${spec.entrypoint}`));
   if (!entrypoint) throw new Error(`no bin link for the entrypoint ${spec.entrypoint}`);
   return {
@@ -88,7 +81,7 @@ export function imageConfig(spec: ImageSpec, build: BuildInfo, layers: LayerBlob
     created,
     architecture: 'amd64',
     os: 'linux',
-    config: runtimeConfig(spec, build),
+    config: runtimeConfig(spec, { revision: build.revision, created }),
     rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
     history: layers.map((l) => ({ created, created_by: l.createdBy })),
   };
@@ -125,7 +118,7 @@ export const documentBytes = (doc: unknown): Buffer => Buffer.from(JSON.stringif
 
 /** What a user runs to publish the archive. */
 export function pushCommands(spec: ImageSpec, archive: string, layout: string): string[] {
-  const ref = `${spec.repository}:${spec.version}`;
+  const ref = imageReference(spec);
   return [
     `skopeo copy oci-archive:${archive}:${spec.version} docker://${ref}`,
     `crane push ${layout} ${ref}`,

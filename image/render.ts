@@ -1,16 +1,10 @@
 // The files that follow from the image spec, rendered: the Dockerfile (the
 // same image as `make image`, for people with a container engine), the
 // version module and the image tag of config/manager. Pure; image/generate.ts
-// writes them.
+// lists them for `npm run generate`.
 import { parseDocument } from 'yaml';
-import { binLinks, imageReference, imageUser, type ImageSpec } from './spec.js';
-
-const LABEL_FROM_ARG: Record<string, string> = {
-  'org.opencontainers.image.revision': 'REVISION',
-  'org.opencontainers.image.created': 'CREATED',
-};
-
-const quote = (s: string): string => JSON.stringify(s);
+import { runtimeConfig } from './plan.js';
+import { binLinks, imageReference, type ImageSpec } from './spec.js';
 
 export function renderDockerfile(spec: ImageSpec): string {
   const nodeMajor = spec.node.version.split('.')[0] ?? '';
@@ -21,16 +15,11 @@ export function renderDockerfile(spec: ImageSpec): string {
     ...spec.debian.pathInclude.map((p) => `path-include=${p}`),
   ];
   const links = binLinks(spec);
-  const staticLabels: Record<string, string> = {
-    ...spec.labels,
-    'org.opencontainers.image.description': spec.description,
-    'org.opencontainers.image.licenses': spec.license,
-    'org.opencontainers.image.version': spec.version,
-  };
-  const labelLines = [
-    ...Object.entries(staticLabels).map(([k, v]) => `${k}=${quote(v)}`),
-    ...Object.entries(LABEL_FROM_ARG).map(([k, arg]) => `${k}="\${${arg}}"`),
-  ].sort();
+  // The build arguments stand for what `make image` fills in per build.
+  const config = runtimeConfig(spec, { revision: '${REVISION}', created: '${CREATED}' });
+  const labelLines = Object.entries(config.Labels)
+    .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+    .sort();
   const continued = (lines: string[], indent = '    '): string => lines.join(` \\\n${indent}`);
 
   return `# syntax=docker/dockerfile:1
@@ -77,13 +66,13 @@ COPY --from=build /stage/node_modules ${spec.appDir}/node_modules
 COPY --from=build /src/dist ${spec.appDir}/dist
 COPY package.json ${spec.appDir}/package.json
 RUN ${links.flatMap((l) => [`chmod 0755 ${l.target}`, `ln -s ${l.target} ${l.link}`]).join(' && \\\n    ')}
-ENV ${continued(Object.entries(spec.env).map(([k, v]) => `${k}=${v}`))}
+ENV ${continued(config.Env)}
 ARG REVISION
 ARG CREATED
 LABEL ${continued(labelLines)}
-USER ${imageUser(spec)}
-WORKDIR ${spec.appDir}
-ENTRYPOINT ${JSON.stringify([links.find((l) => l.link.endsWith(`/${spec.entrypoint}`))?.link])}
+USER ${config.User}
+WORKDIR ${config.WorkingDir}
+ENTRYPOINT ${JSON.stringify(config.Entrypoint)}
 `;
 }
 

@@ -2,9 +2,13 @@
 // package.json: the one description both `make image` and the Dockerfile are
 // derived from. Pure apart from loadImageSpec().
 import { readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '..');
+
+/** The build cache (the Makefile's CACHE): outside the clone, shared by the clones on one machine. */
+export const cacheDir = (): string => process.env.CUTOVER_CACHE ?? join(homedir(), '.cache/cutover');
 
 export interface ImageSpec {
   /** Registry and repository without a tag, e.g. ghcr.io/cutover/cutover. */
@@ -40,6 +44,12 @@ export interface BuildInfo {
   revision: string;
   /** SOURCE_DATE_EPOCH, seconds. */
   epoch: number;
+}
+
+/** The per-build label values: a build's, or the Dockerfile's `${ARG}` references. */
+export interface BuildLabels {
+  revision: string;
+  created: string;
 }
 
 export class ImageSpecError extends Error {}
@@ -150,14 +160,14 @@ export function loadImageSpec(root = REPO_ROOT): ImageSpec {
 export const imageReference = (spec: ImageSpec): string => `${spec.repository}:${spec.version}`;
 
 /** The labels of one build: image.json's, then the ones that come from package.json and git. */
-export function imageLabels(spec: ImageSpec, build: BuildInfo): Record<string, string> {
+export function imageLabels(spec: ImageSpec, build: BuildLabels): Record<string, string> {
   return sortedRecord({
     ...spec.labels,
     'org.opencontainers.image.description': spec.description,
     'org.opencontainers.image.licenses': spec.license,
     'org.opencontainers.image.version': spec.version,
     'org.opencontainers.image.revision': build.revision,
-    'org.opencontainers.image.created': createdAt(build.epoch),
+    'org.opencontainers.image.created': build.created,
   });
 }
 

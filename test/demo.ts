@@ -30,7 +30,7 @@ import { startS3 } from './harness/s3.js';
 import { TrafficDriver } from './harness/traffic.js';
 import { waitFor } from './harness/wait.js';
 import { query } from './release/database.js';
-import { template } from './release/fixtures.js';
+import { rollbackPolicy, template } from './release/fixtures.js';
 import { promotionDemo } from './demo-promotion.js';
 
 const ns = 'shop';
@@ -146,23 +146,16 @@ async function main(): Promise<void> {
           '003_add_nickname.down.sql': 'ALTER TABLE customers DROP COLUMN nickname;',
         },
       },
-      {
-        apiVersion: 'cutover.dev/v1alpha1',
-        kind: 'RollbackPolicy',
-        metadata: { name: 'standard', namespace: ns },
-        spec: {
-          prometheus: { address: prom.url, timeout: '2s' },
-          interval: '1s',
-          window: '5s',
-          failureLimit: 2,
-          minRequestRate: 1,
-          triggers: [
-            { name: 'errors', builtin: 'ErrorRate', threshold: '1%' },
-            { name: 'latency', builtin: 'LatencyP95', threshold: '500ms' },
-          ],
-          database: { onRollback: 'RunDownMigrations' },
-        },
-      },
+      rollbackPolicy(
+        ns,
+        'standard',
+        prom.url,
+        [
+          { name: 'errors', builtin: 'ErrorRate', threshold: '1%' },
+          { name: 'latency', builtin: 'LatencyP95', threshold: '500ms' },
+        ],
+        { database: { onRollback: 'RunDownMigrations' } },
+      ),
       {
         apiVersion: 'v1',
         kind: 'ConfigMap',

@@ -1,9 +1,13 @@
-// Writes the generated CRDs and types; with --check, only compares.
+// Writes every generated file: the CRDs and types, what follows from the
+// image spec (image/generate.ts) and the chart's copies
+// (test/install/chart-files.ts); with --check, only compares.
 //
 //   node_modules/.bin/tsx operator/api/generate.ts          regenerate
 //   node_modules/.bin/tsx operator/api/generate.ts --check  exit 1 when stale
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { imageFiles } from '../../image/generate.js';
+import { CHART_COPY_DIRS, chartCopies } from '../../test/install/chart-files.js';
 import { CRD_DIR, REPO_ROOT, TYPES_DIR, renderAll } from './codegen.js';
 
 const FIX = 'node_modules/.bin/tsx operator/api/generate.ts';
@@ -22,6 +26,7 @@ function leftovers(expected: Map<string, string>): string[] {
   const owned: [string, (name: string) => boolean][] = [
     [CRD_DIR, (n) => n.endsWith('.cutover.dev.yaml')],
     [TYPES_DIR, (n) => n.endsWith('.ts')],
+    ...CHART_COPY_DIRS.map((dir): [string, () => boolean] => [dir, () => true]),
   ];
   return owned.flatMap(([dir, isOurs]) => {
     let names: string[];
@@ -38,7 +43,8 @@ function leftovers(expected: Map<string, string>): string[] {
 }
 
 async function main(check: boolean): Promise<number> {
-  const files = await renderAll();
+  const api = await renderAll();
+  const files = new Map([...api, ...imageFiles(), ...chartCopies(api)]);
   const stale = [...files].filter(([path, text]) => readOrUndefined(join(REPO_ROOT, path)) !== text);
   const extra = leftovers(files);
   if (check) {

@@ -27,6 +27,7 @@ import { startPostgres, startRestoredPostgres, type PostgresInstance } from '../
 import { startS3, type S3Server } from '../harness/s3.js';
 import { waitFor } from '../harness/wait.js';
 import { query } from '../release/database.js';
+import { secret } from '../release/fixtures.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const api = objectApi();
@@ -36,14 +37,6 @@ let db: PostgresInstance;
 let s3: S3Server;
 let executor: Executor;
 let op: OperatorProcess;
-
-const secret = (name: string, data: Record<string, string>) =>
-  ({
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name, namespace: ns },
-    stringData: data,
-  }) as KubernetesObject;
 
 function policy(name: string, dbSecret: string, spec: Record<string, unknown> = {}): KubernetesObject {
   return {
@@ -100,11 +93,11 @@ beforeAll(async () => {
   ns = await createNamespace('backup-policy', api);
   await query(db.url, 'CREATE TABLE IF NOT EXISTS orders (id int primary key)');
   await query(db.url, 'INSERT INTO orders VALUES (1), (2) ON CONFLICT DO NOTHING');
-  await api.create(secret('db', { url: db.url }));
+  await api.create(secret(ns, 'db', { url: db.url }));
   // Nothing listens there: a database that is down.
-  await api.create(secret('db-down', { url: db.url.replace(/:(\d+)\//, ':1/') }));
+  await api.create(secret(ns, 'db-down', { url: db.url.replace(/:(\d+)\//, ':1/') }));
   await api.create(
-    secret('s3', { AWS_ACCESS_KEY_ID: s3.config.accessKey, AWS_SECRET_ACCESS_KEY: s3.config.secretKey }),
+    secret(ns, 's3', { AWS_ACCESS_KEY_ID: s3.config.accessKey, AWS_SECRET_ACCESS_KEY: s3.config.secretKey }),
   );
   executor = await startExecutor({ namespaces: [ns] });
   op = await startOperator({ leaseName: `backup-policy-${process.pid}` });

@@ -10,14 +10,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=versions.env
 . "$here/versions.env"
-cache=${CUTOVER_CACHE:-$HOME/.cache/cutover}
-mkdir -p "$cache"
-
-die() { echo "cluster build: $*" >&2; exit 1; }
-
-need_go() {
-  command -v go >/dev/null 2>&1 || die "Go is not installed and is needed for $1; install Go >= 1.25 (apt-get install golang-go or a Go tarball) and re-run."
-}
+label="cluster build"
+# shellcheck source=lib.sh
+. "$here/lib.sh"
 
 # A component is cached when its stamp is there and so is every file it names;
 # a stamp without its binaries (a half-cleaned cache) means build again.
@@ -26,23 +21,6 @@ cached() { # DIR FILE...
   [ -f "$dir/.complete" ] || return 1
   local f
   for f in "$@"; do [ -s "$dir/$f" ] || { echo "cache $dir is stale ($f missing): rebuilding" >&2; rm -f "$dir/.complete"; return 1; }; done
-}
-
-export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
-export GOSUMDB=${GOSUMDB:-sum.golang.org}
-
-# go_or_die LABEL CMD...: runs a Go command, keeps its log, and turns a failure
-# into one line that says which module could not be had.
-go_or_die() {
-  local label=$1; shift
-  local log="$cache/build-$label.log"
-  if ! "$@" >"$log" 2>&1; then
-    local why
-    # `go mod download -json` reports in an "Error" field; go build on stderr.
-    why=$(sed -nE 's/.*"Error": "(.*)".*/\1/p' "$log" | head -n1)
-    [ -n "$why" ] || why=$(grep -m1 -E 'refused|not found|unknown revision|no such host|timeout|checksum|error|cannot' "$log" || tail -n1 "$log")
-    die "$label failed: ${why} (full log: $log). Check that the Go module proxy is reachable (GOPROXY=$(go env GOPROXY)); a corrupt module cache is fixed by 'go clean -modcache'."
-  fi
 }
 
 # Staging modules are pinned with replace lines derived from the module's own
@@ -54,7 +32,7 @@ replace_lines() { # GOMOD_FILE PREFIX_RE VERSION
 build_k8s() {
   local dir="$cache/k8s-$K8S_VERSION"
   cached "$dir" bin/kube-apiserver bin/kube-controller-manager bin/kube-scheduler && return 0
-  need_go "Kubernetes $K8S_VERSION"
+  need_go "Kubernetes $K8S_VERSION" 1.25
   echo "building kube-apiserver, kube-controller-manager, kube-scheduler $K8S_VERSION (cold: 15-30 min on 2 cores)"
   local mod="$dir/mod"; mkdir -p "$mod" "$dir/bin"
   go_or_die k8s-download go mod download -json "k8s.io/kubernetes@$K8S_VERSION"
@@ -83,7 +61,7 @@ build_k8s() {
 build_etcd() {
   local dir="$cache/etcd-$ETCD_VERSION"
   cached "$dir" bin/etcd && return 0
-  need_go "etcd $ETCD_VERSION"
+  need_go "etcd $ETCD_VERSION" 1.25
   echo "building etcd $ETCD_VERSION"
   local mod="$dir/mod"; mkdir -p "$mod" "$dir/bin"
   go_or_die etcd-download go mod download -json "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
@@ -102,7 +80,7 @@ build_etcd() {
 build_kwok() {
   local dir="$cache/kwok-$KWOK_VERSION"
   cached "$dir" bin/kwok bin/kwokctl stage/pod/fast/pod-ready.yaml && return 0
-  need_go "KWOK $KWOK_VERSION"
+  need_go "KWOK $KWOK_VERSION" 1.25
   echo "building kwok and kwokctl $KWOK_VERSION"
   mkdir -p "$dir/bin"
   GOBIN="$dir/bin" go_or_die kwok-build go install -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" \
@@ -116,7 +94,7 @@ build_kwok() {
 fetch_gateway_api() {
   local dir="$cache/gateway-api-$GATEWAY_API_VERSION"
   cached "$dir" crds/gateway.networking.k8s.io_httproutes.yaml && return 0
-  need_go "the Gateway API CRDs $GATEWAY_API_VERSION"
+  need_go "the Gateway API CRDs $GATEWAY_API_VERSION" 1.25
   go_or_die gateway-api-download go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION"
   local src; src=$(go mod download -json "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" | sed -nE 's/.*"Dir": "(.*)".*/\1/p')
   rm -rf "$dir/crds"; mkdir -p "$dir/crds"
@@ -129,7 +107,7 @@ fetch_gateway_api() {
 build_s3() {
   local dir="$cache/versitygw-$VERSITYGW_VERSION"
   cached "$dir" bin/versitygw && return 0
-  need_go "versitygw $VERSITYGW_VERSION"
+  need_go "versitygw $VERSITYGW_VERSION" 1.25
   echo "building versitygw $VERSITYGW_VERSION"
   mkdir -p "$dir/bin"
   GOBIN="$dir/bin" go_or_die versitygw-build go install -trimpath -ldflags "-s -w" \

@@ -8,7 +8,7 @@ import type { Environment, Release } from '../../operator/api/generated/index.js
 import { createNamespace, deleteNamespace, installCrds, kubectl, objectApi } from '../harness/kube.js';
 import { startOperator, type OperatorProcess } from '../harness/operator.js';
 import { waitFor } from '../harness/wait.js';
-import { API, configMap, readRelease, release } from '../release/fixtures.js';
+import { API, configMap, readRelease, release, secret } from '../release/fixtures.js';
 
 const api = objectApi();
 let op: OperatorProcess;
@@ -38,15 +38,6 @@ function environment(name: string, config: NonNullable<Environment['spec']['conf
   } as KubernetesObject;
 }
 
-function secret(name: string, data: Record<string, string>): KubernetesObject {
-  return {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name, namespace: ns },
-    stringData: data,
-  } as KubernetesObject;
-}
-
 const readEnv = (name: string) =>
   api.read<Environment>({ apiVersion: API, kind: 'Environment', metadata: { name, namespace: ns } });
 
@@ -70,7 +61,7 @@ test('all violations at once; fixing the ConfigMap releases the gate within 5 s;
   await api.create(
     configMap(ns, 'shop-config', { DATABASE_POOL_SIZE: '500', LOG_LEVEL: 'loud', REQUEST_TIMEOUT: 'soon' }),
   );
-  await api.create(secret('shop-secrets', { DATABASE_URL: `mysql://admin:${SECRET_VALUE}@db/shop` }));
+  await api.create(secret(ns, 'shop-secrets', { DATABASE_URL: `mysql://admin:${SECRET_VALUE}@db/shop` }));
   await api.create(
     environment('gated', {
       configMapRef: { name: 'shop-config' },

@@ -20,7 +20,7 @@ import {
 } from '../harness/kube.js';
 import { startOperator, type OperatorProcess } from '../harness/operator.js';
 import { startPrometheus, type PrometheusInstance } from '../harness/prometheus.js';
-import { waitFor } from '../harness/wait.js';
+import { waitUntil } from '../harness/wait.js';
 import { API, environment, release, setVersion } from '../release/fixtures.js';
 import { healthKey, PATCH_PATH } from './argocd-cm.js';
 import { normalize, writeFixture, type Expected, type StatusFixture } from './fixtures.js';
@@ -64,12 +64,14 @@ const settled = (o: Obj) => o.status?.observedGeneration === o.metadata?.generat
 
 /** Waits until the object satisfies `ok` and its status is for its current spec. */
 function until(kind: Kind, name: string, what: string, ok: (o: Obj) => boolean, timeoutMs = 60_000) {
-  return waitFor(
-    async () => {
-      const o = await read(kind, name);
-      return settled(o) && ok(o) ? o : false;
+  return waitUntil(
+    () => read(kind, name),
+    (o) => settled(o) && ok(o),
+    {
+      timeoutMs,
+      description: `${kind} ${name}: ${what}`,
+      show: (o) => o.status,
     },
-    { timeoutMs, description: `${kind} ${name}: ${what}` },
   );
 }
 

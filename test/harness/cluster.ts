@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { cacheDir } from '../../image/spec.js';
 import { kubectl } from './kube.js';
 import { waitFor } from './wait.js';
 
@@ -15,8 +16,8 @@ function clusterPaths() {
   const name = process.env.CUTOVER_CLUSTER_NAME ?? 'cutover';
   const versions = readFileSync(join(root, 'test/cluster/versions.env'), 'utf8');
   const kwok = /KWOK_VERSION=(\S+)/.exec(versions)?.[1] ?? '';
-  const cache = process.env.CUTOVER_CACHE ?? join(process.env.HOME ?? '/root', '.cache/cutover');
-  return { state, name, kwokctl: join(cache, `kwok-${kwok}`, 'bin/kwokctl'), workdir: join(state, 'kwok') };
+  const kwokctl = join(cacheDir(), `kwok-${kwok}`, 'bin/kwokctl');
+  return { state, name, kwokctl, workdir: join(state, 'kwok') };
 }
 
 function alive(pid: number): boolean {

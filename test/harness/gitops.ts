@@ -97,20 +97,31 @@ export async function argoHealth(obj: Obj & object, kind?: HealthKind): Promise<
   return { status: stdout.slice(0, nl) as ArgoHealth, message: stdout.slice(nl + 1) };
 }
 
-let kstatusBin: Promise<string> | undefined;
+const tools = new Map<string, Promise<string>>();
 
-/** Builds (once per process; cached across runs) the kstatus checker and returns its path. */
-export function buildKstatus(): Promise<string> {
-  kstatusBin ??= run('bash', [join(root, 'test/kstatus/build.sh')], { maxBuffer: 1024 * 1024 }).then(
-    ({ stdout }) => stdout.trim().split('\n').at(-1) ?? '',
-    (err: unknown) => {
-      kstatusBin = undefined;
-      const e = err as { stderr?: string; message: string };
-      throw new Error(e.stderr?.trim() || e.message);
-    },
-  );
-  return kstatusBin;
+/**
+ * Runs a tool's build script (test/kstatus/build.sh, test/helm/build.sh) once
+ * per process and resolves with the binary's path, the script's last line:
+ * the first run builds it into the cache, later ones find it there.
+ */
+export function buildTool(script: string): Promise<string> {
+  let bin = tools.get(script);
+  if (!bin) {
+    bin = run('bash', [join(root, script)], { maxBuffer: 1024 * 1024 }).then(
+      ({ stdout }) => stdout.trim().split('\n').at(-1) ?? '',
+      (err: unknown) => {
+        tools.delete(script);
+        const e = err as { stderr?: string; message: string };
+        throw new Error(e.stderr?.trim() || e.message);
+      },
+    );
+    tools.set(script, bin);
+  }
+  return bin;
 }
+
+/** The kstatus checker, built from test/kstatus. */
+export const buildKstatus = (): Promise<string> => buildTool('test/kstatus/build.sh');
 
 /** kstatus' verdict on each object, in order. */
 export async function kstatus(objects: object[]): Promise<KstatusVerdict[]> {

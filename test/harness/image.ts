@@ -10,16 +10,11 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { BuildResult } from '../../image/build.js';
+import { cacheDir } from '../../image/spec.js';
 import { spawnServer, type ServerProcess } from './process.js';
 
 const run = promisify(execFile);
-
-/** build.json, which image/build.ts writes beside the archive. */
-export interface BuiltImage {
-  reference: string;
-  digest: string;
-  archive: string;
-}
 
 /** The process an OCI runtime would start, as umoci wrote it into the bundle's config.json. */
 export interface ImageProcess {
@@ -37,15 +32,15 @@ export interface UnpackedImage {
   remove(): Promise<void>;
 }
 
-export function builtImage(): BuiltImage {
-  const cache = process.env.CUTOVER_CACHE ?? join(process.env.HOME ?? '/root', '.cache/cutover');
-  const file = join(cache, 'image/build.json');
+/** build.json, which image/build.ts writes beside the archive. */
+export function builtImage(): BuildResult {
+  const file = join(cacheDir(), 'image/build.json');
   if (!existsSync(file)) throw new Error(`no image at ${file}: run \`make image\` first`);
-  return JSON.parse(readFileSync(file, 'utf8')) as BuiltImage;
+  return JSON.parse(readFileSync(file, 'utf8')) as BuildResult;
 }
 
 /** Unpacks the OCI archive as a user would receive it: the archive, not the build's cache. */
-export async function unpackImage(image: BuiltImage): Promise<UnpackedImage> {
+export async function unpackImage(image: BuildResult): Promise<UnpackedImage> {
   if (process.getuid?.() !== 0) throw new Error('running the image needs root (unshare, mount, chroot)');
   const dir = await mkdtemp(join(tmpdir(), 'cutover-image-'));
   try {

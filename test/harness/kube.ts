@@ -84,10 +84,10 @@ export async function deleteNamespace(name: string, api = objectApi()): Promise<
   }
 }
 
-/** Applies crds/ (server-side) and waits until every CRD is Established. */
-export async function installCrds(): Promise<void> {
-  await kubectl('apply', '--server-side', '--field-manager', 'cutover', '-f', resolve(root, 'crds'));
-  await kubectl('wait', '--for', 'condition=Established', '--timeout', '60s', '-f', resolve(root, 'crds'));
+/** Applies `path` (crds/ by default) server-side as `fieldManager`, and waits until every CRD is Established. */
+export async function installCrds(path = resolve(root, 'crds'), fieldManager = 'cutover'): Promise<void> {
+  await kubectl('apply', '--server-side', '--field-manager', fieldManager, '-f', path);
+  await kubectl('wait', '--for', 'condition=Established', '--timeout', '60s', '-f', path);
 }
 
 /** The policy config/admission installs (config/admission/approvals.yaml). */

@@ -50,20 +50,7 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Operato
       '--max-semi-space-size=2',
       ...(opts.nodeArgs ?? []),
       cli,
-      'operator',
-      '--kubeconfig',
-      opts.kubeconfig ?? kubeconfigPath(),
-      '--port',
-      String(port),
-      '--host',
-      '127.0.0.1',
-      '--identity',
-      opts.identity ?? `test-${port}`,
-      '--lease-namespace',
-      opts.leaseNamespace ?? 'default',
-      '--lease-name',
-      opts.leaseName ?? 'cutover-leader',
-      ...(opts.args ?? []),
+      ...operatorArgs(port, opts),
     ],
     {
       logPath: join(logDir, 'operator.log'),
@@ -88,21 +75,8 @@ export async function startOperator(opts: OperatorOptions = {}): Promise<Operato
       }
       return sum;
     },
-    async ready() {
-      try {
-        const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(1000) });
-        return res.status === 200;
-      } catch {
-        return false;
-      }
-    },
-    async waitReady(timeoutMs = 30_000) {
-      await waitFor(() => op.ready(), {
-        timeoutMs,
-        description: `operator on port ${port} to report ready`,
-        signal: proc.exitSignal,
-      });
-    },
+    ready: () => operatorReady(port),
+    waitReady: (timeoutMs) => waitOperatorReady(port, proc.exitSignal, timeoutMs),
     async stop() {
       await proc.terminate('SIGTERM', 10_000);
     },
@@ -154,4 +128,49 @@ export function parseSeries(series: string): { metric: string; labels: Record<st
   for (const [, k = '', v = ''] of series.slice(brace + 1, -1).matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g))
     labels[k] = v;
   return { metric: series.slice(0, brace), labels };
+}
+
+/** `cutover operator`'s arguments for an operator serving on 127.0.0.1:`port`. */
+export function operatorArgs(
+  port: number,
+  opts: Pick<OperatorOptions, 'kubeconfig' | 'identity' | 'leaseNamespace' | 'leaseName' | 'args'> = {},
+): string[] {
+  return [
+    'operator',
+    '--kubeconfig',
+    opts.kubeconfig ?? kubeconfigPath(),
+    '--port',
+    String(port),
+    '--host',
+    '127.0.0.1',
+    '--identity',
+    opts.identity ?? `test-${port}`,
+    '--lease-namespace',
+    opts.leaseNamespace ?? 'default',
+    '--lease-name',
+    opts.leaseName ?? 'cutover-leader',
+    ...(opts.args ?? []),
+  ];
+}
+
+async function operatorReady(port: number): Promise<boolean> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) });
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until the operator on `port` reports ready; `exited` ends the wait early when its process exits. */
+export async function waitOperatorReady(
+  port: number,
+  exited: AbortSignal,
+  timeoutMs = 30_000,
+): Promise<void> {
+  await waitFor(() => operatorReady(port), {
+    timeoutMs,
+    description: `operator on port ${port} to report ready`,
+    signal: exited,
+  });
 }

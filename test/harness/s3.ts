@@ -4,8 +4,9 @@
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cacheDir } from '../../image/spec.js';
 import { s3Request, type S3Config } from '../../operator/backup/s3.js';
 import { freePort } from './free-port.js';
 import { spawnServer, type ServerProcess } from './process.js';
@@ -22,8 +23,7 @@ export interface S3Server {
 }
 
 export async function startS3(): Promise<S3Server> {
-  const cache = process.env.CUTOVER_CACHE ?? join(homedir(), '.cache', 'cutover');
-  const bin = join(cache, `versitygw-${VERSION}`, 'bin', 'versitygw');
+  const bin = join(cacheDir(), `versitygw-${VERSION}`, 'bin', 'versitygw');
   try {
     await access(bin, constants.X_OK);
   } catch {

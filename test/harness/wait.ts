@@ -71,6 +71,37 @@ export async function waitFor<T>(
   }
 }
 
+export interface WaitUntilOptions<T> extends WaitForOptions {
+  /** The part of the last value read that the timeout error shows (all of it by default). */
+  show?: (value: T) => unknown;
+}
+
+/**
+ * Reads with `read` until `ok` holds for what it read, and resolves with
+ * that value. On timeout the error shows the last value read: what the
+ * condition was judged on explains why it never held, where waitFor could only
+ * say the condition was false.
+ */
+export async function waitUntil<T>(
+  read: () => Promise<T>,
+  ok: (value: T) => boolean,
+  options: WaitUntilOptions<T>,
+): Promise<T> {
+  let last: { value: T } | undefined;
+  try {
+    const done = await waitFor(async () => {
+      last = { value: await read() };
+      return ok(last.value) && last;
+    }, options);
+    return done.value;
+  } catch (err) {
+    if (!last) throw err;
+    const shown = options.show ? options.show(last.value) : last.value;
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(`${message}\nlast value read: ${JSON.stringify(shown)}`, { cause: err });
+  }
+}
+
 function isDone<T>(value: T): value is Exclude<T, NotDone> {
   return value !== false && value !== null && value !== undefined;
 }

@@ -12,7 +12,8 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { freePort } from '../harness/free-port.js';
 import { builtImage, runInImage, startInImage, type UnpackedImage, unpackImage } from '../harness/image.js';
-import { installCrds, kubectl, kubeconfigPath } from '../harness/kube.js';
+import { installCrds, kubectl } from '../harness/kube.js';
+import { operatorArgs, waitOperatorReady } from '../harness/operator.js';
 import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
 import { waitFor } from '../harness/wait.js';
 
@@ -141,38 +142,13 @@ describe('the image', () => {
     const identity = `image-smoke-${process.pid}`;
     const kubeconfig = await give(
       'kubeconfig',
-      (
-        await run('kubectl', [
-          '--kubeconfig',
-          kubeconfigPath(),
-          'config',
-          'view',
-          '--raw',
-          '--flatten',
-          '--minify',
-        ])
-      ).stdout,
+      await kubectl('config', 'view', '--raw', '--flatten', '--minify'),
     );
     const port = await freePort();
-    const op = startInImage(
-      image,
-      [
-        'operator',
-        '--kubeconfig',
-        kubeconfig,
-        '--port',
-        String(port),
-        '--host',
-        '127.0.0.1',
-        '--identity',
-        identity,
-        '--lease-namespace',
-        'default',
-        '--lease-name',
-        lease,
-      ],
-      { files, logPath: join(tmpdir(), `cutover-image-operator-${process.pid}.log`) },
-    );
+    const op = startInImage(image, operatorArgs(port, { kubeconfig, identity, leaseName: lease }), {
+      files,
+      logPath: join(tmpdir(), `cutover-image-operator-${process.pid}.log`),
+    });
     try {
       const holder = await waitFor(
         async () => {
@@ -197,15 +173,7 @@ describe('the image', () => {
         throw new Error(`${String(err)}\noperator log:\n${await op.logTail()}`);
       });
       expect(holder).toBe(identity);
-      await waitFor(
-        async () =>
-          (await fetch(`http://127.0.0.1:${port}/readyz`, { signal: AbortSignal.timeout(1000) })).ok,
-        {
-          timeoutMs: 30_000,
-          description: 'the operator in the image to report ready',
-          signal: op.exitSignal,
-        },
-      );
+      await waitOperatorReady(port, op.exitSignal);
       const status = await op.terminate('SIGTERM', 15_000);
       expect(status).toMatchObject({ code: 0, signal: null });
     } finally {

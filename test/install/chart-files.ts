@@ -1,15 +1,15 @@
 // The Helm chart reads what crds/ and config/ already say instead of saying it
 // a second time: its crds/ and files/ hold copies that nobody edits.
-// `tsx test/install/chart-files.ts` rewrites them (`npm run generate` does too);
-// `--check` (make verify) fails when a copy is stale, missing or left over.
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+// operator/api/generate.ts writes them (`npm run generate`) and, with
+// `--check` (make verify), fails when a copy is stale, missing or left over.
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '../..');
-export const CHART_DIR = join(root, 'charts/cutover');
+const CHART_DIR = 'charts/cutover';
 
 /** Directories of the chart that hold nothing but copies. */
-const COPY_DIRS = ['crds', 'files'];
+export const CHART_COPY_DIRS = [`${CHART_DIR}/crds`, `${CHART_DIR}/files`];
 
 /** Sources under config/ that the chart's templates read with .Files.Get, by their name in files/. */
 const CONFIG_SOURCES: Record<string, string> = {
@@ -25,14 +25,16 @@ const CONFIG_SOURCES: Record<string, string> = {
   'cutover-dashboard.json': 'config/grafana/cutover-dashboard.json',
 };
 
-/** Every copy the chart needs: its path inside the chart and its exact content. */
-export function chartCopies(): Map<string, string> {
+/**
+ * Every copy the chart needs, by its path from the repository root. `crds`
+ * is the generated crds/ (path → text), so the copies never wait for it to
+ * reach the disk.
+ */
+export function chartCopies(crds: ReadonlyMap<string, string>): Map<string, string> {
   const copies = new Map<string, string>();
   // Byte for byte: the chart installs the very CRDs the tests and kustomize install.
-  for (const file of readdirSync(join(root, 'crds'))
-    .filter((f) => f.endsWith('.cutover.dev.yaml'))
-    .sort()) {
-    copies.set(`crds/${file}`, readFileSync(join(root, 'crds', file), 'utf8'));
+  for (const [path, text] of crds) {
+    if (/^crds\/[^/]+\.cutover\.dev\.yaml$/.test(path)) copies.set(`${CHART_DIR}/${path}`, text);
   }
   for (const [name, source] of Object.entries(CONFIG_SOURCES)) {
     const text = readFileSync(join(root, source), 'utf8');
@@ -40,46 +42,7 @@ export function chartCopies(): Map<string, string> {
     const header = name.endsWith('.yaml')
       ? `# copied from ${source} by test/install/chart-files.ts; edit that file\n`
       : '';
-    copies.set(`files/${name}`, header + text);
+    copies.set(`${CHART_DIR}/files/${name}`, header + text);
   }
   return copies;
-}
-
-function existing(): string[] {
-  return COPY_DIRS.flatMap((dir) =>
-    existsSync(join(CHART_DIR, dir)) ? readdirSync(join(CHART_DIR, dir)).map((f) => `${dir}/${f}`) : [],
-  );
-}
-
-/** Paths (inside the chart) whose content differs from what chartCopies() says, or that should not be there. */
-export function staleCopies(): string[] {
-  const want = chartCopies();
-  const stale = [...want]
-    .filter(([path, text]) => {
-      const file = join(CHART_DIR, path);
-      return !existsSync(file) || readFileSync(file, 'utf8') !== text;
-    })
-    .map(([path]) => path);
-  return [...stale, ...existing().filter((path) => !want.has(path))].sort();
-}
-
-function write(): void {
-  const want = chartCopies();
-  for (const path of existing().filter((p) => !want.has(p))) rmSync(join(CHART_DIR, path));
-  for (const dir of COPY_DIRS) mkdirSync(join(CHART_DIR, dir), { recursive: true });
-  for (const [path, text] of want) writeFileSync(join(CHART_DIR, path), text);
-}
-
-if (process.argv[1] && import.meta.filename === process.argv[1]) {
-  if (process.argv.includes('--check')) {
-    const stale = staleCopies();
-    if (stale.length > 0) {
-      console.error(
-        `charts/cutover is out of step with crds/ and config/ (${stale.join(', ')}): run \`tsx test/install/chart-files.ts\``,
-      );
-      process.exit(1);
-    }
-  } else {
-    write();
-  }
 }

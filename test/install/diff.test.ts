@@ -7,15 +7,14 @@
 // With the audit trail's database, the overlay docs/install.md shows
 // (config/audit and a patch of flags) and the chart's audit values give the
 // same Deployment.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import {
+  AUDIT_VALUES,
   keyOf,
-  kustomize as kustomizeRender,
   KUSTOMIZE_DEFAULT,
   kustomizeDefault,
+  kustomizeOverlay,
   renderChart,
   root,
   type Manifest,
@@ -74,12 +73,16 @@ function withoutKeys(
   return Object.fromEntries(Object.entries(map).filter(([k]) => !keys.includes(k)));
 }
 
-/** Drops the bookkeeping labels wherever labels are: metadata, selectors, pod templates. */
+/**
+ * Drops the bookkeeping labels wherever labels are: metadata, selectors, pod
+ * templates. A Service's `selector` is a label map itself; a Deployment's or
+ * PodMonitor's holds `matchLabels`, which no bookkeeping label is named like.
+ */
 function stripBookkeeping(value: unknown, key = ''): unknown {
   if (Array.isArray(value)) return value.map((v) => stripBookkeeping(v));
   if (value === null || typeof value !== 'object') return value;
   const entries = Object.entries(value as Record<string, unknown>);
-  const isLabelMap = key === 'labels' || key === 'matchLabels';
+  const isLabelMap = key === 'labels' || key === 'matchLabels' || key === 'selector';
   const kept = isLabelMap ? entries.filter(([k]) => !BOOKKEEPING_LABELS.includes(k)) : entries;
   const out = Object.fromEntries(kept.map(([k, v]) => [k, stripBookkeeping(v, k)]));
   if (out.metadata && typeof out.metadata === 'object') {
@@ -87,12 +90,6 @@ function stripBookkeeping(value: unknown, key = ''): unknown {
     if (meta.labels && Object.keys(meta.labels).length === 0) delete meta.labels;
   }
   return out;
-}
-
-function serviceSelectorStripped(m: Manifest): Manifest {
-  if (m.kind !== 'Service') return m;
-  const spec = m.spec as { selector?: Record<string, string> };
-  return { ...m, spec: { ...spec, selector: withoutKeys(spec.selector, BOOKKEEPING_LABELS) } };
 }
 
 function byKey(objects: Manifest[]): Map<string, Manifest> {
@@ -114,7 +111,7 @@ beforeAll(async () => {
     renderChart('cutover', 'cutover-system', {}, ['--include-crds']),
   ]);
   kustomize = byKey(k.objects);
-  helm = byKey(h.objects.map((m) => serviceSelectorStripped(stripBookkeeping(m) as Manifest)));
+  helm = byKey(h.objects.map((m) => stripBookkeeping(m) as Manifest));
   for (const difference of ALLOWED) if (difference.reconcile(kustomize, helm)) present.push(difference.why);
 });
 
@@ -133,39 +130,30 @@ test('every object is the same, field by field', () => {
 });
 
 test('with the audit database: config/audit plus a flags patch is the chart’s audit values', async () => {
-  const overlay = mkdtempSync(join(tmpdir(), 'cutover-audit-overlay-'));
-  try {
-    // docs/install.md's overlay; kustomize refuses absolute paths to a base.
-    const kustomization = {
-      resources: [relative(overlay, KUSTOMIZE_DEFAULT)],
-      components: [relative(overlay, resolve(root, 'config/audit'))],
-      patches: [
-        {
-          target: { kind: 'Deployment', name: 'cutover-operator' },
-          patch: stringify(
-            ['--audit-retention-days=730', '--audit-buffer-size=50000'].map((value) => ({
-              op: 'add',
-              path: '/spec/template/spec/containers/0/args/-',
-              value,
-            })),
-          ),
-        },
-      ],
-    };
-    writeFileSync(join(overlay, 'kustomization.yaml'), stringify(kustomization));
-    const key = 'Deployment/cutover-system/cutover-operator';
-    const fromKustomize = byKey((await kustomizeRender(overlay)).objects).get(key);
-    const audit = {
-      databaseUrlSecret: { name: 'cutover-audit-db', key: 'url' },
-      retentionDays: 730,
-      bufferSize: 50000,
-    };
-    const fromHelm = byKey((await renderChart('cutover', 'cutover-system', { audit })).objects).get(key);
-    expect(fromKustomize).toBeDefined();
-    expect(fromHelm && stripBookkeeping(fromHelm)).toEqual(fromKustomize);
-    // Not the default Deployment with nothing added on either side.
-    expect(fromKustomize).not.toEqual(kustomize.get(key));
-  } finally {
-    rmSync(overlay, { recursive: true, force: true });
-  }
+  // docs/install.md's overlay.
+  const overlay = await kustomizeOverlay({
+    resources: [KUSTOMIZE_DEFAULT],
+    components: [resolve(root, 'config/audit')],
+    patches: [
+      {
+        target: { kind: 'Deployment', name: 'cutover-operator' },
+        patch: stringify(
+          ['--audit-retention-days=730', '--audit-buffer-size=50000'].map((value) => ({
+            op: 'add',
+            path: '/spec/template/spec/containers/0/args/-',
+            value,
+          })),
+        ),
+      },
+    ],
+  });
+  const key = 'Deployment/cutover-system/cutover-operator';
+  const fromKustomize = byKey(overlay).get(key);
+  const fromHelm = byKey(
+    (await renderChart('cutover', 'cutover-system', { audit: AUDIT_VALUES })).objects,
+  ).get(key);
+  expect(fromKustomize).toBeDefined();
+  expect(fromHelm && stripBookkeeping(fromHelm)).toEqual(fromKustomize);
+  // Not the default Deployment with nothing added on either side.
+  expect(fromKustomize).not.toEqual(kustomize.get(key));
 });

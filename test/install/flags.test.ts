@@ -7,11 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { operatorConfig, operatorOptions } from '../../operator/flags.js';
-import { CHART, kustomizeDefault, renderChart, type Manifest } from './tools.js';
-
-interface OperatorDeployment extends Manifest {
-  spec: { template: { spec: { containers: Array<{ name: string; args: string[] }> } } };
-}
+import { AUDIT_VALUES, CHART, kustomizeDefault, operatorContainer, renderChart } from './tools.js';
 
 /** Releases whose values change the operator's args: together they render every flag of the template. */
 const VARIANTS: Record<string, { release?: string; values: Record<string, unknown> }> = {
@@ -22,23 +18,8 @@ const VARIANTS: Record<string, { release?: string; values: Record<string, unknow
   namespaceSelector: { values: { namespaceSelector: 'cutover.dev/tenant=blue' } },
   leaseNamespace: { values: { leaderElection: { leaseNamespace: 'cutover-leases' } } },
   leaderElectionOff: { values: { leaderElection: { enabled: false }, replicas: 1 } },
-  audit: {
-    values: {
-      audit: {
-        databaseUrlSecret: { name: 'cutover-audit-db', key: 'url' },
-        retentionDays: 730,
-        bufferSize: 50000,
-      },
-    },
-  },
+  audit: { values: { audit: AUDIT_VALUES } },
 };
-
-function operatorArgs(objects: Manifest[]): string[] {
-  const deployment = objects.find((m) => m.kind === 'Deployment') as OperatorDeployment | undefined;
-  const container = deployment?.spec.template.spec.containers.find((c) => c.name === 'operator');
-  if (!container) throw new Error('no operator container rendered');
-  return container.args;
-}
 
 /** What `cutover operator` does with its args before it starts: throws where it would refuse them. */
 function parsedByOperator(args: string[]) {
@@ -57,7 +38,7 @@ const rendered = new Map<string, string[]>();
 beforeAll(async () => {
   for (const [variant, { release, values }] of Object.entries(VARIANTS)) {
     const { objects } = await renderChart(release ?? 'cutover', 'cutover-system', values);
-    rendered.set(variant, operatorArgs(objects));
+    rendered.set(variant, operatorContainer(objects).args);
   }
 });
 
@@ -100,7 +81,7 @@ test('the operator reads the rendered values as the chart meant them', () => {
 });
 
 test('config/manager’s args are accepted by cutover operator', async () => {
-  const args = operatorArgs((await kustomizeDefault()).objects);
+  const args = operatorContainer((await kustomizeDefault()).objects).args;
   expect(parsedByOperator(args)['lease-namespace']).toBe('cutover-system');
 });
 

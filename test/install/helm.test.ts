@@ -7,7 +7,7 @@
 // Available under the restricted profile.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parse, parseAllDocuments } from 'yaml';
+import { parse } from 'yaml';
 import {
   AUDIT_DATABASE_URL_ENV,
   DEFAULT_BUFFER_SIZE,
@@ -16,6 +16,7 @@ import {
 import { createNamespace, deleteNamespace, installCrds, kubectl, objectApi } from '../harness/kube.js';
 import {
   allowed,
+  AUDIT_VALUES,
   CHART,
   ensureMonitoringCrds,
   exists,
@@ -24,6 +25,9 @@ import {
   helmOnCluster,
   keyOf,
   kubectlWithInput,
+  operatorContainer,
+  operatorImages,
+  parseManifests,
   podSecurityRefusal,
   renderChart,
   root,
@@ -42,19 +46,6 @@ interface RbacBinding extends Manifest {
   roleRef: { apiGroup: string; kind: string; name: string };
   subjects: unknown[];
 }
-interface OperatorDeployment extends Manifest {
-  spec: {
-    template: {
-      spec: {
-        containers: Array<{
-          args: string[];
-          image: string;
-          env: Array<{ name: string; value?: string; valueFrom?: unknown }>;
-        }>;
-      };
-    };
-  };
-}
 
 const api = objectApi();
 // The release namespace of the rendered variants, two watched namespaces, and one for the real install.
@@ -66,8 +57,7 @@ let removeMonitoringCrds: () => Promise<void> = async () => undefined;
 /** Cluster-scoped objects the RBAC tests applied for real, removed after all. */
 const appliedClusterObjects: Manifest[] = [];
 
-const configObjects = (file: string): Manifest[] =>
-  parseAllDocuments(readFileSync(resolve(root, file), 'utf8')).map((d) => d.toJS() as Manifest);
+const configObjects = (file: string): Manifest[] => parseManifests(readFileSync(resolve(root, file), 'utf8'));
 const [roleYaml] = configObjects('config/rbac/role.yaml') as [RbacRole];
 const [namespacedRole] = configObjects('config/rbac-namespaced/role.yaml') as [RbacRole];
 const [namespacedBinding] = configObjects('config/rbac-namespaced/role_binding.yaml') as [RbacBinding];
@@ -79,20 +69,6 @@ const namespaceSelector = { role: selectorRole, binding: selectorBinding };
 
 function only<T extends Manifest>(objects: Manifest[], kind: string, namespace?: string): T[] {
   return objects.filter((m) => m.kind === kind && m.metadata.namespace === namespace) as T[];
-}
-
-function operatorContainer(objects: Manifest[]) {
-  const [deployment] = only<OperatorDeployment>(objects, 'Deployment', objects[0]?.metadata.namespace);
-  return deployment?.spec.template.spec.containers[0];
-}
-
-function operatorArgs(objects: Manifest[]): string[] {
-  return operatorContainer(objects)?.args ?? [];
-}
-
-function operatorImages(objects: Manifest[]): { image?: string; env?: string } {
-  const container = operatorContainer(objects);
-  return { image: container?.image, env: container?.env.find((e) => e.name === 'CUTOVER_IMAGE')?.value };
 }
 
 /** The operator's cluster-wide RBAC (the approver ClusterRole is for people, not the operator). */
@@ -122,8 +98,10 @@ async function applyRbac(objects: Manifest[]): Promise<void> {
   await kubectlWithInput(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: rbac }), 'apply', '-f', '-');
 }
 
-async function dryRunApply(text: string): Promise<string> {
-  return kubectlWithInput(text, 'apply', '--dry-run=server', '-f', '-');
+/** Applies a render with --dry-run=server and expects the apiserver to accept every object of it. */
+async function dryRunApply(text: string, objects: Manifest[]): Promise<void> {
+  const out = await kubectlWithInput(text, 'apply', '--dry-run=server', '-f', '-');
+  expect(out.split('\n').filter((l) => l.includes('(server dry run)'))).toHaveLength(objects.length);
 }
 
 beforeAll(async () => {
@@ -160,15 +138,14 @@ test('helm lint passes for both variants and the values schema refuses what the 
 test('the default render is accepted by the apiserver (server-side dry run)', async () => {
   const ns = releaseNs;
   const { text, objects } = await renderChart('cutover-dry', ns);
-  const out = await dryRunApply(text);
-  expect(out.split('\n').filter((l) => l.includes('(server dry run)'))).toHaveLength(objects.length);
+  await dryRunApply(text, objects);
   // One ClusterRole holds every rule of config/rbac/role.yaml.
   const [clusterRole] = only<RbacRole>(objects, 'ClusterRole').filter((r) =>
     r.metadata.name.endsWith('-operator'),
   );
   expect(clusterRole?.rules).toEqual(roleYaml.rules);
   expect(operatorRoleNamespaces(objects)).toEqual([]);
-  expect(operatorArgs(objects)).toEqual([
+  expect(operatorContainer(objects).args).toEqual([
     'operator',
     '--port=8080',
     `--lease-namespace=${ns}`,
@@ -180,10 +157,9 @@ test('watchNamespaces: config/rbac-namespaced in each watched namespace, nothing
   const [ns, a, b] = [releaseNs, watchedA, watchedB];
   const release = 'cutover-scoped';
   const { text, objects } = await renderChart(release, ns, { watchNamespaces: [a, b] });
-  const out = await dryRunApply(text);
-  expect(out.split('\n').filter((l) => l.includes('(server dry run)'))).toHaveLength(objects.length);
+  await dryRunApply(text, objects);
 
-  expect(operatorArgs(objects)).toEqual([
+  expect(operatorContainer(objects).args).toEqual([
     'operator',
     '--port=8080',
     `--lease-namespace=${ns}`,
@@ -229,9 +205,8 @@ test('namespaceSelector: list/watch namespaces cluster-wide, the Role bound in e
   const [ns, a, b] = [releaseNs, watchedA, watchedB];
   const release = 'cutover-selected';
   const { text, objects } = await renderChart(release, ns, { namespaceSelector: 'cutover.dev/tenant=blue' });
-  const out = await dryRunApply(text);
-  expect(out.split('\n').filter((l) => l.includes('(server dry run)'))).toHaveLength(objects.length);
-  expect(operatorArgs(objects)).toContain('--namespace-selector=cutover.dev/tenant=blue');
+  await dryRunApply(text, objects);
+  expect(operatorContainer(objects).args).toContain('--namespace-selector=cutover.dev/tenant=blue');
 
   const clusterRbac = operatorClusterRbac(objects);
   expect(clusterRbac.map(keyOf).sort()).toEqual(
@@ -302,15 +277,15 @@ test('the Jobs image follows the operator image: CUTOVER_IMAGE is the container 
 
 test('prometheus.address: CUTOVER_PROMETHEUS_ADDRESS when set, nothing by default, a non-http URL refused', async () => {
   const address = (objects: Manifest[]) =>
-    operatorContainer(objects)?.env.filter((e) => e.name === 'CUTOVER_PROMETHEUS_ADDRESS');
+    operatorContainer(objects).env.filter((e) => e.name === 'CUTOVER_PROMETHEUS_ADDRESS');
   const set = await renderChart('cutover-prom', releaseNs, {
     prometheus: { address: 'http://prometheus-operated.monitoring:9090' },
   });
   expect(address(set.objects)).toEqual([
     { name: 'CUTOVER_PROMETHEUS_ADDRESS', value: 'http://prometheus-operated.monitoring:9090' },
   ]);
-  expect(operatorArgs(set.objects).some((a) => a.startsWith('--prometheus-address'))).toBe(false);
-  await dryRunApply(set.text);
+  expect(operatorContainer(set.objects).args.some((a) => a.startsWith('--prometheus-address'))).toBe(false);
+  await dryRunApply(set.text, set.objects);
   expect(address((await renderChart('cutover-prom', releaseNs)).objects)).toEqual([]);
   await expect(
     helm('lint', '--strict', CHART, '--set', 'prometheus.address=prometheus.monitoring:9090'),
@@ -318,20 +293,14 @@ test('prometheus.address: CUTOVER_PROMETHEUS_ADDRESS when set, nothing by defaul
 });
 
 test('audit values: the database URL from a Secret, retention and buffer as flags, nothing at the defaults', async () => {
-  const audit = {
-    databaseUrlSecret: { name: 'cutover-audit-db', key: 'url' },
-    retentionDays: 730,
-    bufferSize: 50000,
-  };
-  await helm('lint', '--strict', CHART, '--set-json', `audit=${JSON.stringify(audit)}`);
-  const { text, objects } = await renderChart('cutover-audit', releaseNs, { audit });
-  const out = await dryRunApply(text);
-  expect(out.split('\n').filter((l) => l.includes('(server dry run)'))).toHaveLength(objects.length);
-  expect(operatorArgs(objects).slice(-2)).toEqual([
+  await helm('lint', '--strict', CHART, '--set-json', `audit=${JSON.stringify(AUDIT_VALUES)}`);
+  const { text, objects } = await renderChart('cutover-audit', releaseNs, { audit: AUDIT_VALUES });
+  await dryRunApply(text, objects);
+  expect(operatorContainer(objects).args.slice(-2)).toEqual([
     '--audit-retention-days=730',
     '--audit-buffer-size=50000',
   ]);
-  expect(operatorContainer(objects)?.env.filter((e) => e.name === AUDIT_DATABASE_URL_ENV)).toEqual([
+  expect(operatorContainer(objects).env.filter((e) => e.name === AUDIT_DATABASE_URL_ENV)).toEqual([
     { name: AUDIT_DATABASE_URL_ENV, valueFrom: { secretKeyRef: { name: 'cutover-audit-db', key: 'url' } } },
   ]);
 
@@ -348,8 +317,8 @@ test('audit values: the database URL from a Secret, retention and buffer as flag
     { audit: { retentionDays: DEFAULT_RETENTION_DAYS, bufferSize: DEFAULT_BUFFER_SIZE } },
   ]) {
     const container = operatorContainer((await renderChart('cutover-audit', releaseNs, variant)).objects);
-    expect(container?.args.filter((a) => a.startsWith('--audit-'))).toEqual([]);
-    expect(container?.env.map((e) => e.name)).not.toContain(AUDIT_DATABASE_URL_ENV);
+    expect(container.args.filter((a) => a.startsWith('--audit-'))).toEqual([]);
+    expect(container.env.map((e) => e.name)).not.toContain(AUDIT_DATABASE_URL_ENV);
   }
 
   // The URL itself has no value to go in, and half a Secret reference is refused.

@@ -7,10 +7,6 @@
 // Everything this test created is deleted again, except the cutover.dev CRDs:
 // they are the ones the harness installs (installCrds applies the same crds/
 // with the same field manager), and other tests use them.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { stringify } from 'yaml';
 import { installCrds, kubectl, objectApi } from '../harness/kube.js';
 import { waitFor } from '../harness/wait.js';
 import {
@@ -18,9 +14,10 @@ import {
   exists,
   expectDeploymentUp,
   keyOf,
-  kustomize,
   KUSTOMIZE_DEFAULT,
   kustomizeDefault,
+  kustomizeOverlay,
+  operatorImages,
   podSecurityRefusal,
   type Manifest,
 } from './tools.js';
@@ -87,23 +84,6 @@ test('config/default renders the namespace, CRDs, RBAC, Deployment, metrics Serv
   });
 });
 
-interface OperatorDeployment extends Manifest {
-  spec: {
-    template: {
-      spec: { containers: Array<{ image: string; env: Array<{ name: string; value?: string }> }> };
-    };
-  };
-}
-
-/** The operator container's image and the image its migration and backup Jobs get (CUTOVER_IMAGE). */
-function operatorImages(rendered: Manifest[]): { image?: string; env?: string } {
-  const deployment = rendered.find(
-    (m) => m.kind === 'Deployment' && m.metadata.name === 'cutover-operator',
-  ) as OperatorDeployment | undefined;
-  const container = deployment?.spec.template.spec.containers[0];
-  return { image: container?.image, env: container?.env.find((e) => e.name === 'CUTOVER_IMAGE')?.value };
-}
-
 test('the Jobs image follows the operator image, also when an overlay overrides it', async () => {
   const tagged = operatorImages(objects);
   expect(tagged.image).toMatch(/^ghcr\.io\/cutover\/cutover:\d+\.\d+\.\d+/);
@@ -111,30 +91,23 @@ test('the Jobs image follows the operator image, also when an overlay overrides 
 
   // What `kustomize edit set image` writes into a user's overlay: its images
   // transformer runs after config/manager was built, and must still reach the env.
-  const overlay = mkdtempSync(join(tmpdir(), 'cutover-overlay-'));
-  try {
-    const render = async (image: Record<string, string>) => {
-      const kustomization = {
-        // kustomize refuses an absolute path to a base.
-        resources: [relative(overlay, KUSTOMIZE_DEFAULT)],
+  const render = async (image: Record<string, string>) =>
+    operatorImages(
+      await kustomizeOverlay({
+        resources: [KUSTOMIZE_DEFAULT],
         images: [{ name: 'ghcr.io/cutover/cutover', ...image }],
-      };
-      writeFileSync(join(overlay, 'kustomization.yaml'), stringify(kustomization));
-      return operatorImages((await kustomize(overlay)).objects);
-    };
-    const byTag = 'registry.example/team/cutover:9.9.9-rc.1';
-    expect(await render({ newName: 'registry.example/team/cutover', newTag: '9.9.9-rc.1' })).toEqual({
-      image: byTag,
-      env: byTag,
-    });
-    const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
-    expect(await render({ newName: 'registry.example/team/cutover', digest })).toEqual({
-      image: `registry.example/team/cutover@${digest}`,
-      env: `registry.example/team/cutover@${digest}`,
-    });
-  } finally {
-    rmSync(overlay, { recursive: true, force: true });
-  }
+      }),
+    );
+  const byTag = 'registry.example/team/cutover:9.9.9-rc.1';
+  expect(await render({ newName: 'registry.example/team/cutover', newTag: '9.9.9-rc.1' })).toEqual({
+    image: byTag,
+    env: byTag,
+  });
+  const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+  expect(await render({ newName: 'registry.example/team/cutover', digest })).toEqual({
+    image: `registry.example/team/cutover@${digest}`,
+    env: `registry.example/team/cutover@${digest}`,
+  });
 });
 
 test('kubectl apply --server-side -k config/default brings the operator up under the restricted profile', async () => {

@@ -4,10 +4,13 @@
 // up under the restricted Pod Security profile.
 import { ApiException, type KubernetesObject, type KubernetesObjectApi } from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { parseAllDocuments } from 'yaml';
-import { kubeconfigPath, kubectl } from '../harness/kube.js';
+import { parseAllDocuments, stringify } from 'yaml';
+import { buildTool } from '../harness/gitops.js';
+import { installCrds, kubeconfigPath, kubectl } from '../harness/kube.js';
 import { waitFor } from '../harness/wait.js';
 
 export const root = resolve(import.meta.dirname, '../..');
@@ -35,12 +38,9 @@ async function exec(file: string, args: string[], input?: string): Promise<strin
   }
 }
 
-let helmPath: Promise<string> | undefined;
-
 /** Runs helm; the first call builds it into the cache when it is not there yet (make deps does that). */
 export async function helm(...args: string[]): Promise<string> {
-  helmPath ??= exec('bash', [resolve(root, 'test/helm/build.sh')]).then((out) => out.trim());
-  return exec(await helmPath, args);
+  return exec(await buildTool('test/helm/build.sh'), args);
 }
 
 /** helm with the local cluster's kubeconfig. */
@@ -63,7 +63,7 @@ export function parseManifests(text: string): Manifest[] {
 }
 
 /** `kubectl kustomize <dir>`: a client-side render, no cluster needed. */
-export async function kustomize(dir: string): Promise<{ text: string; objects: Manifest[] }> {
+async function kustomize(dir: string): Promise<{ text: string; objects: Manifest[] }> {
   const text = await exec('kubectl', ['kustomize', dir]);
   return { text, objects: parseManifests(text) };
 }
@@ -72,6 +72,60 @@ export async function kustomize(dir: string): Promise<{ text: string; objects: M
 export async function kustomizeDefault(): Promise<{ text: string; objects: Manifest[] }> {
   return kustomize(KUSTOMIZE_DEFAULT);
 }
+
+/**
+ * Renders a user's overlay, written into a directory of its own.
+ * `resources` and `components` are absolute paths: kustomize refuses those,
+ * so they are made relative to that directory.
+ */
+export async function kustomizeOverlay(overlay: {
+  resources: string[];
+  components?: string[];
+  [field: string]: unknown;
+}): Promise<Manifest[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'cutover-overlay-'));
+  try {
+    const local = (paths: string[]): string[] => paths.map((p) => relative(dir, p));
+    const kustomization = {
+      ...overlay,
+      resources: local(overlay.resources),
+      ...(overlay.components ? { components: local(overlay.components) } : {}),
+    };
+    writeFileSync(join(dir, 'kustomization.yaml'), stringify(kustomization));
+    return (await kustomize(dir)).objects;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface OperatorContainer {
+  name: string;
+  args: string[];
+  image: string;
+  env: Array<{ name: string; value?: string; valueFrom?: unknown }>;
+}
+
+/** The operator container of a render's Deployment (both installs render one). */
+export function operatorContainer(objects: Manifest[]): OperatorContainer {
+  const deployment = objects.find((m) => m.kind === 'Deployment') as
+    (Manifest & { spec: { template: { spec: { containers: OperatorContainer[] } } } }) | undefined;
+  const container = deployment?.spec.template.spec.containers.find((c) => c.name === 'operator');
+  if (!container) throw new Error('no operator container rendered');
+  return container;
+}
+
+/** The operator container's image and the image its migration and backup Jobs get (CUTOVER_IMAGE). */
+export function operatorImages(objects: Manifest[]): { image?: string; env?: string } {
+  const container = operatorContainer(objects);
+  return { image: container.image, env: container.env.find((e) => e.name === 'CUTOVER_IMAGE')?.value };
+}
+
+/** The chart's audit values with everything set: a Secret's URL, retention and buffer off their defaults. */
+export const AUDIT_VALUES = {
+  databaseUrlSecret: { name: 'cutover-audit-db', key: 'url' },
+  retentionDays: 730,
+  bufferSize: 50000,
+};
 
 /** `helm template` of the chart; `values` are --set-json pairs (key=JSON). */
 export async function renderChart(
@@ -112,8 +166,7 @@ export async function ensureMonitoringCrds(): Promise<() => Promise<void>> {
   const names = ['podmonitors.monitoring.coreos.com', 'prometheusrules.monitoring.coreos.com'];
   const present = await kubectl('get', 'crd', ...names, '--ignore-not-found', '-o', 'name');
   if (present.trim().split('\n').filter(Boolean).length === names.length) return async () => undefined;
-  await kubectl('apply', '--server-side', '--field-manager', 'cutover-test', '-f', MONITORING_CRDS);
-  await kubectl('wait', '--for', 'condition=Established', '--timeout', '60s', '-f', MONITORING_CRDS);
+  await installCrds(MONITORING_CRDS, 'cutover-test');
   return async () => {
     await kubectl('delete', '--ignore-not-found', '--wait=true', '-f', MONITORING_CRDS);
   };

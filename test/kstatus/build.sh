@@ -7,8 +7,9 @@
 # is rebuilt. Prints the binary's path on stdout.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-cache=${CUTOVER_CACHE:-$HOME/.cache/cutover}
-die() { echo "kstatus build: $*" >&2; exit 1; }
+label="kstatus build"
+# shellcheck source=../cluster/lib.sh
+. "$here/../cluster/lib.sh"
 
 version=$(sed -nE 's#^[[:space:]]*(require[[:space:]]+)?sigs\.k8s\.io/cli-utils[[:space:]]+(v[^[:space:]]+).*#\2#p' "$here/go.mod")
 [ -n "$version" ] || die "no sigs.k8s.io/cli-utils requirement in $here/go.mod"
@@ -20,18 +21,12 @@ if [ -x "$bin" ] && [ "$(cat "$dir/.complete" 2>/dev/null)" = "$sources" ]; then
   echo "$bin"
   exit 0
 fi
-command -v go >/dev/null 2>&1 || die "Go is not installed and is needed for the kstatus checker; install Go >= 1.24 (apt-get install golang-go or a Go tarball) and re-run."
+need_go "the kstatus checker" 1.24
 
 # Module and build caches under the cache, so a clean clone never writes to ~/go.
-export GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build"
-export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=readonly
-export GOSUMDB=${GOSUMDB:-sum.golang.org}
+export GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build" GOFLAGS=-mod=readonly
 mkdir -p "$dir/bin"
-log="$cache/build-kstatus.log"
 echo "building kstatus with sigs.k8s.io/cli-utils $version" >&2
-if ! (cd "$here" && go build -trimpath -ldflags "-s -w" -o "$bin" .) >"$log" 2>&1; then
-  why=$(grep -m1 -E 'refused|not found|unknown revision|no such host|timeout|checksum|error|cannot' "$log" || tail -n1 "$log")
-  die "go build failed: ${why} (full log: $log). Check that the Go module proxy is reachable (GOPROXY=$(go env GOPROXY))."
-fi
+(cd "$here" && go_or_die kstatus go build -trimpath -ldflags "-s -w" -o "$bin" .)
 echo "$sources" >"$dir/.complete"
 echo "$bin"

@@ -18,9 +18,17 @@ import { startOperator, type OperatorProcess } from '../harness/operator.js';
 import { startPrometheus, type PrometheusInstance } from '../harness/prometheus.js';
 import { startS3, type S3Server } from '../harness/s3.js';
 import { TrafficDriver } from '../harness/traffic.js';
-import { waitFor } from '../harness/wait.js';
+import { waitFor, waitUntil } from '../harness/wait.js';
 import { startWebhookReceiver, type Received, type WebhookReceiver } from '../harness/webhook.js';
-import { API, httpRoute, readRelease, release, setVersion } from '../release/fixtures.js';
+import {
+  API,
+  httpRoute,
+  readRelease,
+  release,
+  rollbackPolicy,
+  secret,
+  setVersion,
+} from '../release/fixtures.js';
 
 const api = objectApi();
 const token = randomBytes(12).toString('hex');
@@ -57,25 +65,11 @@ const json = () => receiver.received.filter((r) => r.path === `/json/${token}`).
 const slack = () =>
   receiver.received.filter((r) => r.path === `/slack/${token}`).map((r) => r.body as SlackNotification);
 
-function rollbackPolicy(name: string): KubernetesObject {
-  return obj({
-    apiVersion: API,
-    kind: 'RollbackPolicy',
-    metadata: { name, namespace: ns },
-    spec: {
-      prometheus: { address: prom.url, timeout: '2s' },
-      interval: '1s',
-      window: '5s',
-      failureLimit: 2,
-      minRequestRate: 1,
-      triggers: [{ name: 'latency', builtin: 'LatencyP95', threshold: '500ms' }],
-    },
-  });
-}
-
 /** A Release with its own policy and users, rolled out at v1. */
 async function stable(app: string): Promise<TrafficDriver> {
-  await api.create(rollbackPolicy(app));
+  await api.create(
+    rollbackPolicy(ns, app, prom.url, [{ name: 'latency', builtin: 'LatencyP95', threshold: '500ms' }]),
+  );
   await api.create(httpRoute(ns, app));
   await api.create(
     release(ns, app, { extra: { environmentRef: { name: 'prod' }, rollbackPolicyRef: { name: app } } }),
@@ -87,25 +81,12 @@ async function stable(app: string): Promise<TrafficDriver> {
   return driver;
 }
 
-async function until(
-  app: string,
-  what: string,
-  done: (r: Release) => boolean,
-  timeoutMs = 90_000,
-): Promise<Release> {
-  let last: Release | undefined;
-  try {
-    return await waitFor(
-      async () => {
-        last = await readRelease(api, ns, app);
-        return done(last) && last;
-      },
-      { timeoutMs, description: `${app}: ${what}` },
-    );
-  } catch (err) {
-    throw new Error(`${String(err)}\nlast status: ${JSON.stringify(last?.status)}`, { cause: err });
-  }
-}
+const until = (app: string, what: string, done: (r: Release) => boolean, timeoutMs = 90_000) =>
+  waitUntil(() => readRelease(api, ns, app), done, {
+    timeoutMs,
+    description: `${app}: ${what}`,
+    show: (r) => r.status,
+  });
 
 const rolledBack = (r: Release) =>
   r.spec.version === '2.0.0' &&
@@ -125,30 +106,13 @@ beforeAll(async () => {
   prom = await startPrometheus({ scrapeTargets: [metrics.target], scrapeInterval: '1s' });
   ns = await createNamespace('notify', api);
   await api.create(
-    obj({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'hooks', namespace: ns },
-      stringData: { json: receiver.url(`/json/${token}`), slack: receiver.url(`/slack/${token}`) },
-    }),
+    secret(ns, 'hooks', { json: receiver.url(`/json/${token}`), slack: receiver.url(`/slack/${token}`) }),
   );
   await api.create(
-    obj({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 's3', namespace: ns },
-      stringData: { AWS_ACCESS_KEY_ID: s3.config.accessKey, AWS_SECRET_ACCESS_KEY: s3.config.secretKey },
-    }),
+    secret(ns, 's3', { AWS_ACCESS_KEY_ID: s3.config.accessKey, AWS_SECRET_ACCESS_KEY: s3.config.secretKey }),
   );
   // Nothing listens there: the database of the backup is down.
-  await api.create(
-    obj({
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'db-down', namespace: ns },
-      stringData: { url: 'postgresql://app@127.0.0.1:1/app' },
-    }),
-  );
+  await api.create(secret(ns, 'db-down', { url: 'postgresql://app@127.0.0.1:1/app' }));
   // The Environment's default: its Releases wait for it to exist.
   await api.create(
     obj({

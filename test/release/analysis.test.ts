@@ -12,9 +12,17 @@ import { parseSeries, startOperator, type OperatorProcess } from '../harness/ope
 import { startPostgres, type PostgresInstance } from '../harness/postgres.js';
 import { startPrometheus, type PrometheusInstance } from '../harness/prometheus.js';
 import { TrafficDriver } from '../harness/traffic.js';
-import { waitFor } from '../harness/wait.js';
+import { waitFor, waitUntil } from '../harness/wait.js';
 import { appDatabase, query } from './database.js';
-import { API, configMap, environment, httpRoute, readRelease, release, setVersion } from './fixtures.js';
+import {
+  configMap,
+  environment,
+  httpRoute,
+  readRelease,
+  release,
+  rollbackPolicy,
+  setVersion,
+} from './fixtures.js';
 
 const api = objectApi();
 let ns: string;
@@ -29,22 +37,8 @@ type Trigger = Record<string, unknown>;
 const errors: Trigger = { name: 'errors', builtin: 'ErrorRate', threshold: '1%' };
 const latency: Trigger = { name: 'latency', builtin: 'LatencyP95', threshold: '500ms' };
 
-function policy(name: string, triggers: Trigger[], extra: Record<string, unknown> = {}): KubernetesObject {
-  return {
-    apiVersion: API,
-    kind: 'RollbackPolicy',
-    metadata: { name, namespace: ns },
-    spec: {
-      prometheus: { address: prom.url, timeout: '2s' },
-      interval: '1s',
-      window: '5s',
-      failureLimit: 2,
-      minRequestRate: 1,
-      triggers,
-      ...extra,
-    },
-  } as KubernetesObject;
-}
+const policy = (name: string, triggers: Trigger[], extra?: Record<string, unknown>) =>
+  rollbackPolicy(ns, name, prom.url, triggers, extra);
 
 /** A Release with its policy and simulated users, rolled out at v1 and ready for v2. */
 async function stable(
@@ -65,18 +59,8 @@ async function stable(
   return driver;
 }
 
-async function until(app: string, what: string, done: (r: Release) => boolean, timeoutMs = 90_000) {
-  let last: Release | undefined;
-  try {
-    await waitFor(async () => done((last = await readRelease(api, ns, app))), {
-      timeoutMs,
-      description: what,
-    });
-  } catch (err) {
-    throw new Error(`${String(err)}\nlast status: ${JSON.stringify(last?.status)}`, { cause: err });
-  }
-  return last as Release;
-}
+const until = (app: string, what: string, done: (r: Release) => boolean, timeoutMs = 90_000) =>
+  waitUntil(() => readRelease(api, ns, app), done, { timeoutMs, description: what, show: (r) => r.status });
 
 /** In phase `p` for the current spec: a status written before the last patch does not count. */
 const phase = (p: string) => (r: Release) =>

@@ -127,3 +127,39 @@ export function configMap(namespace: string, name: string, files: Record<string,
     data: files,
   } as KubernetesObject;
 }
+
+export function secret(namespace: string, name: string, data: Record<string, string>): KubernetesObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name, namespace },
+    stringData: data,
+  } as KubernetesObject;
+}
+
+/**
+ * A RollbackPolicy that decides within seconds: measured every second over
+ * 5 s, rolled back at the second failed measurement in a row.
+ */
+export function rollbackPolicy(
+  namespace: string,
+  name: string,
+  prometheusUrl: string,
+  triggers: Array<Record<string, unknown>>,
+  extra: Record<string, unknown> = {},
+): KubernetesObject {
+  return {
+    apiVersion: API,
+    kind: 'RollbackPolicy',
+    metadata: { name, namespace },
+    spec: {
+      prometheus: { address: prometheusUrl, timeout: '2s' },
+      interval: '1s',
+      window: '5s',
+      failureLimit: 2,
+      minRequestRate: 1,
+      triggers,
+      ...extra,
+    },
+  } as KubernetesObject;
+}

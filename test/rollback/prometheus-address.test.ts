@@ -9,7 +9,7 @@ import { startAppMetrics, type AppMetricsServer } from '../harness/app-metrics.j
 import { createNamespace, deleteNamespace, installCrds, kubectl, objectApi } from '../harness/kube.js';
 import { operatorRefusal, startOperator, type OperatorProcess } from '../harness/operator.js';
 import { startPrometheus, type PrometheusInstance } from '../harness/prometheus.js';
-import { waitFor } from '../harness/wait.js';
+import { waitUntil } from '../harness/wait.js';
 import { API, environment, readRelease, release, setVersion } from '../release/fixtures.js';
 
 const api = objectApi();
@@ -44,29 +44,23 @@ const ready = (o: { status?: { conditions?: Array<{ type: string; status: string
   return c && `${c.status}/${c.reason}`;
 };
 
-async function policyReady(name: string, expected: string): Promise<RollbackPolicy> {
-  let last: RollbackPolicy | undefined;
-  try {
-    return await waitFor(async () => ready((last = await readPolicy(name))) === expected && last, {
+const policyReady = (name: string, expected: string): Promise<RollbackPolicy> =>
+  waitUntil(
+    () => readPolicy(name),
+    (p) => ready(p) === expected,
+    {
       timeoutMs: 30_000,
       description: `RollbackPolicy ${name} Ready ${expected}`,
-    });
-  } catch (err) {
-    throw new Error(`${String(err)}\nlast status: ${JSON.stringify(last?.status)}`, { cause: err });
-  }
-}
+      show: (p) => p.status,
+    },
+  );
 
-async function until(app: string, what: string, done: (r: Release) => boolean): Promise<Release> {
-  let last: Release | undefined;
-  try {
-    return await waitFor(async () => done((last = await readRelease(api, ns, app))) && last, {
-      timeoutMs: 60_000,
-      description: what,
-    });
-  } catch (err) {
-    throw new Error(`${String(err)}\nlast status: ${JSON.stringify(last?.status)}`, { cause: err });
-  }
-}
+const until = (app: string, what: string, done: (r: Release) => boolean): Promise<Release> =>
+  waitUntil(() => readRelease(api, ns, app), done, {
+    timeoutMs: 60_000,
+    description: what,
+    show: (r) => r.status,
+  });
 
 /** The status was written for the current spec. */
 const current = (r: Release) => r.status?.observedGeneration === r.metadata?.generation;
