@@ -102,7 +102,6 @@ generate crds: node_modules/.install-stamp ## regenerate crds/*.yaml, the API ty
 
 verify: node_modules/.install-stamp ## fail when generated files are stale
 	tsx operator/api/generate.ts --check
-	tsx test/gitops/argocd-cm.ts --check
 
 test-unit: node_modules/.install-stamp ## unit tests (no cluster)
 	@mkdir -p $(REPORTS)

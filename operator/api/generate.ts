@@ -1,12 +1,14 @@
 // Writes every generated file: the CRDs and types, what follows from the
-// image spec (image/generate.ts) and the chart's copies
-// (test/install/chart-files.ts); with --check, only compares.
+// image spec (image/generate.ts), the chart's copies
+// (test/install/chart-files.ts) and the Argo CD health patch
+// (test/gitops/argocd-cm.ts); with --check, only compares.
 //
 //   node_modules/.bin/tsx operator/api/generate.ts          regenerate
 //   node_modules/.bin/tsx operator/api/generate.ts --check  exit 1 when stale
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { imageFiles } from '../../image/generate.js';
+import { PATCH_PATH, renderArgocdCmPatch } from '../../test/gitops/argocd-cm.js';
 import { CHART_COPY_DIRS, chartCopies } from '../../test/install/chart-files.js';
 import { CRD_DIR, REPO_ROOT, TYPES_DIR, renderAll } from './codegen.js';
 
@@ -44,7 +46,12 @@ function leftovers(expected: Map<string, string>): string[] {
 
 async function main(check: boolean): Promise<number> {
   const api = await renderAll();
-  const files = new Map([...api, ...imageFiles(), ...chartCopies(api)]);
+  const files = new Map([
+    ...api,
+    ...imageFiles(),
+    ...chartCopies(api),
+    [relative(REPO_ROOT, PATCH_PATH), renderArgocdCmPatch()],
+  ]);
   const stale = [...files].filter(([path, text]) => readOrUndefined(join(REPO_ROOT, path)) !== text);
   const extra = leftovers(files);
   if (check) {

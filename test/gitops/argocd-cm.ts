@@ -1,8 +1,8 @@
 // config/argocd/argocd-cm-patch.yaml is made from the Lua health scripts
 // beside it, so the patch users merge into Argo CD's argocd-cm can never say
-// something the tested scripts do not. `tsx test/gitops/argocd-cm.ts` rewrites
-// it; `--check` fails when it is stale (test/gitops/argocd.test.ts runs that).
-import { readFileSync, writeFileSync } from 'node:fs';
+// something the tested scripts do not. `npm run generate` rewrites it and
+// `make verify` fails when it is stale (operator/api/generate.ts).
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ARGOCD_DIR, HEALTH_SCRIPTS, type HealthKind } from '../harness/gitops.js';
 
@@ -23,7 +23,7 @@ export function renderArgocdCmPatch(): string {
     return `  ${healthKey(kind)}: |\n${body}\n`;
   });
   return [
-    '# Generated from config/argocd/*.lua by `tsx test/gitops/argocd-cm.ts`; edit the .lua files.',
+    '# Generated from config/argocd/*.lua by `npm run generate`; edit the .lua files.',
     "# Argo CD health checks for Cutover's kinds: merge into argocd-cm (docs/gitops.md).",
     'apiVersion: v1',
     'kind: ConfigMap',
@@ -32,16 +32,4 @@ export function renderArgocdCmPatch(): string {
     'data:',
     ...entries,
   ].join('\n');
-}
-
-if (process.argv[1] && import.meta.filename === process.argv[1]) {
-  const want = renderArgocdCmPatch();
-  if (process.argv.includes('--check')) {
-    if (readFileSync(PATCH_PATH, 'utf8') !== want) {
-      console.error(`${PATCH_PATH} is stale: run \`tsx test/gitops/argocd-cm.ts\``);
-      process.exit(1);
-    }
-  } else {
-    writeFileSync(PATCH_PATH, want);
-  }
 }

@@ -112,7 +112,7 @@ test.each(derived.map(([about, obj, want]) => [about, want, obj] as const))(
   },
 );
 
-test('argocd-cm-patch.yaml is generated from the .lua files (tsx test/gitops/argocd-cm.ts)', () => {
+test('argocd-cm-patch.yaml is generated from the .lua files (npm run generate)', () => {
   expect(readFileSync(PATCH_PATH, 'utf8')).toBe(renderArgocdCmPatch());
 });
 
