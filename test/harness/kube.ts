@@ -84,6 +84,27 @@ export async function deleteNamespace(name: string, api = objectApi()): Promise<
   }
 }
 
+/**
+ * Waits until no namespace is being deleted. A test whose operator watches
+ * every namespace would otherwise also reconcile what an earlier test file
+ * left terminating, and see its writes refused ("being terminated") or count
+ * them as its own.
+ */
+export async function waitNoTerminatingNamespaces(timeoutMs = 120_000): Promise<void> {
+  await waitFor(
+    async () => {
+      const out = await kubectl(
+        'get',
+        'namespaces',
+        '-o',
+        'jsonpath={.items[?(@.status.phase=="Terminating")].metadata.name}',
+      );
+      return out.trim() === '';
+    },
+    { timeoutMs, intervalMs: 500, description: 'namespaces of earlier tests deleted' },
+  );
+}
+
 /** Applies `path` (crds/ by default) server-side as `fieldManager`, and waits until every CRD is Established. */
 export async function installCrds(path = resolve(root, 'crds'), fieldManager = 'cutover'): Promise<void> {
   await kubectl('apply', '--server-side', '--field-manager', fieldManager, '-f', path);

@@ -10,6 +10,7 @@ import {
   kubeconfigForServiceAccount,
   kubectl,
   objectApi,
+  waitNoTerminatingNamespaces,
 } from '../harness/kube.js';
 import { startOperator, type OperatorProcess } from '../harness/operator.js';
 import { waitFor } from '../harness/wait.js';
@@ -23,6 +24,7 @@ let executor: Awaited<ReturnType<typeof startExecutor>> | undefined;
 
 beforeAll(async () => {
   await installCrds();
+  await waitNoTerminatingNamespaces();
   await kubectl('create', 'namespace', 'cutover-system').catch(() => undefined);
   await kubectl('apply', '--server-side', '-k', join(root, 'config/rbac'));
   ns = await createNamespace('rbac', api);

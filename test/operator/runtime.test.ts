@@ -17,6 +17,7 @@ import {
   installCrds,
   kubectl,
   objectApi,
+  waitNoTerminatingNamespaces,
 } from '../harness/kube.js';
 import { startOperator, type OperatorProcess } from '../harness/operator.js';
 import { waitFor } from '../harness/wait.js';
@@ -47,6 +48,7 @@ const cutoverWrites = () => apiserverRequests({ group: 'cutover.dev' });
 
 beforeAll(async () => {
   await installCrds();
+  await waitNoTerminatingNamespaces();
 });
 
 afterEach(async () => {
